@@ -1,0 +1,44 @@
+#!/bin/sh
+# podman-disk: install what building, testing and the demo need, and only
+# what is missing.  Shared by 'make deps', 'make check', 'make demo' and
+# .ci/run.  Debian/Ubuntu (apt-get) and Fedora (dnf).
+set -e
+
+debian_packages="gcc make pkg-config binutils libjson-c-dev libarchive-dev
+ libnbd-dev libmount-dev libselinux1-dev
+ podman runc skopeo uidmap nbdkit libnbd-bin fuse3 qemu-utils e2fsprogs
+ jq python3 go-md2man man-db hyperfine"
+fedora_packages="gcc make pkgconf-pkg-config binutils json-c-devel
+ libarchive-devel libnbd-devel libmount-devel libselinux-devel
+ podman runc skopeo shadow-utils nbdkit nbdkit-basic-plugins
+ nbdkit-basic-filters libnbd nbdfuse fuse3 qemu-img e2fsprogs jq python3
+ golang-github-cpuguy83-md2man man-db hyperfine"
+
+as_root () {
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+if command -v apt-get >/dev/null 2>&1; then
+    missing=
+    for p in $debian_packages; do
+        dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null |
+            grep -q '^install ok installed' || missing="$missing $p"
+    done
+    [ -z "$missing" ] && exit 0
+    echo "deps: installing$missing"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq $missing
+elif command -v dnf >/dev/null 2>&1; then
+    missing=
+    for p in $fedora_packages; do
+        rpm -q "$p" >/dev/null 2>&1 || missing="$missing $p"
+    done
+    [ -z "$missing" ] && exit 0
+    echo "deps: installing$missing"
+    as_root dnf install -y $missing
+else
+    echo "deps: neither apt-get nor dnf found; install by hand:" >&2
+    echo "  $debian_packages" >&2
+    exit 1
+fi

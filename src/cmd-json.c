@@ -1,0 +1,66 @@
+/* podman-disk json: a qemu json: filename for the disk of an image. */
+#include <stdio.h>
+
+#include "common/cli.h"
+#include "common/error.h"
+#include "common/qemuspec.h"
+#include "source.h"
+
+static const char usage[] =
+  "Usage: podman-disk json [OPTIONS] IMAGE\n"
+  "\n"
+  "Print one line 'json:{...}' that qemu-img, qemu-nbd and qemu-system accept\n"
+  "as a filename and that opens the disk of IMAGE in place, read-only: a raw\n"
+  "node with the disk's offset and size in the backing file, and a qcow2\n"
+  "node on top for qcow2 disks.  The format is always named, never probed.\n"
+  "\n"
+  "  qemu-img info \"$(podman-disk json IMAGE)\"\n"
+  "\n"
+  "Options:\n"
+  LOCATE_OPTIONS_HELP
+  "      --no-decode            the disk's bytes as they are (no qcow2 node)\n"
+  "\n"
+  GLOBAL_OPTIONS_HELP;
+
+enum { OPT_NO_DECODE = OPT_FIRST_COMMAND_OPTION };
+
+int
+cmd_json (int argc, char **argv)
+{
+  static const struct option longopts[] = {
+    GLOBAL_LONG_OPTIONS,
+    LOCATE_LONG_OPTIONS,
+    { "no-decode", no_argument, NULL, OPT_NO_DECODE },
+    { NULL }
+  };
+  struct locate_request req = { 0 };
+  bool decode = true;
+  int c;
+
+  while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
+    if (cli_global_option (c, optarg) || cli_locate_option (c, optarg, &req))
+      continue;
+    switch (c) {
+    case 'h': fputs (usage, stdout); return EXIT_OK;
+    case OPT_NO_DECODE: decode = false; break;
+    default: return cli_bad_option ("json");
+    }
+  }
+  const char *image = cli_one_image ("json", argc, argv);
+  if (!image)
+    return EXIT_USAGE;
+
+  _cleanup_location_ struct disk_location loc;
+  disk_location_init (&loc);
+  if (source_locate (image, &req, &loc) == -1) {
+    error_print ();
+    return EXIT_ERROR;
+  }
+  _cleanup_free_ char *spec = qemuspec_build (&loc, decode, NULL);
+  if (!spec) {
+    error_print ();
+    return EXIT_ERROR;
+  }
+  printf ("%s\n", spec);
+  return EXIT_OK;
+}

@@ -1,0 +1,126 @@
+/* podman-disk list: the images in the store that hold a disk. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "common/cli.h"
+#include "common/error.h"
+#include "storage/storage.h"
+
+static const char usage[] =
+  "Usage: podman-disk list [OPTIONS]\n"
+  "\n"
+  "List the images in containers/storage (and its additional image stores)\n"
+  "that hold a disk: names, format, sizes, image ID and disk member.\n"
+  "\n"
+  "Options:\n"
+  "      --format FORMAT        text (a table, the default) or json\n"
+  "  -q, --quiet                image names only (IDs for unnamed images)\n"
+  "\n"
+  GLOBAL_OPTIONS_HELP;
+
+struct list_state {
+  enum output_format format;
+  bool quiet;
+  json_object *array;
+};
+
+/* "10.0 GiB", like podman's human sizes but in binary units. */
+static const char *
+human_size (uint64_t n, char *buf, size_t len)
+{
+  static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+  double v = n;
+  size_t u = 0;
+  while (v >= 1024 && u < sizeof units / sizeof units[0] - 1) {
+    v /= 1024;
+    u++;
+  }
+  if (u == 0)
+    snprintf (buf, len, "%" PRIu64 " B", n);
+  else
+    snprintf (buf, len, "%.1f %s", v, units[u]);
+  return buf;
+}
+
+static int
+list_one (const char *image_id, char *const *names,
+          const struct disk_location *loc, const char *why, void *arg)
+{
+  struct list_state *st = arg;
+  char size[32], vsize[32];
+
+  if (!loc) {
+    debug ("image %.12s has no disk: %s", image_id, why);
+    return 0;
+  }
+  if (st->format == FORMAT_JSON) {
+    json_object_array_add (st->array, disk_location_to_json (loc));
+    return 0;
+  }
+  if (st->quiet) {
+    if (names && names[0])
+      for (char *const *n = names; *n; n++)
+        printf ("%s\n", *n);
+    else
+      printf ("%.12s\n", image_id);
+    return 0;
+  }
+  printf ("%-45s %-6s %-10s %-12s %-12.12s %s\n",
+          names && names[0] ? names[0] : "<none>",
+          diskfmt_name (loc->fmt.format),
+          human_size (loc->size, size, sizeof size),
+          human_size (loc->fmt.virtual_size, vsize, sizeof vsize),
+          image_id, loc->member);
+  return 0;
+}
+
+int
+cmd_list (int argc, char **argv)
+{
+  static const struct option longopts[] = {
+    GLOBAL_LONG_OPTIONS,
+    { "format", required_argument, NULL, 'f' },
+    { "quiet", no_argument, NULL, 'q' },
+    { NULL }
+  };
+  struct list_state st = { .format = FORMAT_TEXT };
+  int c;
+
+  while ((c = getopt_long (argc, argv, "hq", longopts, NULL)) != -1) {
+    if (cli_global_option (c, optarg))
+      continue;
+    switch (c) {
+    case 'h': fputs (usage, stdout); return EXIT_OK;
+    case 'q': st.quiet = true; break;
+    case 'f':
+      if (cli_parse_format ("list", optarg, &st.format) == -1)
+        return EXIT_USAGE;
+      break;
+    default: return cli_bad_option ("list");
+    }
+  }
+  if (optind < argc)
+    return usage_error ("list", "unexpected argument '%s'", argv[optind]);
+
+  if (st.format == FORMAT_JSON)
+    st.array = json_object_new_array ();
+  else if (!st.quiet)
+    printf ("%-45s %-6s %-10s %-12s %-12s %s\n",
+            "IMAGE", "FORMAT", "SIZE", "VIRTUAL SIZE", "IMAGE ID", "DISK");
+
+  int r = storage_list (list_one, &st);
+  if (st.array) {
+    if (r == 0)
+      printf ("%s\n", json_object_to_json_string_ext (
+                st.array, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put (st.array);
+  }
+  if (r == -1) {
+    error_print ();
+    return EXIT_ERROR;
+  }
+  return EXIT_OK;
+}

@@ -1,0 +1,81 @@
+/* podman-disk: shared command line handling, see cli.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "error.h"
+
+struct global_options global_opts;
+
+bool
+cli_global_option (int c, const char *arg)
+{
+  switch (c) {
+  case OPT_ROOT: global_opts.root = arg; return true;
+  case OPT_RUNROOT: global_opts.runroot = arg; return true;
+  case OPT_STORAGE_DRIVER: global_opts.storage_driver = arg; return true;
+  case OPT_LOG_LEVEL:
+    if (strcmp (arg, "debug") && strcmp (arg, "info") && strcmp (arg, "warn")
+        && strcmp (arg, "error")) {
+      usage_error (NULL, "--log-level must be debug, info, warn or error, not '%s'", arg);
+      exit (EXIT_USAGE);
+    }
+    verbose = strcmp (arg, "debug") == 0;
+    return true;
+  default:
+    return false;
+  }
+}
+
+int
+cli_parse_format (const char *cmd, const char *arg, enum output_format *out)
+{
+  if (strcmp (arg, "text") == 0)
+    *out = FORMAT_TEXT;
+  else if (strcmp (arg, "json") == 0)
+    *out = FORMAT_JSON;
+  else {
+    usage_error (cmd, "--format must be text or json, not '%s'", arg);
+    return -1;
+  }
+  return 0;
+}
+
+int
+cli_bad_option (const char *cmd)
+{
+  /* getopt already said what was wrong. */
+  fprintf (stderr, "Try 'podman-disk%s%s --help' for more information.\n",
+           cmd ? " " : "", cmd ? cmd : "");
+  return EXIT_USAGE;
+}
+
+bool
+cli_locate_option (int c, const char *arg, struct locate_request *req)
+{
+  switch (c) {
+  case OPT_DISK: req->disk = arg; return true;
+  case OPT_PLATFORM: req->platform = arg; return true;
+  case OPT_VERIFY: req->verify = true; return true;
+  default: return false;
+  }
+}
+
+const char *
+cli_one_image (const char *cmd, int argc, char **argv)
+{
+  if (optind >= argc) {
+    usage_error (cmd, "missing IMAGE");
+    return NULL;
+  }
+  if (argc - optind > 1) {
+    usage_error (cmd, "one IMAGE only, got '%s' too", argv[optind + 1]);
+    return NULL;
+  }
+  if (argv[optind][0] == '\0') {
+    usage_error (cmd, "IMAGE is empty");
+    return NULL;
+  }
+  return argv[optind];
+}

@@ -1,0 +1,99 @@
+/* podman-disk: error message recording, see error.h. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
+
+bool verbose;
+
+static char message[4096];
+
+static int
+vset (const char *suffix, const char *fmt, va_list ap)
+{
+  int n = vsnprintf (message, sizeof message, fmt, ap);
+  if (suffix && n >= 0 && (size_t) n < sizeof message)
+    snprintf (message + n, sizeof message - n, ": %s", suffix);
+  return -1;
+}
+
+int
+error (const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  vset (NULL, fmt, ap);
+  va_end (ap);
+  return -1;
+}
+
+int
+error_errno (int errnum, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  vset (strerror (errnum), fmt, ap);
+  va_end (ap);
+  return -1;
+}
+
+int
+error_context (const char *fmt, ...)
+{
+  char old[sizeof message], prefix[1024];
+  va_list ap;
+
+  memcpy (old, message, sizeof old);
+  va_start (ap, fmt);
+  vsnprintf (prefix, sizeof prefix, fmt, ap);
+  va_end (ap);
+  snprintf (message, sizeof message, "%s: %s", prefix, old);
+  return -1;
+}
+
+const char *
+error_message (void)
+{
+  return message;
+}
+
+void
+error_clear (void)
+{
+  message[0] = '\0';
+}
+
+void
+error_print (void)
+{
+  fprintf (stderr, "podman-disk: %s\n",
+           message[0] ? message : "unknown error (this is a bug)");
+}
+
+int
+usage_error (const char *cmd, const char *fmt, ...)
+{
+  va_list ap;
+  fprintf (stderr, "podman-disk%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+  va_start (ap, fmt);
+  vfprintf (stderr, fmt, ap);
+  va_end (ap);
+  fprintf (stderr, "\nTry 'podman-disk%s%s --help' for more information.\n",
+           cmd ? " " : "", cmd ? cmd : "");
+  return EXIT_USAGE;
+}
+
+void
+debug (const char *fmt, ...)
+{
+  va_list ap;
+  if (!verbose)
+    return;
+  fprintf (stderr, "podman-disk: debug: ");
+  va_start (ap, fmt);
+  vfprintf (stderr, fmt, ap);
+  va_end (ap);
+  fputc ('\n', stderr);
+}

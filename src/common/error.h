@@ -1,0 +1,36 @@
+/* podman-disk: one error message, composed where the failure is
+ * understood and printed once by main as "podman-disk: MESSAGE".
+ */
+#ifndef PODMAN_DISK_ERROR_H
+#define PODMAN_DISK_ERROR_H
+
+#include <stdbool.h>
+
+/* Exit codes, documented in podman-disk(1). */
+enum {
+  EXIT_OK = 0,
+  EXIT_ERROR = 1,        /* the command failed: message on stderr */
+  EXIT_USAGE = 2,        /* bad command line */
+};
+
+/* Record the message; always returns -1 so callers can "return error (...)". */
+int error (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+/* The same with ": strerror(errnum)" appended. */
+int error_errno (int errnum, const char *fmt, ...)
+  __attribute__ ((format (printf, 2, 3)));
+/* Put context in front of the recorded message: "CONTEXT: MESSAGE". */
+int error_context (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
+const char *error_message (void);   /* "" if none */
+void error_clear (void);
+/* Print "podman-disk: MESSAGE" on stderr (used by main and the hook). */
+void error_print (void);
+
+/* Usage errors print at once, with a hint, and make main exit 2. */
+int usage_error (const char *cmd, const char *fmt, ...)
+  __attribute__ ((format (printf, 2, 3)));
+
+extern bool verbose;
+void debug (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
+#endif

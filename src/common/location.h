@@ -1,0 +1,59 @@
+/* podman-disk: the disk location record.
+ *
+ * Sources (containers/storage, OCI layouts, archives, a container's rootfs)
+ * fill it; sinks (locate output, qemu json, NBD export, hook) read it.  It is
+ * the only thing that crosses over.  It owns an open fd of the backing file,
+ * so a sink serves exactly the file that was checked.
+ */
+#ifndef PODMAN_DISK_LOCATION_H
+#define PODMAN_DISK_LOCATION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cleanup.h"
+#include "diskfmt.h"
+
+struct disk_location {
+  /* Where it came from. */
+  char *transport;          /* "containers-storage", "oci", "oci-archive",
+                               "docker-archive", "rootfs" */
+  char *image_id;           /* storage image id, or manifest digest */
+  char **names;             /* image names, NULL-terminated (may be empty) */
+  char *layer;              /* storage layer id, or layer blob digest */
+  char *layer_media_type;   /* layouts only, else NULL */
+  char *member;             /* path of the disk inside the image: /disk/x.img */
+
+  /* The bytes. */
+  char *file;               /* backing file on the host (for display) */
+  int fd;                   /* O_RDONLY fd of that file, -1 if none */
+  uint64_t offset;          /* first byte of the disk in the file */
+  uint64_t size;            /* bytes of the disk */
+  int64_t header_offset;    /* tar member header offset, -1 if not a tar */
+
+  /* What the bytes are. */
+  struct disk_format_info fmt;
+};
+
+void disk_location_init (struct disk_location *loc);
+void disk_location_clear (struct disk_location *loc);   /* frees, closes fd */
+static inline void disk_location_clearp (struct disk_location *loc)
+{
+  disk_location_clear (loc);
+}
+#define _cleanup_location_ _cleanup_ (disk_location_clearp)
+
+/* What the user asked to locate, beyond the image reference. */
+struct locate_request {
+  const char *disk;         /* --disk PATH, or NULL for the /disk/ rule */
+  const char *platform;     /* --platform OS/ARCH[/VARIANT], or NULL */
+  bool verify;              /* --verify: check blob digests */
+};
+
+/* The record as one JSON object (json-c), the form of locate --format json
+ * and of list --format json: keys as in locate's text output.
+ */
+struct json_object;
+struct json_object *disk_location_to_json (const struct disk_location *loc);
+
+#endif

@@ -1,0 +1,94 @@
+/* podman-disk: find the VM disk inside a container image and expose it
+ * in place.  This file is the command table and the global options; each
+ * command lives in src/cmd-NAME.c.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json_c_version.h>
+
+#include "common/cli.h"
+#include "common/dl.h"
+#include "common/error.h"
+
+const struct command commands[] = {
+  { "locate", "show where the disk of an image is: file, offset, size, format", cmd_locate },
+  { "json", "print a qemu json: filename that opens the disk in place", cmd_json, false },
+  { "list", "list the images in the store that hold a disk", cmd_list, false },
+  { NULL }
+};
+
+static void
+print_help (void)
+{
+  printf ("Usage: podman-disk [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]\n"
+          "\n"
+          "Find the VM disk inside a container image (a KubeVirt containerDisk:\n"
+          "one qcow2 or raw file under /disk/) and expose its bytes in place,\n"
+          "without copying them out of containers/storage or an OCI layout.\n"
+          "\n"
+          "Commands:\n");
+  for (const struct command *c = commands; c->name; c++)
+    if (!c->hidden)
+      printf ("  %-9s %s\n", c->name, c->summary);
+  printf ("\n"
+          GLOBAL_OPTIONS_HELP
+          "      --version              show the version and the libraries used\n"
+          "\n"
+          "Run 'podman-disk COMMAND --help' for a command's options.\n"
+          "Exit status: 0 success, 1 error, 2 bad command line.\n");
+}
+
+static void
+print_version (void)
+{
+  printf ("podman-disk %s\n", PACKAGE_VERSION);
+  printf ("json-c %s\n", json_c_version ());
+  /* Loaded only here and where they are used: see common/dl.h. */
+  const char *v;
+  if ((v = dl_libnbd_version ()) != NULL)
+    printf ("libnbd %s\n", v);
+  if ((v = dl_libarchive_version ()) != NULL)
+    printf ("%s\n", v);     /* it says "libarchive X.Y.Z" itself */
+}
+
+enum { OPT_VERSION = OPT_FIRST_COMMAND_OPTION };
+
+int
+main (int argc, char **argv)
+{
+  static const struct option longopts[] = {
+    GLOBAL_LONG_OPTIONS,
+    { "version", no_argument, NULL, OPT_VERSION },
+    { NULL }
+  };
+  int c;
+
+  /* '+': stop at the command name; the command parses the rest. */
+  while ((c = getopt_long (argc, argv, "+h", longopts, NULL)) != -1) {
+    if (cli_global_option (c, optarg))
+      continue;
+    switch (c) {
+    case 'h': print_help (); return EXIT_OK;
+    case '?': return cli_bad_option (NULL);
+    case OPT_VERSION: print_version (); return EXIT_OK;
+    default: return cli_bad_option (NULL);
+    }
+  }
+  if (optind >= argc)
+    return usage_error (NULL, "missing command");
+
+  const char *name = argv[optind];
+  for (const struct command *cmd = commands; cmd->name; cmd++) {
+    if (strcmp (cmd->name, name) == 0) {
+      int first = optind;
+      /* getopt names the program by argv[0] in its messages. */
+      char progname[64];
+      snprintf (progname, sizeof progname, "podman-disk %s", cmd->name);
+      argv[first] = progname;
+      optind = 0;     /* reinitialise getopt for the command's own options */
+      return cmd->run (argc - first, argv + first);
+    }
+  }
+  return usage_error (NULL, "unknown command '%s'", name);
+}

@@ -1,0 +1,22 @@
+/* podman-disk: containers/storage as a source of disks. */
+#ifndef PODMAN_DISK_STORAGE_H
+#define PODMAN_DISK_STORAGE_H
+
+#include "common/location.h"
+
+/* REF: a name, an id or id prefix, sha256:ID, NAME@sha256:DIGEST, or
+ * containers-storage:[DRIVER@ROOT+RUNROOT]REF.
+ */
+int storage_locate (const char *ref, const struct locate_request *req,
+                    struct disk_location *loc);
+
+/* Call CB for every image of the store (and additional image stores).
+ * LOC is its disk when it has one, else NULL with WHY saying why not.
+ * A non-zero return from CB stops and is returned.
+ */
+typedef int (*storage_list_cb) (const char *image_id, char *const *names,
+                                const struct disk_location *loc,
+                                const char *why, void *arg);
+int storage_list (storage_list_cb cb, void *arg);
+
+#endif

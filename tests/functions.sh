@@ -1,0 +1,128 @@
+# podman-disk test functions, sourced by every tests/test-*.sh.
+#
+# A test exits 0 (pass), 77 (skip: it printed why) or anything else (fail).
+# Everything a test makes lives under $tmpdir and is removed by the cleanup
+# trap, including the private podman store and any process it started.
+
+set -e -u -o pipefail
+
+: "${PODMAN_DISK:?run the tests with 'make check' (PODMAN_DISK is not set)}"
+testsdir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top_srcdir=$(dirname "$testsdir")
+testname=$(basename "$0" .sh)
+
+skip () { echo "$testname: SKIP: $*"; exit 77; }
+fail () { echo "$testname: FAIL: $*" >&2; exit 1; }
+
+# requires CMD [ARGS]: skip the test unless CMD runs successfully.
+requires () {
+    "$@" </dev/null >/dev/null 2>&1 || skip "'$*' does not work here"
+}
+requires_root () {
+    [ "$(id -u)" = 0 ] || skip "must run as root"
+}
+
+# Cleanup actions run in reverse order at exit, whatever the exit path.
+_cleanups=()
+cleanup_fn () { _cleanups+=("$*"); }
+_run_cleanups () {
+    local rc=$? i
+    set +e
+    for (( i=${#_cleanups[@]}-1; i>=0; i-- )); do
+        eval "${_cleanups[i]}" >/dev/null 2>&1
+    done
+    exit $rc
+}
+trap _run_cleanups EXIT
+trap 'exit 130' INT TERM
+
+tmpdir=$(mktemp -d /var/tmp/podman-disk-test.XXXXXX)
+chmod 0755 "$tmpdir"
+cleanup_fn "rm -rf '$tmpdir'"
+
+# podman-disk as the tests run it (PODMAN_DISK may be a sanitizer build).
+podman_disk () { "$PODMAN_DISK" "$@"; }
+
+# setup_store [DRIVER]: a private podman store under $tmpdir with its own
+# storage.conf and containers.conf; 'podman' then means podman on it, and
+# podman-disk finds it through CONTAINERS_STORAGE_CONF like podman does.
+setup_store () {
+    local driver=${1:-overlay}
+    store=$tmpdir/store
+    mkdir -p "$store/root" "$store/runroot"
+    cat > "$store/storage.conf" <<EOC
+[storage]
+driver = "$driver"
+graphroot = "$store/root"
+runroot = "$store/runroot"
+EOC
+    # runc and lowered ulimits: crun fails on these machines' hybrid cgroups.
+    cat > "$store/containers.conf" <<EOC
+[containers]
+default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+EOC
+    export CONTAINERS_STORAGE_CONF=$store/storage.conf
+    export CONTAINERS_CONF=$store/containers.conf
+    cleanup_fn teardown_store
+}
+podman () { command podman --root "$store/root" --runroot "$store/runroot" "$@"; }
+teardown_store () {
+    podman rm -a -f -t 0 >/dev/null 2>&1 || true
+    # Anything still mounted under the store (overlay, shm) goes first.
+    awk -v d="$store" 'index($2, d) == 1 {print $2}' /proc/self/mounts |
+        sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+}
+
+# make_raw_disk FILE MIB: a raw disk of pseudo-random bytes.
+make_raw_disk () {
+    head -c "$(( $2 * 1024 * 1024 ))" /dev/urandom > "$1"
+}
+
+# make_qcow2_disk FILE: a real qcow2 holding an ext4 filesystem with a
+# known file /hello.txt.
+make_qcow2_disk () {
+    local d=$tmpdir/ext4-content
+    mkdir -p "$d"
+    echo "hello from podman-disk" > "$d/hello.txt"
+    mkfs.ext4 -q -F -d "$d" "$1.raw" 16M
+    qemu-img convert -f raw -O qcow2 "$1.raw" "$1"
+    rm -f "$1.raw"
+}
+
+# build_disk_image NAME FILE [COPY-FLAGS]: an image FROM scratch holding
+# FILE as /disk/BASENAME, built by podman (no network needed).
+build_disk_image () {
+    local name=$1 file=$2 flags=${3:-}
+    local ctx
+    ctx=$(mktemp -d "$tmpdir/ctx.XXXXXX")
+    cp "$file" "$ctx/"
+    printf 'FROM scratch\nCOPY %s %s /disk/\n' "$flags" "$(basename "$file")" \
+        > "$ctx/Containerfile"
+    podman build -q -t "$name" "$ctx" >/dev/null
+}
+
+# expect_error CODE REGEX CMD...: CMD must exit CODE and print exactly one
+# line on stderr, matching the extended regex REGEX, and nothing on stdout.
+expect_error () {
+    local code=$1 regex=$2 rc=0
+    shift 2
+    "$@" >"$tmpdir/out" 2>"$tmpdir/err" || rc=$?
+    if [ "$rc" != "$code" ]; then
+        cat "$tmpdir/err" >&2
+        fail "'$*' exited $rc, expected $code"
+    fi
+    if [ "$(wc -l < "$tmpdir/err")" != 1 ] || ! grep -Eq -- "$regex" "$tmpdir/err"; then
+        cat "$tmpdir/err" >&2
+        fail "'$*': stderr is not one line matching /$regex/"
+    fi
+    if [ -s "$tmpdir/out" ]; then
+        fail "'$*' printed on stdout while failing"
+    fi
+}
+
+# field KEY < locate-text: the value of one 'key: value' line.
+field () { sed -n "s/^$1: //p"; }

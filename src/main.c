@@ -15,7 +15,7 @@ const struct command commands[] = {
   { "locate", "show where the disk of an image is: file, offset, size, format", cmd_locate },
   { "json", "print a qemu json: filename that opens the disk in place", cmd_json, false },
   { "list", "list the images in the store that hold a disk", cmd_list, false },
-  { NULL }
+  { NULL, NULL, NULL, false }
 };
 
 static void
@@ -64,6 +64,7 @@ main (int argc, char **argv)
   };
   int c;
 
+  argv[0] = (char *) "podman-disk";     /* for getopt's messages */
   /* '+': stop at the command name; the command parses the rest. */
   while ((c = getopt_long (argc, argv, "+h", longopts, NULL)) != -1) {
     if (cli_global_option (c, optarg))

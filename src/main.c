@@ -12,7 +12,7 @@
 #include "common/error.h"
 
 const struct command commands[] = {
-  { "locate", "show where the disk of an image is: file, offset, size, format", cmd_locate },
+  { "locate", "show where the disk of an image is: file, offset, size, format", cmd_locate, false },
   { "json", "print a qemu json: filename that opens the disk in place", cmd_json, false },
   { "list", "list the images in the store that hold a disk", cmd_list, false },
   { NULL, NULL, NULL, false }

@@ -23,6 +23,7 @@ CC         ?= cc
 PKG_CONFIG ?= pkg-config
 BUILDDIR   ?= build
 SANITIZE   ?=
+MAKEFLAGS  += --no-print-directory
 
 # json-c is on every path and linked; the others are loaded with dlopen on
 # first use (src/common/dl.c), so only their headers are needed here.

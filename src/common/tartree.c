@@ -190,10 +190,10 @@ clean_name (const struct tartree *tt, const char *what, const char *name,
   char *buf;
 
   if (name[0] == '/')
-    return error ("layer %s: %s '%s' is an absolute path: refused (a layer "
+    return error ("%s: %s '%s' is an absolute path: refused (a tar "
                   "member must stay inside the image)", tt->layer_name, what, name);
   if (len > MAX_PATH_LEN)
-    return error ("layer %s: %s '%.64s...' is longer than %d bytes",
+    return error ("%s: %s '%.64s...' is longer than %d bytes",
                   tt->layer_name, what, name, MAX_PATH_LEN);
   if ((buf = malloc (len + 1)) == NULL)
     return error_errno (errno, "tar index");
@@ -209,7 +209,7 @@ clean_name (const struct tartree *tt, const char *what, const char *name,
     if (clen == 2 && s[0] == '.' && s[1] == '.') {
       if (n == 0) {
         free (buf);
-        return error ("layer %s: %s '%s' climbs out of the image root: "
+        return error ("%s: %s '%s' climbs out of the image root: "
                       "refused", tt->layer_name, what, name);
       }
       while (n > 0 && buf[n - 1] != '/')
@@ -247,7 +247,7 @@ whiteout_entry (struct tartree *tt, struct tartree_entry *e, const char *name,
   else {
     const char *target = base + 4;
     if (!*target || strcmp (target, ".") == 0 || strcmp (target, "..") == 0)
-      return error ("layer %s: member '%s' is not a valid whiteout",
+      return error ("%s: member '%s' is not a valid whiteout",
                     tt->layer_name, name);
     memmove (base, target, strlen (target) + 1);
     e->kind = K_WHITEOUT;
@@ -268,7 +268,7 @@ tartree_add_member (const struct tar_member *m, void *arg)
   bool skip = false;
 
   if (tt->tree.n + tt->layer.n >= MAX_ENTRIES)
-    return error ("layer %s: more than %u members in the image: refused",
+    return error ("%s: more than %u members in the image: refused",
                   tt->layer_name, MAX_ENTRIES);
   if (clean_name (tt, "member", m->name, &e.path) == -1)
     return -1;
@@ -353,11 +353,11 @@ resolve_hardlink (struct tartree *tt, struct tartree_entry *e, int depth)
   if (!e->hardlink)
     return 0;
   if (depth > 32)
-    return error ("layer %s: hard link '%s': too many levels of hard links",
+    return error ("%s: hard link '%s': too many levels of hard links",
                   tt->layer_name, e->path);
   t = layer_find (&tt->layer, tt->layer.n, e->hardlink);
   if (t == e)
-    return error ("layer %s: hard link '%s' points to itself",
+    return error ("%s: hard link '%s' points to itself",
                   tt->layer_name, e->path);
   if (t) {
     if (resolve_hardlink (tt, t, depth + 1) == -1)
@@ -366,7 +366,7 @@ resolve_hardlink (struct tartree *tt, struct tartree_entry *e, int depth)
   else
     t = vec_find (&tt->tree, e->hardlink);
   if (!t || t->type != TN_REG)
-    return error ("layer %s: hard link '%s' points to '%s', which is not a "
+    return error ("%s: hard link '%s' points to '%s', which is not a "
                   "regular file of this or a lower layer",
                   tt->layer_name, e->path, e->hardlink);
   e->size = t->size;

@@ -42,7 +42,7 @@ struct tartree *tartree_new (void);
 void tartree_free (struct tartree *tt);
 
 /* Add a layer above the ones added so far: begin, every member (a
- * tarscan_cb, ARG = TT), end.  NAME (a layer digest) is named in errors;
+ * tarscan_cb, ARG = TT), end.  NAME ("layer sha256:...") starts errors;
  * WHITEOUTS false treats ".wh." names as plain files (outer archives).
  * Members whose cleaned name is absolute or climbs out of the root are
  * refused.

@@ -238,6 +238,9 @@ docker_select_image (struct store *s, const char *ref, struct image *img)
   size_t i = 0;
 
   memset (img, 0, sizeof *img);
+  if (!store_exists (s, "manifest.json"))
+    return error ("docker-archive:%s is not a docker archive: it has no "
+                  "manifest.json", s->path);
   if (store_read_json (s, "manifest.json", json_type_array, &o) == -1)
     return -1;
   _cleanup_json_ json_object *manifest = o;

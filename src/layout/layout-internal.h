@@ -52,6 +52,8 @@ void store_close (struct store *s);
 /* "DIR/NAME" or "FILE(NAME)": how a file of the store is named in messages. */
 char *store_display (const struct store *s, const char *name);
 
+/* Is there a file NAME (not following a final symlink in directories)? */
+bool store_exists (struct store *s, const char *name);
 int store_open_blob (struct store *s, const char *name, struct blob *b);
 void blob_close (struct blob *b);
 /* An fd of the host file holding B, for the location record. */

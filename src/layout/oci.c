@@ -380,9 +380,11 @@ check_layout_file (struct store *s)
   const char *version;
   _cleanup_free_ char *display = store_display (s, "oci-layout");
 
+  if (!store_exists (s, "oci-layout"))
+    return error ("%s:%s is not an OCI image layout: it has no oci-layout "
+                  "file", s->transport, s->path);
   if (store_read_json (s, "oci-layout", json_type_object, &o) == -1)
-    return error_context ("%s:%s is not an OCI image layout", s->transport,
-                          s->path);
+    return -1;
   _cleanup_json_ json_object *layout = o;
   if (json_string (layout, "imageLayoutVersion", true, display, "", &version) == -1)
     return -1;

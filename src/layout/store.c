@@ -162,6 +162,24 @@ open_archive_blob (struct store *s, struct blob *b)
   return 0;
 }
 
+bool
+store_exists (struct store *s, const char *name)
+{
+  if (!s->archive)
+    return faccessat (s->fd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+
+  _cleanup_free_ char *path = NULL, *resolved = NULL;
+  struct tnode node;
+  if (asprintf (&path, "/%s", name) == -1)
+    return false;
+  if (tree_resolve (&s->tree, path, &node, &resolved) == -1) {
+    error_clear ();
+    return false;
+  }
+  tnode_release (&s->tree, &node);
+  return true;
+}
+
 int
 store_open_blob (struct store *s, const char *name, struct blob *b)
 {

@@ -87,7 +87,7 @@ static void
 begin (uint32_t layer, bool whiteouts)
 {
   char name[32];
-  snprintf (name, sizeof name, "sha256:layer%u", layer);
+  snprintf (name, sizeof name, "layer sha256:layer%u", layer);
   CHECK (tartree_begin_layer (tt, layer, name, whiteouts) == 0);
 }
 

@@ -13,11 +13,13 @@
 #                                          huge file: --verify must fail)
 # Layer files are hard-linked into blobs/, never copied.
 mk_oci () {
-    python3 - "$1" <<'EOPY'
+    local spec
+    spec=$(cat)
+    python3 - "$1" "$spec" <<'EOPY'
 import hashlib, json, os, sys
 
 out = sys.argv[1]
-spec = json.load(sys.stdin)
+spec = json.loads(sys.argv[2])
 os.makedirs(os.path.join(out, "blobs", "sha256"), exist_ok=True)
 
 def put_bytes(data):

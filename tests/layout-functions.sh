@@ -112,3 +112,35 @@ same_disk () {
     qemu-img compare -q -f "$fmt" "$orig" "$json" ||
         fail "$ref: the located disk differs from $orig"
 }
+
+# mk_tar OUT ENTRY...: a pax tar (Python's tarfile) of exactly these
+# members, in this order:
+#   f:NAME=FILE  a regular file with FILE's bytes    d:NAME  a directory
+#   l:NAME=TO    a symlink                            e:NAME  an empty file
+#   h:NAME=TO    a hard link to member TO             (whiteouts are e:)
+mk_tar () {
+    python3 - "$@" <<'EOPY'
+import sys, tarfile
+out, entries = sys.argv[1], sys.argv[2:]
+with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as t:
+    for e in entries:
+        kind, rest = e.split(":", 1)
+        name, _, arg = rest.partition("=")
+        ti = tarfile.TarInfo(name)
+        ti.mode = 0o755 if kind == "d" else 0o644
+        if kind == "f":
+            with open(arg, "rb") as f:
+                data = f.read()
+            ti.size = len(data)
+            import io
+            t.addfile(ti, io.BytesIO(data))
+            continue
+        if kind == "d":
+            ti.type = tarfile.DIRTYPE
+        elif kind == "l":
+            ti.type, ti.linkname = tarfile.SYMTYPE, arg
+        elif kind == "h":
+            ti.type, ti.linkname = tarfile.LNKTYPE, arg
+        t.addfile(ti)
+EOPY
+}

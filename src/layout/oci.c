@@ -50,7 +50,7 @@ host_platform (struct platform *p)
   p->variant[0] = '\0';
   if (uname (&u) == -1)
     u.machine[0] = '\0';
-  snprintf (p->arch, sizeof p->arch, "%s", u.machine);
+  snprintf (p->arch, sizeof p->arch, "%.63s", u.machine);
   for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
     if (strcmp (u.machine, map[i].machine) == 0) {
       snprintf (p->arch, sizeof p->arch, "%s", map[i].arch);

@@ -49,8 +49,11 @@ for md in "$mandir"/*.md; do
     done
     case "$sections" in *"DESCRIPTION|EXAMPLES|"*) ;;
         *) fail "$name: EXAMPLES does not follow DESCRIPTION ($sections)" ;; esac
-    grep -qE "^$title - " "$page.txt" ||
-        grep -qE "^ +$title - " "$page.txt" || fail "$name: NAME is not '$title - ...'"
+    grep -qE "^ *$title - " "$page.txt" || fail "$name: NAME is not '$title - ...'"
+    # What mandb will put in the whatis database.
+    if command -v lexgrog >/dev/null; then
+        lexgrog "$page" | grep -qF ": \"$title - " || fail "$name: lexgrog cannot parse NAME"
+    fi
     seealso=$(sed -n '/^## SEE ALSO/,$p' "$md")
     for ref in 'podman**(1)' 'containers-transports**(5)' 'containers-storage.conf**(5)' \
                'nbdkit**(1)' 'qemu-img**(1)' 'nbdinfo**(1)'; do

@@ -21,7 +21,7 @@ __podman_disk_command_opts ()
         serve)   echo "$locate --socket --port --address --no-decode --writable
                        --foreground --pidfile --run --export-name --server" ;;
         cp)      echo "$locate --format --progress" ;;
-        exports) echo "--format --prune" ;;
+        exports) echo "--format --prune --state-dir" ;;
     esac
 }
 
@@ -31,7 +31,7 @@ __podman_disk_takes_value ()
     case $1 in
         --root|--runroot|--storage-driver|--log-level|--disk|--platform|\
         --format|--socket|--port|--address|--pidfile|--run|--export-name|\
-        --server) return 0 ;;
+        --server|--state-dir) return 0 ;;
     esac
     return 1
 }
@@ -76,7 +76,7 @@ __podman_disk_option_values ()
 {
     local opt=$1 cmd=$2 cur=$3
     case $opt in
-        --root|--runroot) compgen -d -- "$cur" ;;
+        --root|--runroot|--state-dir) compgen -d -- "$cur" ;;
         --socket|--pidfile) compgen -f -- "$cur" ;;
         --storage-driver) compgen -W "overlay vfs" -- "$cur" ;;
         --log-level) compgen -W "debug info warn error" -- "$cur" ;;
@@ -163,13 +163,13 @@ _podman_disk ()
     # directory); paths after a transport prefix are marked by hand.
     local candidates filenames=
     case $valueof in
-        --root|--runroot|--socket|--pidfile) filenames=1 ;;
+        --root|--runroot|--socket|--pidfile|--state-dir) filenames=1 ;;
     esac
     if [[ -n $valueof ]]; then
         candidates=$(__podman_disk_option_values "$valueof" "$cmd" "$cur")
     elif [[ $cur == --*=* ]]; then
         case ${cur%%=*} in
-            --root|--runroot|--socket|--pidfile) filenames=1 ;;
+            --root|--runroot|--socket|--pidfile|--state-dir) filenames=1 ;;
         esac
         candidates=$(__podman_disk_option_values "${cur%%=*}" "$cmd" "${cur#*=}" |
                      sed "s|^|${cur%%=*}=|")

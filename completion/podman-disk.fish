@@ -72,7 +72,8 @@ function __podman_disk_operands
         switch $words[1]
             case '--*=*'
             case --root --runroot --storage-driver --log-level --disk --platform \
-                --format --socket --port --address --pidfile --run --export-name --server
+                --format --socket --port --address --pidfile --run --export-name --server \
+                --state-dir
                 set -e words[1]
             case '-*'
             case '*'
@@ -145,6 +146,8 @@ complete -c podman-disk -n '__fish_seen_subcommand_from cp' -l format -x -a 'raw
 complete -c podman-disk -n '__fish_seen_subcommand_from cp' -l progress -d 'Show a progress bar'
 
 complete -c podman-disk -n '__fish_seen_subcommand_from exports' -l prune -d 'Remove what stale exports left behind'
+complete -c podman-disk -n '__fish_seen_subcommand_from exports' -l state-dir -x \
+    -a '(__fish_complete_directories)' -d 'Where the hook keeps the exports'
 
 # Operands: an image, and for cp a destination file.
 complete -c podman-disk -n __podman_disk_wants_image -a '(__podman_disk_images)'

@@ -60,8 +60,12 @@ rpm -qlp "$rpm" > "$tmpdir/files"
 want=(/usr/bin/podman-disk
       /usr/share/bash-completion/completions/podman-disk
       /usr/share/zsh/site-functions/_podman-disk
-      /usr/share/fish/vendor_completions.d/podman-disk.fish
-      /usr/share/containers/oci/hooks.d/podman-disk.json)
+      /usr/share/fish/vendor_completions.d/podman-disk.fish)
+hooks=()
+for src in $(git -C "$top_srcdir" ls-files 'hooks/*.json.in'); do
+    hooks+=("/usr/share/containers/oci/hooks.d/$(basename "$src" .in)")
+done
+want+=("${hooks[@]}")
 for md in "$top_srcdir"/man/*.md; do
     page=$(basename "$md" .md)
     want+=("/usr/share/man/man${page##*.}/$page")
@@ -87,7 +91,9 @@ else
 fi
 "$tmpdir/root/usr/bin/podman-disk" --version | grep -qx "podman-disk $version" ||
     fail "the packaged binary does not print its version"
-jq -r '.hook.path' "$tmpdir/root/usr/share/containers/oci/hooks.d/podman-disk.json" |
-    grep -qx /usr/bin/podman-disk || fail "the packaged hook JSON does not point at /usr/bin/podman-disk"
+for h in "${hooks[@]}"; do
+    jq -r '.hook.path' "$tmpdir/root$h" | grep -qx /usr/bin/podman-disk ||
+        fail "the packaged $h does not point at /usr/bin/podman-disk"
+done
 
 echo "rpm OK: $(basename "$rpm")"

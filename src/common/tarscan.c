@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "dl.h"
@@ -34,6 +36,50 @@ tarscan_compression (const void *buf, size_t len)
     if (len >= magics[i].len && memcmp (buf, magics[i].magic, magics[i].len) == 0)
       return magics[i].name;
   return NULL;
+}
+
+/* How far ahead of the next header to have the kernel read.  A fault on
+ * a mapping otherwise reads a whole read-ahead window around it (8 MiB on
+ * some disks), synchronously: slow for a tar of many small files, and
+ * wasteful next to a big member, whose data is never needed.
+ */
+#define PREFETCH_WINDOW (1 << 20)
+
+struct prefetch {
+  const char *buf;
+  size_t len;
+  size_t done;              /* requested up to here */
+};
+
+static void
+madvise_range (const char *buf, size_t offset, size_t len, int advice)
+{
+  static size_t page;
+  if (!page)
+    page = sysconf (_SC_PAGESIZE);
+  uintptr_t start = (uintptr_t) (buf + offset) & ~(uintptr_t) (page - 1);
+  /* Only advice: a failure changes nothing but speed. */
+  madvise ((void *) start, (uintptr_t) (buf + offset + len) - start, advice);
+}
+
+static void
+prefetch_init (struct prefetch *p, const void *buf, size_t len)
+{
+  *p = (struct prefetch) { .buf = buf, .len = len };
+  madvise_range (buf, 0, len, MADV_RANDOM);
+}
+
+/* The next header is at POS: keep the window ahead of it requested. */
+static void
+prefetch (struct prefetch *p, uint64_t pos)
+{
+  if (pos >= p->len || pos + PREFETCH_WINDOW / 2 < p->done)
+    return;
+  size_t start = pos > p->done ? pos : p->done;
+  size_t end = p->len - start > PREFETCH_WINDOW ? start + PREFETCH_WINDOW : p->len;
+  if (start < end)
+    madvise_range (p->buf, start, end - start, MADV_WILLNEED);
+  p->done = end;
 }
 
 static enum tnode_type
@@ -111,11 +157,14 @@ tarscan_memory (const void *buf, size_t len, uint64_t base,
   const char *compression;
   int r;
 
+  if (len == 0)
+    return error ("%s is empty: not a tar", what);
+  struct prefetch pf;
+  prefetch_init (&pf, buf, len);
+  prefetch (&pf, 0);
   if ((compression = tarscan_compression (buf, len)) != NULL)
     return error ("%s is %s-compressed: its members cannot be served in "
                   "place", what, compression);
-  if (len == 0)
-    return error ("%s is empty: not a tar", what);
   if (dl_libarchive () == -1)
     return -1;
   if ((a = sym_archive_read_new ()) == NULL)
@@ -133,6 +182,7 @@ tarscan_memory (const void *buf, size_t len, uint64_t base,
 
   for (;;) {
     uint64_t header_offset = sym_archive_filter_bytes (a, 0);
+    prefetch (&pf, header_offset);
     r = sym_archive_read_next_header (a, &e);
     if (r == ARCHIVE_EOF)
       return 0;

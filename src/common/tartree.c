@@ -46,14 +46,13 @@ struct hider {
 static int
 path_cmp (const char *a, const char *b)
 {
-  for (;; a++, b++) {
-    int ca = *a == '/' ? 1 : *a ? (unsigned char) *a + 1 : 0;
-    int cb = *b == '/' ? 1 : *b ? (unsigned char) *b + 1 : 0;
-    if (ca != cb)
-      return ca < cb ? -1 : 1;
-    if (ca == 0)
-      return 0;
-  }
+  while (*a && *a == *b)
+    a++, b++;
+  if (*a == *b)
+    return 0;
+  int ca = *a == '/' ? 1 : *a ? (unsigned char) *a + 1 : 0;
+  int cb = *b == '/' ? 1 : *b ? (unsigned char) *b + 1 : 0;
+  return ca < cb ? -1 : 1;
 }
 
 /* Is P strictly under directory DIR ("" is the root)? */
@@ -124,13 +123,6 @@ entry_cmp (const void *a, const void *b)
   if (c)
     return c;
   return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-static int
-hider_cmp (const void *a, const void *b)
-{
-  return path_cmp (((const struct hider *) a)->path,
-                   ((const struct hider *) b)->path);
 }
 
 struct tartree *
@@ -379,6 +371,40 @@ resolve_hardlink (struct tartree *tt, struct tartree_entry *e, int depth)
   return 0;
 }
 
+/* Make directory PATH (LEN bytes) exist in the layer: the member of that
+ * path among the first N (sorted) becomes a directory if it is not one,
+ * or an implied directory is added.
+ */
+static int
+ensure_dir (struct tartree *tt, const char *path, size_t len, size_t n,
+            bool *added)
+{
+  char key[MAX_PATH_LEN + 1];
+  struct tartree_entry *e;
+
+  memcpy (key, path, len);
+  key[len] = '\0';
+  if ((e = layer_find (&tt->layer, n, key)) != NULL) {
+    if (e->type != TN_DIR) {
+      free (e->link);
+      e->link = NULL;
+      e->type = TN_DIR;
+      e->size = 0;
+    }
+    return 0;
+  }
+  struct tartree_entry d = {
+    .type = TN_DIR, .layer = tt->layer_index, .kind = K_ENTRY,
+    .seq = UINT32_MAX,
+  };
+  if ((d.path = strdup (key)) == NULL || vec_push (&tt->layer, &d) == -1) {
+    free (d.path);
+    return error_errno (ENOMEM, "tar index");
+  }
+  *added = true;
+  return 0;
+}
+
 /* Every entry's parent directories, so that the layer is a tree on its
  * own: missing ones are added, and a non-directory of this layer that has
  * members under it becomes a directory (as extracting the tar would do).
@@ -387,65 +413,39 @@ static int
 add_parents (struct tartree *tt)
 {
   struct vec *l = &tt->layer;
-  struct vec parents = { 0 };
-  size_t n = l->n;
+  size_t n = l->n, done_len = 0;
+  const char *done = NULL;     /* a directory made sure of, with its parents */
+  bool added = false;
 
   for (size_t i = 0; i < n; i++) {
-    const char *path = l->v[i].path;
+    const char *path = l->v[i].path, *slash;
     /* An opaque marker's path is its directory, which must exist too. */
-    size_t len = l->v[i].kind == K_OPAQUE ? strlen (path) : 0;
-    for (;;) {
-      if (len == 0) {
-        const char *slash = strrchr (path, '/');
-        if (!slash)
-          break;
-        len = slash - path;
-      }
-      struct tartree_entry d = {
-        .type = TN_DIR, .layer = tt->layer_index, .kind = K_ENTRY,
-        .seq = UINT32_MAX,
-      };
-      if ((d.path = strndup (path, len)) == NULL || vec_push (&parents, &d) == -1) {
-        free (d.path);
-        vec_clear (&parents);
-        return error_errno (ENOMEM, "tar index");
-      }
-      /* Go on with the parent's parent. */
-      const char *slash = memrchr (path, '/', len);
-      if (!slash)
-        break;
-      len = slash - path;
-    }
-  }
-  if (parents.n == 0)
-    return 0;
+    size_t len = l->v[i].kind == K_OPAQUE ? strlen (path)
+      : (slash = strrchr (path, '/')) ? (size_t) (slash - path) : 0;
+    const char *first = path;
+    size_t first_len = len;
 
-  qsort (parents.v, parents.n, sizeof parents.v[0], entry_cmp);
-  for (size_t i = 0; i < parents.n; i++) {
-    struct tartree_entry *p = &parents.v[i];
-    if (i + 1 < parents.n && strcmp (parents.v[i+1].path, p->path) == 0) {
-      entry_free (p);
-      continue;
+    /* Members of one directory come together: most parents were just
+     * made sure of.
+     */
+    while (len > 0 && !(done && len == done_len && !memcmp (path, done, len))) {
+      if (ensure_dir (tt, path, len, n, &added) == -1)
+        return -1;
+      slash = memrchr (path, '/', len);
+      len = slash ? (size_t) (slash - path) : 0;
     }
-    struct tartree_entry *e = layer_find (l, n, p->path);
-    if (e) {
-      if (e->type != TN_DIR) {
-        free (e->link);
-        e->link = NULL;
-        e->type = TN_DIR;
-        e->size = 0;
-      }
-      entry_free (p);
-      continue;
+    if (first_len > 0) {
+      done = first;
+      done_len = first_len;
     }
-    if (vec_push (l, p) == -1) {
-      vec_clear (&parents);
-      return -1;
-    }
-    memset (p, 0, sizeof *p);
   }
-  vec_clear (&parents);
-  qsort (l->v, l->n, sizeof l->v[0], entry_cmp);
+  if (added) {
+    /* Sort the implied directories in; one directory may have been implied
+     * by several members.
+     */
+    qsort (l->v, l->n, sizeof l->v[0], entry_cmp);
+    dedupe_layer (l);
+  }
   return 0;
 }
 
@@ -473,7 +473,7 @@ layer_hiders (const struct vec *l)
       break;
     }
   }
-  qsort (h, l->n, sizeof *h, hider_cmp);
+  /* Already in path order: the layer is sorted. */
   return h;
 }
 
@@ -550,7 +550,8 @@ tartree_end_layer (struct tartree *tt)
   _cleanup_free_ struct hider *h = layer_hiders (l);
   if (!h)
     return -1;
-  hide_lower (&tt->tree, h, l->n);
+  if (tt->tree.n > 1)
+    hide_lower (&tt->tree, h, l->n);
   return merge_layer (&tt->tree, l);
 }
 

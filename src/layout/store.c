@@ -52,6 +52,8 @@ open_archive (struct store *s)
     s->map = NULL;
     return error_errno (errno, "mapping %s", s->path);
   }
+  /* No read-around: tarscan asks for what it reads (see there). */
+  madvise ((void *) s->map, s->map_len, MADV_RANDOM);
   if ((compression = tarscan_compression (s->map, s->map_len)) != NULL)
     return error ("%s:%s is %s-compressed: its blobs cannot be served in "
                   "place; decompress it first", s->transport, s->path,
@@ -135,6 +137,7 @@ open_dir_blob (struct store *s, struct blob *b)
       b->map = NULL;
       return error_errno (errno, "mapping %s", b->file);
     }
+    madvise (b->map, b->size, MADV_RANDOM);
   }
   b->data = b->map;
   return 0;

@@ -172,6 +172,13 @@ test_layers (void)
   begin (4, true);
   REG ("d/f", 15360, 1);
   end ();
+  begin (5, true);
+  REG ("x/a/1", 16384, 1);
+  REG ("x/b/2", 16896, 1);
+  REG ("x/a/3", 17408, 1);
+  end ();
+  CHECK (strcmp (list ("x"), "a/ b/ ") == 0);
+  CHECK (strcmp (list ("x/a"), "1 3 ") == 0);
   CHECK ((e = find ("d")) && e->type == TN_DIR && e->link == NULL);
   CHECK ((e = find ("d/f")) && e->offset == 15360);
 

@@ -21,9 +21,11 @@ for i in range(10000):
         f.write(os.urandom(100 + i % 3000))
 EOPY
 
+# mean COMMAND RUNS: "wall-seconds cpu-seconds" (user + system, the
+# process tree), by hyperfine; CPU is what a loaded machine distorts least.
 mean () {
     hyperfine -N --warmup 2 --min-runs "$2" --export-json "$tmpdir/h.json" "$1" >/dev/null 2>&1
-    jq -r '.results[0].mean' "$tmpdir/h.json"
+    jq -r '.results[0] | "\(.mean) \(.user + .system)"' "$tmpdir/h.json"
 }
 
 # cold FILE CMD...: drop FILE from the page cache, run CMD once; prints
@@ -57,17 +59,20 @@ for mib in 256 2048; do
     locate=("$PODMAN_DISK" locate "oci:$tmpdir/oci")
     nbdkit=(nbdkit -U - file "$blob" --filter=tar tar-entry=disk/disk.img --run 'nbdinfo --size "$uri"')
     tartv=(tar tvf "$blob" --block-number)
-    t_pd=$(mean "${locate[*]}" 20)
-    t_nbd=$(mean "nbdkit -U - file $blob --filter=tar tar-entry=disk/disk.img --run 'nbdinfo --size \"\$uri\"'" 5)
-    t_tar=$(mean "${tartv[*]}" 5)
+    read -r t_pd u_pd < <(mean "${locate[*]}" 20)
+    read -r t_nbd u_nbd < <(mean "nbdkit -U - file $blob --filter=tar tar-entry=disk/disk.img --run 'nbdinfo --size \"\$uri\"'" 5)
+    read -r t_tar u_tar < <(mean "${tartv[*]}" 5)
     read -r c_pd b_pd < <(cold "$blob" "${locate[@]}")
     read -r c_nbd b_nbd < <(cold "$blob" "${nbdkit[@]}")
     read -r c_tar b_tar < <(cold "$blob" "${tartv[@]}")
 
     printf '%d MiB disk after 10,000 files (layer tar %d bytes):\n' "$mib" "$size"
-    printf '  warm: locate %.2f ms; nbdkit tar filter %.1f ms (%.0fx); tar tvf --block-number %.1f ms (%.0fx)\n' \
+    printf '  warm wall: locate %.1f ms; nbdkit tar filter %.1f ms (%.1fx); tar tvf --block-number %.1f ms (%.1fx)\n' \
         "$(ms "$t_pd")" "$(ms "$t_nbd")" "$(echo "$t_nbd / $t_pd" | bc -l)" \
         "$(ms "$t_tar")" "$(echo "$t_tar / $t_pd" | bc -l)"
-    printf '  cold: locate %.1f ms, read %d bytes; nbdkit %.1f ms, read %d bytes; tar %.1f ms, read %d bytes\n' \
+    printf '  warm CPU:  locate %.1f ms; nbdkit tar filter %.1f ms (%.1fx); tar tvf --block-number %.1f ms (%.1fx)\n' \
+        "$(ms "$u_pd")" "$(ms "$u_nbd")" "$(echo "$u_nbd / $u_pd" | bc -l)" \
+        "$(ms "$u_tar")" "$(echo "$u_tar / $u_pd" | bc -l)"
+    printf '  cold:      locate %.1f ms, read %d bytes; nbdkit %.1f ms, read %d bytes; tar %.1f ms, read %d bytes\n' \
         "$(ms "$c_pd")" "$b_pd" "$(ms "$c_nbd")" "$b_nbd" "$(ms "$c_tar")" "$b_tar"
 done

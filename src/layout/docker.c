@@ -228,6 +228,21 @@ add_names (json_object *entry, const char *display, const char *ctx,
 }
 
 int
+docker_count_images (struct store *s, size_t *n)
+{
+  json_object *o;
+
+  if (!store_exists (s, "manifest.json"))
+    return error ("docker-archive:%s is not a docker archive: it has no "
+                  "manifest.json", s->path);
+  if (store_read_json (s, "manifest.json", json_type_array, &o) == -1)
+    return -1;
+  *n = json_object_array_length (o);
+  json_object_put (o);
+  return 0;
+}
+
+int
 docker_select_image (struct store *s, const char *ref, struct image *img)
 {
   _cleanup_free_ char *display = store_display (s, "manifest.json");

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <json-c/json.h>
 
@@ -105,8 +106,15 @@ struct image {
 
 void image_clear (struct image *img);
 
-int oci_select_image (struct store *s, const char *ref, const char *platform,
-                      struct image *img);
+/* The image of index.json named REF (NULL: the only one), or its entry
+ * ENTRY (>= 0), then down nested indexes by PLATFORM (NULL: the host's).
+ * On failure IMG may still hold the entry's digest and name.
+ */
+int oci_select_image (struct store *s, const char *ref, ssize_t entry,
+                      const char *platform, struct image *img);
+int oci_count_images (struct store *s, size_t *n);
+/* REF: a name, "@N", or NULL for the only image. */
 int docker_select_image (struct store *s, const char *ref, struct image *img);
+int docker_count_images (struct store *s, size_t *n);
 
 #endif

@@ -280,6 +280,38 @@ locate_blob (struct store *s, const char *ref, const struct locate_request *req,
   return r;
 }
 
+/* The disk of the selected image. */
+static int
+locate_image (struct store *s, const char *ref,
+              const struct locate_request *req, struct image *img,
+              struct disk_location *loc)
+{
+  bool any_tar = false;
+
+  for (size_t i = 0; i < img->n_layers; i++)
+    any_tar |= !is_raw_blob (&img->layers[i]);
+  if (any_tar)
+    return locate_in_layers (s, ref, req, img, loc);
+  return locate_blob (s, ref, req, img, loc);
+}
+
+static int
+select_image (struct store *s, const char *name, ssize_t entry,
+              const struct locate_request *req, struct image *img)
+{
+  if (strcmp (s->transport, "docker-archive") == 0) {
+    char at[32];
+    if (req->platform)
+      debug ("--platform is ignored: a docker-archive has one platform per image");
+    if (entry >= 0) {
+      snprintf (at, sizeof at, "@%zd", entry);
+      name = at;
+    }
+    return docker_select_image (s, name, img);
+  }
+  return oci_select_image (s, name, entry, req->platform, img);
+}
+
 int
 layout_locate (const char *ref, const struct locate_request *req,
                struct disk_location *loc)
@@ -292,29 +324,59 @@ layout_locate (const char *ref, const struct locate_request *req,
 
   if (parse_ref (ref, &transport, &path, &name) == -1)
     return -1;
-  if (store_open (&s, transport, path) == -1)
-    goto out;
-  if (strcmp (transport, "docker-archive") == 0) {
-    if (req->platform)
-      debug ("--platform is ignored: a docker-archive has one platform per image");
-    r = docker_select_image (&s, name, &img);
-  }
-  else
-    r = oci_select_image (&s, name, req->platform, &img);
-  if (r == -1)
-    goto out;
-
-  bool any_tar = false;
-  for (size_t i = 0; i < img.n_layers; i++)
-    any_tar |= !is_raw_blob (&img.layers[i]);
-  if (any_tar)
-    r = locate_in_layers (&s, ref, req, &img, loc);
-  else
-    r = locate_blob (&s, ref, req, &img, loc);
- out:
+  if (store_open (&s, transport, path) == 0
+      && select_image (&s, name, -1, req, &img) == 0)
+    r = locate_image (&s, ref, req, &img, loc);
   if (r == -1)
     disk_location_clear (loc);
   image_clear (&img);
+  store_close (&s);
+  return r;
+}
+
+int
+layout_list (const char *ref, const struct locate_request *req,
+             layout_list_cb cb, void *arg)
+{
+  const char *transport;
+  _cleanup_free_ char *path = NULL, *name = NULL;
+  struct store s;
+  size_t n = 0;
+  int r = 0;
+
+  if (parse_ref (ref, &transport, &path, &name) == -1)
+    return -1;
+  if (store_open (&s, transport, path) == -1
+      || (strcmp (transport, "docker-archive") == 0
+          ? docker_count_images (&s, &n) : oci_count_images (&s, &n)) == -1) {
+    store_close (&s);
+    return -1;
+  }
+  /* With a name, that image alone. */
+  for (size_t i = 0; i < (name ? 1 : n) && r == 0; i++) {
+    struct image img = { 0 };
+    struct disk_location loc;
+    _cleanup_free_ char *why = NULL;
+
+    disk_location_init (&loc);
+    error_clear ();
+    if (select_image (&s, name, name ? -1 : (ssize_t) i, req, &img) == -1
+        || locate_image (&s, ref, req, &img, &loc) == -1) {
+      if ((why = strdup (error_message ())) == NULL)
+        r = error_errno (errno, "strdup");
+      error_clear ();
+    }
+    if (r == 0) {
+      char index[32];
+      snprintf (index, sizeof index, "(image %zu)", i);
+      /* A located disk took the names over. */
+      char *none[] = { NULL }, **names = why ? img.names : loc.names;
+      r = cb (img.id ? img.id : index, names ? names : none,
+              why ? NULL : &loc, why, arg);
+    }
+    disk_location_clear (&loc);
+    image_clear (&img);
+  }
   store_close (&s);
   return r;
 }

@@ -395,8 +395,25 @@ check_layout_file (struct store *s)
 }
 
 int
-oci_select_image (struct store *s, const char *ref, const char *platform,
-                  struct image *img)
+oci_count_images (struct store *s, size_t *n)
+{
+  json_object *o, *manifests;
+  _cleanup_free_ char *display = store_display (s, "index.json");
+
+  if (check_layout_file (s) == -1
+      || store_read_json (s, "index.json", json_type_object, &o) == -1)
+    return -1;
+  _cleanup_json_ json_object *index = o;
+  if (json_typed (index, "manifests", json_type_array, true, display, "",
+                  &manifests) == -1)
+    return -1;
+  *n = json_object_array_length (manifests);
+  return 0;
+}
+
+int
+oci_select_image (struct store *s, const char *ref, ssize_t entry,
+                  const char *platform, struct image *img)
 {
   struct platform want;
   json_object *o;
@@ -411,10 +428,23 @@ oci_select_image (struct store *s, const char *ref, const char *platform,
     return -1;
   /* D's strings live in HOLDER, the JSON that lists it. */
   _cleanup_json_ json_object *holder = o, *m = NULL;
-  if (pick_manifest (s, holder, display, ref, &want, platform != NULL, true, &d) == -1)
+  if (entry >= 0) {
+    json_object *manifests;
+    char ctx[64];
+    snprintf (ctx, sizeof ctx, "manifests[%zd]", entry);
+    if (json_typed (holder, "manifests", json_type_array, true, display, "",
+                    &manifests) == -1
+        || parse_desc (json_object_array_get_idx (manifests, entry), display,
+                       ctx, &d) == -1)
+      return -1;
+  }
+  else if (pick_manifest (s, holder, display, ref, &want, platform != NULL,
+                          true, &d) == -1)
     return -1;
+  /* Named by what index.json says, even if what it points to is broken. */
   if ((img->names = calloc (2, sizeof (char *))) == NULL
-      || (d.ref_name && (img->names[0] = strdup (d.ref_name)) == NULL))
+      || (d.ref_name && (img->names[0] = strdup (d.ref_name)) == NULL)
+      || (img->id = strdup (d.digest)) == NULL)
     return error_errno (errno, "strdup");
 
   /* Down nested image indexes to a manifest. */
@@ -437,6 +467,7 @@ oci_select_image (struct store *s, const char *ref, const char *platform,
                        &d) == -1)
       return -1;
   }
+  free (img->id);
   if ((img->id = strdup (d.digest)) == NULL)
     return error_errno (errno, "strdup");
   if (platform && !listed_platform

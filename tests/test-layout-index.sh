@@ -172,4 +172,11 @@ rm "$b/blobs/sha256/$layer"
 ln -s "$tmpdir/A.tar" "$b/blobs/sha256/$layer"
 expect_error 1 "layer sha256:$layer \(application/vnd.oci.image.layer.v1.tar\): $b/blobs/sha256/$layer: No such file or directory" \
     podman_disk locate "oci:$b"
+# ... and an absolute one resolves inside the layout too; the location
+# names the file it resolved to, so that qemu opens that one.
+mkdir -p "$b$tmpdir"
+cp "$tmpdir/A.tar" "$b$tmpdir/A.tar"
+same_disk "$tmpdir/A.img" "oci:$b"
+[ "$(podman_disk locate "oci:$b" | field file)" = "$b$tmpdir/A.tar" ] ||
+    fail "a symlinked blob: file is not the file opened"
 echo "test-layout-index: ok"

@@ -31,6 +31,14 @@ tarscan_compression (const void *buf, size_t len)
     { "xz", 6, "\xfd" "7zXZ\0" },
     { "bzip2", 3, "BZh" },
     { "lz4", 4, "\x04\x22\x4d\x18" },
+    { "lzip", 4, "LZIP" },
+    { "compress", 2, "\x1f\x9d" },
+    /* These three libarchive would hand to an external program: named
+     * here so that a layer never starts one.
+     */
+    { "lrzip", 4, "LRZI" },
+    { "lzop", 9, "\x89LZO\0\r\n\x1a\n" },
+    { "grzip", 12, "GRZipII\0\x02\x04:)" },
   };
   for (size_t i = 0; i < sizeof magics / sizeof magics[0]; i++)
     if (len >= magics[i].len && memcmp (buf, magics[i].magic, magics[i].len) == 0)

@@ -33,8 +33,8 @@ struct tar_member {
  */
 typedef int (*tarscan_cb) (const struct tar_member *m, void *arg);
 
-/* The compression BUF starts with ("gzip", "zstd", "xz", "bzip2", "lz4"),
- * or NULL.
+/* The compression BUF starts with ("gzip", "zstd", "xz", "bzip2", "lz4",
+ * ...), or NULL.
  */
 const char *tarscan_compression (const void *buf, size_t len);
 

@@ -13,8 +13,10 @@
 #include "error.h"
 #include "tartree.h"
 
-/* An image with more members than this is refused: memory stays bounded. */
-#define MAX_ENTRIES (16u << 20)
+/* An image with more members than this is refused: memory stays bounded
+ * (a large distribution image has about 10^5).
+ */
+#define MAX_ENTRIES (4u << 20)
 #define MAX_PATH_LEN 4096
 
 enum {

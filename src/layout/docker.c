@@ -14,6 +14,7 @@
 
 #define MEDIA_DOCKER_LAYER "application/vnd.docker.image.rootfs.diff.tar"
 #define MAX_LISTED 10
+#define MAX_LAYERS 500            /* each is open while the tree is built */
 
 /* "docker.io/library/x" and "localhost/x" are "x", and no tag is
  * ":latest", so that a name matches however it is written.
@@ -177,6 +178,9 @@ add_layers (json_object *entry, json_object *diff_ids, const char *display,
   size_t n = json_object_array_length (layers);
   if (n == 0)
     return error ("%s: %s.Layers is empty", display, ctx);
+  if (n > MAX_LAYERS)
+    return error ("%s: %zu layers: more than %d are refused", display, n,
+                  MAX_LAYERS);
   if (json_object_array_length (diff_ids) != n)
     return error ("%s: %s has %zu layers but its config %zu diff_ids",
                   display, ctx, n, json_object_array_length (diff_ids));

@@ -20,6 +20,7 @@
 #define ORAS_UNPACK "io.deis.oras.content.unpack"
 #define MAX_INDEX_DEPTH 4         /* index.json -> index -> ... -> manifest */
 #define MAX_LISTED 10
+#define MAX_LAYERS 500            /* each is open while the tree is built */
 
 struct platform {
   char os[64], arch[64], variant[64];
@@ -326,6 +327,9 @@ parse_manifest (json_object *m, const char *display, struct image *img)
   size_t n = json_object_array_length (layers);
   if (n == 0)
     return error ("%s: the image has no layers", display);
+  if (n > MAX_LAYERS)
+    return error ("%s: %zu layers: more than %d are refused", display, n,
+                  MAX_LAYERS);
   if ((img->layers = calloc (n, sizeof *img->layers)) == NULL)
     return error_errno (errno, "calloc");
   for (size_t i = 0; i < n; i++) {

@@ -126,6 +126,20 @@ open_dir_blob (struct store *s, struct blob *b)
 
   if ((b->fd = open_beneath (s->fd, b->name)) == -1)
     return error_errno (errno, "%s", b->file);
+  /* Name the file that was opened: a symlink in the layout resolved
+   * inside it, and whoever opens the name (qemu) must find the same file.
+   */
+  char proc[64], real[PATH_MAX];
+  snprintf (proc, sizeof proc, "/proc/self/fd/%d", b->fd);
+  ssize_t len = readlink (proc, real, sizeof real - 1);
+  if (len > 0 && real[0] == '/') {
+    real[len] = '\0';
+    char *file = strdup (real);
+    if (!file)
+      return error_errno (errno, "strdup");
+    free (b->file);
+    b->file = file;
+  }
   if (fstat (b->fd, &st) == -1)
     return error_errno (errno, "%s", b->file);
   if (!S_ISREG (st.st_mode))

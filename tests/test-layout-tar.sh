@@ -23,14 +23,18 @@ for fmt in v7 ustar oldgnu gnu pax; do
     mk_layer "$tmpdir/$fmt.tar" "$src" --format=$fmt
     new_oci; one_layer_oci "$d" "$tmpdir/$fmt.tar"
     same_disk "$tmpdir/raw.img" "oci:$d"
-    # The offset is where tar itself says the member's data starts.
+    # The offset is where tar itself says the member's data starts: right
+    # after the header block it numbers (for pax, the ustar header that
+    # follows the extended one, which header_offset points at).
     block=$(tar tvf "$tmpdir/$fmt.tar" --block-number | awk '/disk\/raw.img$/ {sub(":", "", $2); print $2}')
-    offset=$(podman_disk locate "oci:$d" | field offset)
+    podman_disk locate "oci:$d" > "$tmpdir/loc"
+    offset=$(field offset < "$tmpdir/loc")
+    [ "$offset" = $(( (block + 1) * 512 )) ] || fail "$fmt: offset $offset, tar says block $block"
+    header=$(field header_offset < "$tmpdir/loc")
     case $fmt in
-        pax) want=$(( (block + 1) * 512 )) ;;      # tar numbers the ustar header
-        *) want=$(( (block + 1) * 512 )) ;;
+        pax) [ "$header" = $(( offset - 1536 )) ] || fail "pax: header_offset $header" ;;
+        *) [ "$header" = $(( offset - 512 )) ] || fail "$fmt: header_offset $header" ;;
     esac
-    [ "$offset" = "$want" ] || fail "$fmt: offset $offset, tar says $want"
 done
 
 # A 150-character name: GNU long-name records and pax path records.

@@ -302,7 +302,14 @@ dedupe_layer (struct vec *l)
 {
   size_t out = 0;
 
-  qsort (l->v, l->n, sizeof l->v[0], entry_cmp);
+  /* Layers written by walking a directory tree in name order (podman's
+   * are) come sorted already.
+   */
+  size_t k = 1;
+  while (k < l->n && entry_cmp (&l->v[k - 1], &l->v[k]) <= 0)
+    k++;
+  if (k < l->n)
+    qsort (l->v, l->n, sizeof l->v[0], entry_cmp);
   for (size_t i = 0; i < l->n; i++) {
     /* A later member of the same path replaces this one; whiteouts and
      * entries of one path coexist (the whiteout is for the lower layers).

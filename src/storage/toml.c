@@ -514,7 +514,7 @@ parse_value (struct parser *p, const char *path, bool emit, int depth,
   }
   if (c == '[') {
     char **strings = NULL;
-    bool all_strings;
+    bool all_strings = true;
     if (parse_array (p, path, depth, &strings, &all_strings) == -1)
       return -1;
     v.type = *type = all_strings ? TOML_STRING_ARRAY : TOML_ARRAY;

@@ -351,7 +351,8 @@ entry_cmp (const void *a, const void *b)
 }
 
 static int
-read_entry (struct entries *e, int dfd, const char *name, size_t rank)
+read_entry (struct entries *e, int dfd, const char *name, unsigned char type,
+            size_t rank)
 {
   struct stat st;
 
@@ -362,7 +363,9 @@ read_entry (struct entries *e, int dfd, const char *name, size_t rank)
       return 0;
     return entries_add (e, name + sizeof WH_PREFIX - 1, rank, ENTRY_HIDDEN);
   }
-  if (stat_entry (dfd, name, &st) == 1 && is_whiteout_device (&st))
+  /* Only a character device can be a whiteout: stat nothing else. */
+  if ((type == DT_CHR || type == DT_UNKNOWN) &&
+      stat_entry (dfd, name, &st) == 1 && is_whiteout_device (&st))
     return entries_add (e, name, rank, ENTRY_HIDDEN);
   return entries_add (e, name, rank, ENTRY_REAL);
 }
@@ -386,7 +389,7 @@ read_layer_dir (struct dirtree *d, const struct dnode *dir, size_t rank,
   struct dirent *de;
   errno = 0;
   while ((de = readdir (dp)) != NULL) {
-    if (read_entry (e, dfd, de->d_name, rank) == -1)
+    if (read_entry (e, dfd, de->d_name, de->d_type, rank) == -1)
       return -1;
     errno = 0;
   }

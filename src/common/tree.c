@@ -412,16 +412,24 @@ describe_entries (const struct disk_entries *e)
 }
 
 /* Several entries may be one disk (disk.img and a symlink to it): is
- * entry I a disk not seen before it?
+ * entry I the one that stands for its disk?  The regular file does, else
+ * the first symlink to it.
  */
 static bool
 is_new_disk (const struct disk_entries *e, size_t i)
 {
-  if (!e->v[i].member)
+  const struct disk_entry *d = &e->v[i];
+
+  if (!d->member)
     return false;
-  for (size_t j = 0; j < i; j++)
-    if (e->v[j].member && !strcmp (e->v[j].member, e->v[i].member))
+  for (size_t j = 0; j < e->n; j++) {
+    const struct disk_entry *o = &e->v[j];
+    if (j == i || !o->member || strcmp (o->member, d->member))
+      continue;
+    bool o_reg = o->type == TN_REG, d_reg = d->type == TN_REG;
+    if (o_reg != d_reg ? o_reg : j < i)
       return false;
+  }
   return true;
 }
 

@@ -347,10 +347,18 @@ test_symlinks (void)
   mk_file (l, "disk/disk.img", "disk");
   mk_link (l, "disk/alias", "disk.img");
   expect_error ("several disks", LAYERS (l), NULL,
-                "several disks under /disk/: alias, d; pick one with "
+                "several disks under /disk/: d, disk.img; pick one with "
                 "--disk PATH");
   expect_disk ("--disk through a symlink", LAYERS (l), "/disk/alias",
                "/disk/disk.img", "disk", 0);
+
+  char *a = new_layer ();
+  mk_dir (a, "disk");
+  mk_link (a, "disk/latest", "disk.img");
+  mk_link (a, "disk/abs", "/disk/disk.img");
+  mk_file (a, "disk/disk.img", "one");
+  expect_disk ("a disk and symlinks to it are one disk", LAYERS (a), NULL,
+               "/disk/disk.img", "one", 0);
 
   char *h = new_layer ();
   mk_dir (h, "disk");

@@ -246,7 +246,8 @@ read_dropins (struct conf_state *st, const struct config_dirs *dirs,
     if (dropins_scan (&d, dir, true) == -1)
       goto out;
   }
-  qsort (d.v, d.n, sizeof *d.v, dropin_cmp);
+  if (d.n > 1)
+    qsort (d.v, d.n, sizeof *d.v, dropin_cmp);
   for (size_t i = 0; i < d.n; i++)
     if (read_file (st, d.v[i].path, d.v[i].user_level) == -1)
       goto out;

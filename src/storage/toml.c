@@ -391,6 +391,7 @@ parse_array (struct parser *p, const char *path, int depth,
   char **v = calloc (1, sizeof *v);
   if (!v)
     return error_errno (errno, "calloc");
+  int start_line = p->line;
   *all_strings = true;
   p->pos++;     /* '[' */
   for (;;) {
@@ -427,8 +428,10 @@ parse_array (struct parser *p, const char *path, int depth,
       p->pos++;
       break;
     }
-    if (peek (p) == -1)
+    if (peek (p) == -1) {
+      p->line = start_line;
       perr (p, "unterminated array");
+    }
     else
       perr (p, "expected ',' or ']' in an array, not '%c'", p->s[p->pos]);
     goto fail;

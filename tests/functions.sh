@@ -127,9 +127,11 @@ expect_error () {
 # field KEY < locate-text: the value of one 'key: value' line.
 field () { sed -n "s/^$1: //p"; }
 
-# store_fingerprint [DIR]: names, types, sizes, modes and mtimes of
-# everything in the store (default the private one), to show that a
-# podman-disk command wrote nothing there: compare before and after.
+# store_fingerprint [DIR...]: names, types, sizes, modes, owners and
+# mtimes of everything in the store (default the private one's root and
+# runroot), to show that a podman-disk command wrote nothing there:
+# compare before and after.
 store_fingerprint () {
-    find "${1:-$store}" -printf '%p %y %s %m %U:%G %T@\n' | LC_ALL=C sort | sha256sum
+    [ $# -gt 0 ] || set -- "$store/root" "$store/runroot"
+    find "$@" -printf '%p %y %s %m %U:%G %T@\n' | LC_ALL=C sort | sha256sum
 }

@@ -14,6 +14,15 @@
 #include "storage/store.h"
 
 int
+store_access_error (int errnum, const char *path)
+{
+  if (errnum == EACCES || errnum == EPERM)
+    return error ("%s: permission denied: the store belongs to another "
+                  "user; run podman-disk as that user, or pass --root", path);
+  return error_errno (errnum, "%s", path);
+}
+
+int
 store_lock_read (const char *path, int *fd)
 {
   struct flock fl = {
@@ -27,7 +36,7 @@ store_lock_read (const char *path, int *fd)
   if (*fd == -1) {
     if (errno == ENOENT || errno == ENOTDIR)
       return 0;
-    return error_errno (errno, "%s", path);
+    return store_access_error (errno, path);
   }
   while (fcntl (*fd, F_SETLKW, &fl) == -1) {
     if (errno == EINTR)

@@ -27,7 +27,7 @@ read_text (const char *path, char **text, size_t *len)
   if (fd == -1) {
     if (errno == ENOENT)
       return 1;
-    return error_errno (errno, "%s", path);
+    return store_access_error (errno, path);
   }
   if (fstat (fd, &st) == -1)
     return error_errno (errno, "%s", path);

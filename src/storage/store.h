@@ -81,4 +81,7 @@ bool storage_valid_layer_id (const char *id);
  */
 int store_lock_read (const char *path, int *fd);
 
+/* The error for a store file that cannot be opened: EACCES says whose. */
+int store_access_error (int errnum, const char *path);
+
 #endif

@@ -38,7 +38,7 @@ case $spec in *'"driver":"qcow2"'*) fail "--no-decode still has a qcow2 node" ;;
 qemu-img compare -f raw -F raw "$tmpdir/fedora.qcow2" "$spec"
 # The guest filesystem is really there: the known file in the ext4.
 qemu-img convert -O raw "$(podman_disk json fedora:41)" "$tmpdir/guest.raw"
-debugfs -R 'cat /hello.txt' "$tmpdir/guest.raw" 2>/dev/null | grep -qx "hello from podman-disk" ||
+debugfs -R 'cat /hello.txt' "$tmpdir/guest.raw" 2>/dev/null | grep -x "hello from podman-disk" >/dev/null ||
     fail "the guest file is not in the decoded disk"
 
 # --disk names the member (relative or absolute): the same location.

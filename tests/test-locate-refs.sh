@@ -77,7 +77,7 @@ export CONTAINERS_STORAGE_CONF=$tmpdir/empty.conf
 expect_error 1 "^podman-disk: fedora:41: image not known in $tmpdir/empty/root \(driver overlay\)" \
     podman_disk locate fedora:41
 is_disk "$tmpdir/fedora.img" --root "$root" --runroot "$runroot" fedora:41
-podman_disk --root "$root" locate fedora:41 | grep -qx "file: $root/overlay/.*" ||
+podman_disk --root "$root" locate fedora:41 | grep -x "file: $root/overlay/.*" >/dev/null ||
     fail "--root before the command"
 is_disk "$tmpdir/fedora.img" "containers-storage:[overlay@$root+$runroot]fedora:41"
 # The driver: --storage-driver, STORAGE_DRIVER, the reference's DRIVER@.

@@ -32,7 +32,7 @@ expect_error 1 '^podman-disk: nodisk: the image has no /disk/ directory: is it a
     podman_disk locate nodisk
 expect_error 1 '^podman-disk: twodisks: several disks under /disk/: a.img, b.img; pick one with --disk PATH$' \
     podman_disk json twodisks
-podman_disk locate --disk /disk/b.img twodisks | grep -qx 'member: /disk/b.img' ||
+podman_disk locate --disk /disk/b.img twodisks | grep -x 'member: /disk/b.img' >/dev/null ||
     fail "--disk picks one of two"
 expect_error 1 '^podman-disk: dironly: no regular file under /disk/ \(found: sub/ .*\): is it a containerDisk\? use --disk PATH$' \
     podman_disk locate dironly

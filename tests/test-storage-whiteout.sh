@@ -106,7 +106,7 @@ for driver in overlay vfs; do
     # The deleted disk is still in the lower layer's directory: proof that
     # the whiteout, not its absence, hid it (overlay keeps each layer).
     if [ "$driver" = overlay ]; then
-        find "$store/root/overlay" -path '*/diff/disk/disk.img' | grep -q . ||
+        find "$store/root/overlay" -path '*/diff/disk/disk.img' | grep . >/dev/null ||
             fail "the lower disk is not in a lower layer"
     fi
 

@@ -544,6 +544,13 @@ store_config_load (struct store_config *cfg)
     store_config_free (cfg);
     return -1;
   }
+  /* As podman: --root and --storage-driver drop the driver options of
+   * the files, and with them the additional image stores.
+   */
+  if (global_opts.root || global_opts.storage_driver) {
+    strv_free (cfg->image_stores);
+    cfg->image_stores = NULL;
+  }
   debug ("store: driver %s, graphroot %s, runroot %s",
          cfg->driver ? cfg->driver : "(detect)", cfg->graphroot, cfg->runroot);
   return 0;

@@ -15,7 +15,9 @@
  * store is the user's own files' graphroot, else rootless_storage_path, else
  * $XDG_DATA_HOME/containers/storage; runroot $XDG_RUNTIME_DIR/containers.
  * Then STORAGE_DRIVER and STORAGE_OPTS (X.imagestore=DIR), then the global
- * flags --root, --runroot, --storage-driver.
+ * flags --root, --runroot, --storage-driver; as podman does, --root and
+ * --storage-driver drop the files' driver options, additional image stores
+ * included.
  */
 #ifndef PODMAN_DISK_STORAGE_CONFIG_H
 #define PODMAN_DISK_STORAGE_CONFIG_H

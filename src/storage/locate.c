@@ -38,6 +38,11 @@ config_for (const struct storage_spec *spec, struct store_config *cfg)
     store_config_free (cfg);
     return -1;
   }
+  /* A store named in the reference has only the options it names. */
+  if (spec->driver || spec->root) {
+    strv_free (cfg->image_stores);
+    cfg->image_stores = NULL;
+  }
   return 0;
 }
 

@@ -26,10 +26,11 @@ requires_root () {
 _cleanups=()
 cleanup_fn () { _cleanups+=("$*"); }
 _run_cleanups () {
-    local rc=$? i
+    local rc=$? _ci
     set +e
-    for (( i=${#_cleanups[@]}-1; i>=0; i-- )); do
-        eval "${_cleanups[i]}" >/dev/null 2>&1
+    # _ci: a cleanup's own loop over "i" must not end this one.
+    for (( _ci=${#_cleanups[@]}-1; _ci>=0; _ci-- )); do
+        eval "${_cleanups[_ci]}" >/dev/null 2>&1
     done
     exit $rc
 }

@@ -6,7 +6,6 @@
  * a stack of directories that dirtree merges with overlay's rules.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,49 +272,4 @@ store_set_images (const struct store_set *set, const struct st_image ***out,
   *out = v;
   *n = k;
   return 0;
-}
-
-/* The command line of this process, shell-quoted where needed. */
-static char *
-own_command_line (void)
-{
-  char buf[8192];
-  _cleanup_close_ int fd = open ("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-  ssize_t len = fd >= 0 ? read (fd, buf, sizeof buf - 1) : -1;
-  char *out = NULL;
-  size_t outlen = 0;
-  FILE *f;
-
-  if (len <= 0 || (f = open_memstream (&out, &outlen)) == NULL)
-    return NULL;
-  buf[len] = '\0';
-  for (char *a = buf; a < buf + len; a += strlen (a) + 1) {
-    if (a != buf)
-      fputc (' ', f);
-    if (*a && strspn (a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                      "0123456789-_./:=@+,%[]") == strlen (a))
-      fputs (a, f);
-    else {
-      fputc ('\'', f);
-      for (char *p = a; *p; p++)
-        if (*p == '\'')
-          fputs ("'\\''", f);
-        else
-          fputc (*p, f);
-      fputc ('\'', f);
-    }
-  }
-  fclose (f);
-  return out;
-}
-
-int
-rootless_permission_error (const char *what)
-{
-  _cleanup_free_ char *old = strdup (what);
-  _cleanup_free_ char *cmd = own_command_line ();
-  return error ("%s: the file belongs to a user of your rootless podman's "
-                "user namespace; run the command in it: podman unshare %s",
-                old ? old : "permission denied",
-                cmd ? cmd : "podman-disk ...");
 }

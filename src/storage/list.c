@@ -23,6 +23,29 @@ storage_list (storage_list_cb cb, void *arg)
 
   /* A locate request with no --disk: the /disk/ rule for every image. */
   const struct locate_request req = { 0 };
+
+  /* A rootless user outside podman's user namespace may not read some
+   * disks: find out before printing anything, and list from inside.
+   */
+  if (rootless_can_reexec ()) {
+    storage_needs_userns = false;
+    for (size_t i = 0; i < n && !storage_needs_userns; i++) {
+      struct disk_location loc;
+      disk_location_init (&loc);
+      image_find_disk (&set, images[i], &req, &loc);
+      disk_location_clear (&loc);
+    }
+    if (storage_needs_userns) {
+      free (images);
+      store_set_close (&set);
+      store_config_free (&cfg);
+      rootless_reexec ();
+      return error ("some disks belong to users of your rootless podman's "
+                    "user namespace and podman unshare failed: run podman "
+                    "unshare podman-disk list");
+    }
+  }
+
   r = 0;
   for (size_t i = 0; i < n && r == 0; i++) {
     struct disk_location loc;

@@ -214,6 +214,18 @@ open_disk (struct tree *t, const struct tnode *node, const struct chain *c,
   return 0;
 }
 
+/* Is the store holding IMG a rootless user's own (this user's), where a
+ * file not readable by others belongs to its user namespace?
+ */
+static bool
+in_own_rootless_store (const struct store_set *set, const struct st_image *img)
+{
+  struct stat st;
+  return geteuid () != 0
+    && stat (set->stores[img->store].root, &st) == 0
+    && st.st_uid == geteuid ();
+}
+
 int
 image_find_disk (const struct store_set *set, const struct st_image *img,
                  const struct locate_request *req, struct disk_location *loc)
@@ -222,7 +234,7 @@ image_find_disk (const struct store_set *set, const struct st_image *img,
   struct tree t = { 0 };
   struct tnode node = { 0 };
   char *member = NULL;
-  int r = -1;
+  int r = -1, e = 0;
 
   if (layer_chain (set, img, &c) == -1)
     goto out;
@@ -230,17 +242,16 @@ image_find_disk (const struct store_set *set, const struct st_image *img,
     goto out;
   errno = 0;
   if (tree_pick_disk (&t, req->disk, &node, &member) == -1)
-    goto denied;
-  errno = 0;
-  r = open_disk (&t, &node, &c, img, member, loc);
-  if (r == 0)
-    member = NULL;     /* LOC owns it now */
-  tnode_release (&t, &node);
- denied:
-  /* A rootless store's files belong to the users of its user namespace:
-   * one not readable by others needs that namespace.
-   */
-  if (r == -1 && errno == EACCES && geteuid () != 0)
+    e = errno;
+  else {
+    errno = 0;
+    r = open_disk (&t, &node, &c, img, member, loc);
+    e = errno;
+    if (r == 0)
+      member = NULL;     /* LOC owns it now */
+    tnode_release (&t, &node);
+  }
+  if (r == -1 && e == EACCES && in_own_rootless_store (set, img))
     rootless_permission_error (error_message ());
   dirtree_close (&t);
  out:

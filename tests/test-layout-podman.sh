@@ -86,6 +86,16 @@ expect_error 1 "no image named 'nosuch' \(it has: localhost/rawdisk:latest, loca
 expect_error 1 'multi.tar:@2: the archive has images @0 to @1' \
     podman_disk locate "docker-archive:$out/multi.tar:@2"
 
+# list takes a layout: every image in it with its disk.
+podman_disk list -q "docker-archive:$out/multi.tar" > "$tmpdir/names"
+printf 'localhost/rawdisk:latest\nlocalhost/qdisk:latest\n' | cmp - "$tmpdir/names" ||
+    fail "list -q of a docker-archive"
+podman_disk list --format json "docker-archive:$out/multi.tar" |
+    python3 -c 'import json,sys; o=json.load(sys.stdin); assert [i["format"] for i in o] == ["raw", "qcow2"], o' ||
+    fail "list --format json of a docker-archive"
+podman_disk list "oci-archive:$out/oci-u.tar" | grep -q "^localhost/qdisk:latest  *qcow2 " ||
+    fail "list of an oci-archive"
+
 # skopeo copy: layers stay uncompressed only when told so.
 skopeo copy -q --dest-oci-accept-uncompressed-layers \
     containers-storage:localhost/rawdisk oci:"$out/sk":raw
@@ -97,6 +107,7 @@ expect_error 1 "index.json: the layout holds 2 images: name one as oci:$out/sk:N
     podman_disk locate "oci:$out/sk"
 expect_error 1 "index.json: no image named 'nosuch' \(org.opencontainers.image.ref.name: raw, q\)" \
     podman_disk locate "oci:$out/sk:nosuch"
+[ "$(podman_disk list -q "oci:$out/sk" | tr '\n' ' ')" = "raw q " ] || fail "list -q of a layout"
 skopeo copy -q --dest-oci-accept-uncompressed-layers \
     containers-storage:localhost/qdisk oci-archive:"$out/sk.tar"
 same_disk "$tmpdir/q.qcow2" "oci-archive:$out/sk.tar" qcow2

@@ -6,6 +6,7 @@
 #   make check-sanitize   the same, built with ASan+UBSan into build-sanitize/
 #   make demo         build a demo containerDisk image and show locate/json on it
 #   make bench        speed ratios against the alternatives, measured in one run
+#   make check-valgrind   the e2e tests with podman-disk under valgrind memcheck
 #   make fuzz         libFuzzer targets, FUZZ_SECONDS each (fuzz-ci: 30 s); fuzz/fuzz.mk
 #   make deps         install the build and test dependencies (apt-get or dnf)
 #   make install      PREFIX=/usr/local DESTDIR=
@@ -54,6 +55,7 @@ LIB_OBJS   = $(filter-out $(BUILDDIR)/src/main.o,$(OBJS))
 UNIT_SRCS  = $(wildcard tests/unit/test-*.c)
 UNIT_BINS  = $(UNIT_SRCS:%.c=$(BUILDDIR)/%)
 include fuzz/fuzz.mk
+include tests/valgrind/valgrind.mk
 PROG       = $(BUILDDIR)/podman-disk
 
 .PHONY: all check check-run check-sanitize unit demo bench deps install uninstall clean

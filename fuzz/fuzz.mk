@@ -19,7 +19,15 @@ FUZZ_BUILDDIR  = build-fuzz
 FUZZ_SANITIZE  = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS    = -O1 -g -fno-omit-frame-pointer $(FUZZ_SANITIZE) \
                  -Wno-format-nonliteral
-FUZZ_NAMES     = $(patsubst fuzz/fuzz-%.c,%,$(wildcard fuzz/fuzz-*.c))
+# A target whose module has not landed yet is left out until it does.
+FUZZ_NEEDS_toml      = src/storage/toml.c
+FUZZ_NEEDS_storejson = src/storage/storejson.c
+FUZZ_NEEDS_reference = src/storage/reference.c
+FUZZ_NEEDS_tarscan   = src/common/tarscan.c
+FUZZ_NEEDS_oci       = src/layout/oci.c
+FUZZ_NEEDS_hook      = src/hook/state.c
+FUZZ_ALL       = $(patsubst fuzz/fuzz-%.c,%,$(wildcard fuzz/fuzz-*.c))
+FUZZ_NAMES     = $(foreach n,$(FUZZ_ALL),$(if $(wildcard $(or $(FUZZ_NEEDS_$(n)),fuzz/fuzz-$(n).c)),$(n)))
 FUZZ_BINS      = $(FUZZ_NAMES:%=$(FUZZ_BUILDDIR)/fuzz/fuzz-%)
 FUZZ_REPLAYS   = $(FUZZ_NAMES:%=$(BUILDDIR)/tests/unit/test-fuzz-%)
 UNIT_BINS     += $(FUZZ_REPLAYS)

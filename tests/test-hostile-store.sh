@@ -117,6 +117,14 @@ mv "$store/root/overlay/$top" "$store/root/overlay/$top.away"
 store_case "layer directory missing" "layer $top has no directory"
 mv "$store/root/overlay/$top.away" "$store/root/overlay/$top"
 
+# Stored names that are not valid references (no domain, not parseable)
+# next to the one matched by repository suffix: skipped, never a crash.
+edit "$images" 'v[0]["names"] = ["noslash", "UPPER/case", "", "quay.io/x/by-suffix:latest"]'
+hostile_cases=$((hostile_cases + 1))
+expect_served "containers-storage:[overlay@$store/root+$store/runroot]x/by-suffix" "$tmpdir/disk.raw"
+echo "ok $hostile_cases - odd stored names next to a name matched by suffix: served"
+restore
+
 # After all that, the undamaged store still serves the right bytes.
 expect_served "$ref" "$tmpdir/disk.raw"
 hostile_done

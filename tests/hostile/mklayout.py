@@ -6,7 +6,8 @@
 Each LAYER.tar (uncompressed, the bottom layer first) becomes a blob as is,
 whatever it holds, with a config and a manifest; index.json names the
 manifest with org.opencontainers.image.ref.name=REFNAME.  An existing
-layout gets one more manifest in its index.  Nothing is validated: the
+layout gets one more manifest in its index (replacing one of the same
+REFNAME).  Nothing is validated: the
 point is to hand hostile layers to the readers.
 """
 import hashlib, json, os, sys
@@ -49,6 +50,10 @@ def main():
     if os.path.exists(index_path):
         with open(index_path) as f:
             index = json.load(f)
+    # The same REFNAME again replaces it (a layout names each image once).
+    index["manifests"] = [
+        m for m in index["manifests"]
+        if m.get("annotations", {}).get("org.opencontainers.image.ref.name") != ref]
     index["manifests"].append({
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "digest": mdigest, "size": msize,

@@ -6,9 +6,10 @@
 #                         definite leak fails the test (exit 99), and a
 #                         summary counts runs, errors and leaks.
 
-# Not the timed concurrency test, nor packaging (install, man, rpm).
+# Not the timed concurrency test, nor packaging (install, man, rpm), nor
+# the rootless test (its messages name the binary, which is then valgrind's).
 VALGRIND_SKIP  = tests/test-concurrency.sh tests/test-install.sh tests/test-man.sh \
-                 tests/test-rpm.sh
+                 tests/test-rpm.sh tests/test-storage-rootless.sh
 VALGRIND_TESTS ?= $(filter-out $(VALGRIND_SKIP),$(wildcard tests/test-*.sh))
 
 .PHONY: check-valgrind

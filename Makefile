@@ -6,6 +6,8 @@
 #   make check-sanitize   the same, built with ASan+UBSan into build-sanitize/
 #   make demo         build a demo containerDisk image and show locate/json on it
 #   make bench        speed ratios against the alternatives, measured in one run
+#   make check-valgrind   the e2e tests with podman-disk under valgrind memcheck
+#   make fuzz         libFuzzer targets, FUZZ_SECONDS each (fuzz-ci: 30 s); fuzz/fuzz.mk
 #   make deps         install the build and test dependencies (apt-get or dnf)
 #   make man          the man pages, man/*.1 and man/*.5, with go-md2man
 #   make install      PREFIX=/usr/local DESTDIR= (also BINDIR, LIBEXECDIR,
@@ -59,6 +61,8 @@ OBJS       = $(SRCS:%.c=$(BUILDDIR)/%.o)
 LIB_OBJS   = $(filter-out $(BUILDDIR)/src/main.o,$(OBJS))
 UNIT_SRCS  = $(wildcard tests/unit/test-*.c)
 UNIT_BINS  = $(UNIT_SRCS:%.c=$(BUILDDIR)/%)
+include fuzz/fuzz.mk
+include tests/valgrind/valgrind.mk
 PROG       = $(BUILDDIR)/podman-disk
 
 # Man pages: man/NAME.SECTION from man/NAME.SECTION.md, built by 'make'
@@ -174,7 +178,7 @@ rpm: dist
 	@find $(RPMTOPDIR)/RPMS $(RPMTOPDIR)/SRPMS -name '*.rpm' -printf 'wrote %p\n'
 
 clean:
-	rm -rf build build-sanitize
+	rm -rf build build-sanitize build-fuzz
 	rm -f $(MAN_PAGES) $(DIST_TARBALL)
 
 -include $(OBJS:.o=.d) $(UNIT_BINS:=.d)

@@ -10,12 +10,25 @@ bool verbose;
 
 static char message[4096];
 
+/* Messages name things taken from images (file names, symlink targets,
+ * JSON strings), which may hold newlines or terminal escapes: the message
+ * stays one printable line, control bytes shown as '?'.
+ */
+static void
+sanitize (char *s)
+{
+  for (; *s; s++)
+    if ((unsigned char) *s < 0x20 || *s == 0x7f)
+      *s = '?';
+}
+
 static int
 vset (const char *suffix, const char *fmt, va_list ap)
 {
   int n = vsnprintf (message, sizeof message, fmt, ap);
   if (suffix && n >= 0 && (size_t) n < sizeof message)
     snprintf (message + n, sizeof message - n, ": %s", suffix);
+  sanitize (message);
   return -1;
 }
 
@@ -56,6 +69,7 @@ error_context (const char *fmt, ...)
     memccpy (message + n, old, '\0', sizeof message - n);
     message[sizeof message - 1] = '\0';
   }
+  sanitize (message);
   return -1;
 }
 

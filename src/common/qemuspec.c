@@ -1,11 +1,47 @@
 /* podman-disk: qemu json: filenames, see qemuspec.h. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <json-c/json.h>
 
 #include "error.h"
 #include "qemuspec.h"
+
+/* qemu's raw driver refuses a "size" that is not a multiple of 512
+ * ("Specified size is not multiple of 512"), and qemu-img makes qcow2
+ * files of any length (196616 bytes for an empty 1M disk).  A disk that is
+ * its whole file needs neither offset nor size.  A qcow2 inside a tar
+ * member can take the size rounded up to the member's padding: the qcow2
+ * driver reads only the clusters its tables point to, all inside the disk.
+ */
+static uint64_t
+file_size (const struct disk_location *loc)
+{
+  struct stat st;
+
+  if (loc->fd >= 0 ? fstat (loc->fd, &st) : stat (loc->file, &st))
+    return UINT64_MAX;
+  return st.st_size;
+}
+
+static void
+add_window (json_object *node, const struct disk_location *loc, bool decode)
+{
+  uint64_t size = loc->size, fsize;
+
+  if (size % 512) {
+    fsize = file_size (loc);
+    if (loc->offset == 0 && fsize == size)
+      return;
+    uint64_t rounded = (size + 511) & ~UINT64_C (511);
+    if (decode && loc->fmt.format == DISK_QCOW2 && fsize != UINT64_MAX &&
+        loc->offset <= fsize && rounded <= fsize - loc->offset)
+      size = rounded;
+  }
+  json_object_object_add (node, "offset", json_object_new_int64 (loc->offset));
+  json_object_object_add (node, "size", json_object_new_int64 (size));
+}
 
 char *
 qemuspec_build (const struct disk_location *loc, bool decode,
@@ -20,8 +56,7 @@ qemuspec_build (const struct disk_location *loc, bool decode,
 
   json_object *node = json_object_new_object ();
   json_object_object_add (node, "driver", json_object_new_string ("raw"));
-  json_object_object_add (node, "offset", json_object_new_int64 (loc->offset));
-  json_object_object_add (node, "size", json_object_new_int64 (loc->size));
+  add_window (node, loc, decode);
   json_object_object_add (node, "file", file);
 
   if (decode && loc->fmt.format == DISK_QCOW2) {

@@ -136,9 +136,10 @@ walk_splice (struct walk *w, const char *target)
     error_errno (errno, "malloc");
     return WALK_FAILED;
   }
+  /* No '/' after a last component: "target/" would show in messages. */
   memcpy (p, target, tlen);
   p[tlen] = '/';
-  memcpy (p + tlen + 1, rest, rlen + 1);
+  memcpy (p + tlen + (rlen > 0), rest, rlen + 1);
   free (w->rest);
   w->rest = p;
   w->pos = 0;

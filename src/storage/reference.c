@@ -409,9 +409,10 @@ repo_matches (const char *stored, const char *path, const char *tag,
 {
   struct image_name sn;
   bool r = false;
+  /* Declared before the first goto: jumping over it would free garbage. */
+  _cleanup_free_ char *repo = NULL;
   if (!image_name_parse (stored, &sn) || !sn.domain)
     goto out;
-  _cleanup_free_ char *repo = NULL;
   if (asprintf (&repo, "%s/%s", sn.domain, sn.path) == -1)
     goto out;
   size_t rl = strlen (repo), pl = strlen (path);

@@ -38,6 +38,11 @@ parse_array (const char *text, size_t len, const char *name)
   size_t end = json_tokener_get_parse_end (tok);
   json_tokener_free (tok);
 
+  /* A JSON null parses to NULL with success: it is not an array either. */
+  if (!o && jerr == json_tokener_success) {
+    error ("%s: not a JSON array", name);
+    return NULL;
+  }
   if (!o) {
     if (jerr == json_tokener_continue || len == 0)
       error ("%s: truncated JSON (the file ends early)", name);

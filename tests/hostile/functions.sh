@@ -1,0 +1,159 @@
+# Helpers of the hostile-image tests (tests/test-hostile-*.sh), sourced
+# after tests/functions.sh.  Layers are written by hand (mktar.py) so they
+# can hold what no builder would write, then put in an OCI layout
+# (mklayout.py) and read either in place (oci:DIR) or after
+# 'skopeo copy' into the test's private containers-storage.
+
+hostiledir=$testsdir/hostile
+
+# mktar OUT.tar 'JSON members' (see mktar.py)
+mktar () { python3 "$hostiledir/mktar.py" "$@"; }
+
+# mklayout DIR REFNAME LAYER.tar...
+mklayout () { python3 "$hostiledir/mklayout.py" "$@"; }
+
+# What the podman-disk under test can read yet: sources being written on
+# other branches answer "not implemented yet" until they land.
+storage_implemented () {
+    local out
+    out=$(podman_disk locate containers-storage:no-such-image-$$ 2>&1 || :)
+    [[ $out != *"not implemented yet"* ]]
+}
+layout_implemented () {
+    local out
+    out=$(podman_disk locate "oci:$tmpdir/no-such-layout" 2>&1 || :)
+    [[ $out != *"not implemented yet"* ]]
+}
+
+# storage_ref NAME: the containers-storage reference of NAME in the
+# private store, with the store named explicitly.
+storage_ref () {
+    echo "containers-storage:[overlay@$store/root+$store/runroot]localhost/$1:latest"
+}
+
+# import_layers NAME LAYER.tar...: an image NAME in the private store made
+# of these layers, through an OCI layout and skopeo (as a pull would).
+# Fails when containers/storage itself refuses the layers.
+import_layers () {
+    local name=$1 dir=$tmpdir/import-$1
+    shift
+    rm -rf "$dir"
+    mklayout "$dir" "$name" "$@"
+    skopeo copy -q "oci:$dir:$name" "$(storage_ref "$name")" >/dev/null 2>&1
+}
+
+# served_bytes IMAGE OUT [OPTIONS...]: the bytes podman-disk locates for
+# IMAGE, read from the file, offset and size it reports.
+served_bytes () {
+    local text file offset size image=$1 out=$2
+    shift 2
+    text=$(podman_disk locate "$@" "$image")
+    file=$(field file <<<"$text")
+    offset=$(field offset <<<"$text")
+    size=$(field size <<<"$text")
+    dd if="$file" of="$out" iflag=skip_bytes,count_bytes skip="$offset" \
+       count="$size" status=none
+    [ "$(stat -c %s "$out")" = "$size" ] ||
+        fail "$image: located $size bytes at $offset of $file, read fewer"
+}
+
+# expect_served IMAGE EXPECTED-FILE [OPTIONS...]: located, and the bytes
+# are exactly EXPECTED-FILE's, and not the host's secret.
+expect_served () {
+    local image=$1 expected=$2
+    shift 2
+    served_bytes "$image" "$tmpdir/served" "$@"
+    cmp "$tmpdir/served" "$expected" ||
+        fail "$image: served bytes differ from $expected"
+    not_host_secret "$tmpdir/served"
+}
+
+# not_host_secret FILE: FILE holds none of the host's /etc/shadow or
+# /etc/passwd (and is not them).
+not_host_secret () {
+    local h
+    for h in /etc/shadow /etc/passwd; do
+        [ -s "$h" ] || continue
+        if cmp -s "$1" "$h" || grep -Fqx -f <(head -1 "$h") "$1" 2>/dev/null; then
+            fail "$1 holds the host's $h"
+        fi
+    done
+}
+
+# hostile_case IMAGE EXPECT [OPTIONS...]: with OPTIONS (--disk ...),
+# IMAGE must be refused with one line matching the regex EXPECT, by locate
+# and json alike; or, when EXPECT is "served:FILE", served as FILE's bytes
+# and opened by qemu-img as them.
+hostile_cases=0
+hostile_case () {
+    local image=$1 expect=$2
+    shift 2
+    hostile_cases=$((hostile_cases + 1))
+    case $expect in
+    served:*)
+        expect_served "$image" "${expect#served:}" "$@"
+        # qemu reads the same: the guest's bytes for a qcow2, else the raw.
+        local fmt=raw decode=--no-decode
+        if [ "$(head -c 4 "${expect#served:}" | od -An -tx1 | tr -d ' ')" = 514649fb ]; then
+            fmt=qcow2 decode=
+        fi
+        qemu-img compare -q -f "$fmt" "${expect#served:}" \
+                 "$(podman_disk json $decode "$@" "$image")" ||
+            fail "$image: qemu-img sees other bytes than ${expect#served:}" ;;
+    *)
+        expect_error 1 "$expect" podman_disk locate "$@" "$image"
+        expect_error 1 "$expect" podman_disk json "$@" "$image"
+        expect="$(cut -c1-200 "$tmpdir/err")" ;;
+    esac
+    echo "ok $hostile_cases - ${image/\[*\]/} $*: $expect"
+}
+
+# check_image NAME STORAGE-EXPECT LAYOUT-EXPECT LAYER.tar... [-- OPTIONS]:
+# an image made of the layers, checked in the private store (after skopeo
+# copy) and in place as oci:DIR:NAME, each source against its own EXPECT
+# (see hostile_case; "refused-on-import": containers/storage itself must
+# refuse the layers, so there is nothing to read; "-": not checked).
+# A source that has not landed yet is skipped, and said so.
+check_image () {
+    local name=$1 sexp=$2 lexp=$3 layers=() opts=()
+    shift 3
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do layers+=("$1"); shift; done
+    [ $# -gt 0 ] && shift && opts=("$@")
+    if [ "$sexp" != - ] && $have_storage; then
+        if [ "$sexp" = refused-on-import ]; then
+            hostile_cases=$((hostile_cases + 1))
+            ! import_layers "$name" "${layers[@]}" ||
+                fail "$name: containers/storage accepted the layers"
+            echo "ok $hostile_cases - $name: refused by containers/storage on import"
+        else
+            import_layers "$name" "${layers[@]}" ||
+                fail "$name: skopeo copy into the private store failed"
+            hostile_case "$(storage_ref "$name")" "$sexp" "${opts[@]}"
+        fi
+    fi
+    if [ "$lexp" != - ] && $have_layout; then
+        mklayout "$tmpdir/oci" "$name" "${layers[@]}"
+        hostile_case "oci:$tmpdir/oci:$name" "$lexp" "${opts[@]}"
+    fi
+}
+
+# hostile_setup: the private store, and which sources can be tested.
+hostile_setup () {
+    requires python3 -c 'import tarfile'
+    requires skopeo --version
+    requires qemu-img --version
+    have_storage=false have_layout=false
+    storage_implemented && have_storage=true
+    layout_implemented && have_layout=true
+    $have_storage || $have_layout ||
+        skip "neither containers/storage nor OCI layouts are implemented yet"
+    $have_storage || echo "containers/storage not implemented yet: its cases skipped"
+    $have_layout || echo "OCI layouts not implemented yet: their cases skipped"
+    setup_store
+}
+
+# hostile_done: the count, for the log and the report.
+hostile_done () {
+    echo "$testname: $hostile_cases hostile cases checked" \
+         "(storage: $have_storage, layout: $have_layout)"
+}

@@ -1,0 +1,24 @@
+# podman-disk under valgrind memcheck (issue 7), included by the Makefile.
+#
+#   make check-valgrind   the end-to-end tests (VALGRIND_TESTS: all but the
+#                         timed and packaging ones) with PODMAN_DISK running
+#                         podman-disk under valgrind: any memory error or
+#                         definite leak fails the test (exit 99), and a
+#                         summary counts runs, errors and leaks.
+
+# Not the timed concurrency test, nor packaging (install, man, rpm), nor
+# the rootless test (its messages name the binary, which is then valgrind's).
+VALGRIND_SKIP  = tests/test-concurrency.sh tests/test-install.sh tests/test-man.sh \
+                 tests/test-rpm.sh tests/test-storage-rootless.sh
+VALGRIND_TESTS ?= $(filter-out $(VALGRIND_SKIP),$(wildcard tests/test-*.sh))
+
+.PHONY: check-valgrind
+
+check-valgrind: $(PROG)
+	rm -rf $(BUILDDIR)/valgrind && mkdir -p $(BUILDDIR)/valgrind
+	chmod 1777 $(BUILDDIR)/valgrind   # tests run podman-disk as other users too
+	PODMAN_DISK_REAL=$(abspath $(PROG)) \
+	  PODMAN_DISK=$(abspath tests/valgrind/podman-disk) \
+	  VALGRIND_LOGDIR=$(abspath $(BUILDDIR)/valgrind) \
+	  BUILDDIR=$(abspath $(BUILDDIR)) tests/run $(VALGRIND_TESTS)
+	tests/valgrind/summary $(BUILDDIR)/valgrind

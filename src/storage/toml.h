@@ -10,6 +10,7 @@
 #ifndef PODMAN_DISK_TOML_H
 #define PODMAN_DISK_TOML_H
 
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 

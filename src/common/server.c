@@ -207,14 +207,14 @@ server_argv (const struct disk_location *loc,
   return a.v;
 }
 
-/* The program NAME in $PATH, or NULL with error () saying what to install. */
-static char *
-find_program (enum server_kind kind)
+char *
+server_find_program (const char *name)
 {
-  const char *name = server_name (kind);
   const char *path = getenv ("PATH");
   char *ret;
 
+  if (strchr (name, '/'))
+    return access (name, X_OK) == 0 ? strdup (name) : NULL;
   if (!path || !*path)
     path = "/usr/local/bin:/usr/bin:/bin";
   for (const char *p = path; ; p += strcspn (p, ":") + 1) {
@@ -226,8 +226,18 @@ find_program (enum server_kind kind)
       return ret;
     free (ret);
     if (p[len] == '\0')
-      break;
+      return NULL;
   }
+}
+
+/* The server's program, or NULL with error () saying what to install. */
+static char *
+find_server (enum server_kind kind)
+{
+  char *exe = server_find_program (server_name (kind));
+
+  if (exe)
+    return exe;
   if (kind == SERVER_NBDKIT)
     error ("nbdkit not found: install nbdkit (Debian: nbdkit, "
            "Fedora: nbdkit nbdkit-basic-filters)");
@@ -778,7 +788,7 @@ server_start (const struct disk_location *loc,
                   "(was the image removed?)", loc->file ? loc->file : "disk");
   if (server_choose (loc, opts, &srv->kind) == -1)
     return -1;
-  if ((exe = find_program (srv->kind)) == NULL)
+  if ((exe = find_server (srv->kind)) == NULL)
     return -1;
   if ((argv = server_argv (loc, opts, srv->kind, exe)) == NULL)
     return -1;

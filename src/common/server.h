@@ -93,6 +93,9 @@ char **server_argv (const struct disk_location *loc,
                     const struct server_options *opts,
                     enum server_kind kind, const char *exe);
 
+/* NAME in $PATH (as execvp would find it), or NULL.  Free the result. */
+char *server_find_program (const char *name);
+
 /* The private directory of default sockets: /run/podman-disk as root,
  * else $XDG_RUNTIME_DIR/podman-disk (or /tmp/podman-disk-UID); created mode
  * 0700 and checked to be ours.  Free the result.

@@ -484,7 +484,7 @@ server_stderr (const struct server *srv)
       n = 0;
   }
   buf[n] = '\0';
-  out = o = malloc (n * 2 + 1);
+  out = o = malloc (n * 2 + 16);
   if (!out)
     abort ();
   for (char *line = strtok (buf, "\n"); line; line = strtok (NULL, "\n")) {
@@ -492,7 +492,16 @@ server_stderr (const struct server *srv)
       line++;
     if (!*line)
       continue;
-    o += sprintf (o, "%s%s", o == out ? "" : "; ", line);
+    /* qemu-nbd quotes the whole json: spec: the disk is what it means. */
+    char *spec = strstr (line, "'json:{"), *end;
+    if (spec && (end = strchr (spec + 1, '\'')) != NULL) {
+      o += sprintf (o, "%s%.*s'the disk'", o == out ? "" : "; ",
+                    (int) (spec - line), line);
+      line = end + 1;
+    }
+    else if (o != out)
+      o += sprintf (o, "; ");
+    o += sprintf (o, "%s", line);
   }
   *o = '\0';
   return out;

@@ -11,7 +11,7 @@ source "$(dirname "$0")/../tests/functions.sh"
 source "$testsdir/serve-lib.sh"
 requires nbdkit --version
 requires nbdcopy --version
-requires podman --version
+requires command podman --version
 setup_store
 
 make_raw_disk "$tmpdir/disk.img" 1024

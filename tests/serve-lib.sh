@@ -58,7 +58,7 @@ nbdinfo_field () { nbdinfo --json "$1" | jq -r ".exports[0].\"$2\""; }
 
 requires_serve () {
     requires_root
-    requires podman --version
+    requires command podman --version
     requires nbdkit --version
     requires qemu-nbd --version
     requires nbdinfo --version

@@ -4,7 +4,7 @@
 source "$(dirname "$0")/functions.sh"
 source "$testsdir/serve-lib.sh"
 requires_root
-requires podman --version
+requires command podman --version
 requires qemu-img --version
 setup_store
 

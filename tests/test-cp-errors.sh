@@ -9,6 +9,7 @@ setup_store
 
 make_raw_disk "$tmpdir/disk.img" 4
 serve_image localhost/cp-err "$tmpdir/disk.img"
+raw_backing=$backing
 qemu-img convert -f raw -O qcow2 "$tmpdir/disk.img" "$tmpdir/disk.qcow2"
 serve_image localhost/cp-err-qcow2 "$tmpdir/disk.qcow2"
 
@@ -23,7 +24,7 @@ done
 expect_error 1 "$tmpdir/nodir/out.img: directory $tmpdir/nodir does not exist" \
     podman_disk cp localhost/cp-err "$tmpdir/nodir/out.img"
 expect_error 1 "$tmpdir is a directory" podman_disk cp localhost/cp-err "$tmpdir"
-expect_error 1 "is the file the disk is in" podman_disk cp localhost/cp-err "$backing"
+expect_error 1 "is the file the disk is in" podman_disk cp localhost/cp-err "$raw_backing"
 expect_error 1 "/dev/null is neither a regular file nor a block device" \
     podman_disk cp localhost/cp-err /dev/null
 expect_error 1 'podman-disk: .*no-such-image' podman_disk cp localhost/no-such-image "$tmpdir/x"
@@ -46,7 +47,7 @@ fi
 # Interrupted: the partial file is removed.
 make_raw_disk "$tmpdir/big.img" 512
 serve_image localhost/cp-big "$tmpdir/big.img"
-podman_disk cp localhost/cp-big "$tmpdir/int.img" 2>"$tmpdir/err" &
+"$PODMAN_DISK" cp localhost/cp-big "$tmpdir/int.img" 2>"$tmpdir/err" &
 cp_pid=$!
 wait_until test -e "$tmpdir/int.img"
 kill -TERM "$cp_pid"

@@ -30,7 +30,7 @@ check_no_leftovers localhost/run-disk
 
 # --foreground: the URI, then stays; SIGTERM stops it cleanly.
 for sig in TERM INT; do
-    podman_disk serve localhost/run-disk --foreground > "$tmpdir/fg.out" 2>"$tmpdir/fg.err" &
+    "$PODMAN_DISK" serve localhost/run-disk --foreground > "$tmpdir/fg.out" 2>"$tmpdir/fg.err" &
     fg=$!
     wait_until test -s "$tmpdir/fg.out" || fail "--foreground printed no URI"
     uri=$(head -n1 "$tmpdir/fg.out")
@@ -43,7 +43,7 @@ for sig in TERM INT; do
 done
 
 # --foreground, the server is killed: serve says so and cleans up.
-podman_disk serve localhost/run-disk --foreground --pidfile "$tmpdir/pid" > "$tmpdir/fg.out" 2>"$tmpdir/fg.err" &
+"$PODMAN_DISK" serve localhost/run-disk --foreground --pidfile "$tmpdir/pid" > "$tmpdir/fg.out" 2>"$tmpdir/fg.err" &
 fg=$!
 wait_until test -s "$tmpdir/fg.out" || fail "--foreground printed no URI"
 uri=$(head -n1 "$tmpdir/fg.out")
@@ -56,7 +56,7 @@ path_gone "$tmpdir/pid" || fail "pidfile left after the server was killed"
 check_no_leftovers localhost/run-disk
 
 # serve itself killed with SIGKILL: its server goes too.
-podman_disk serve localhost/run-disk --foreground > "$tmpdir/fg.out" &
+"$PODMAN_DISK" serve localhost/run-disk --foreground > "$tmpdir/fg.out" &
 fg=$!
 wait_until test -s "$tmpdir/fg.out" || fail "--foreground printed no URI"
 kill -9 "$fg"

@@ -61,6 +61,7 @@ median () { sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 t_ready=$(for i in $(seq 1 15); do ready; done | median)
 t_ready_q=$(for i in $(seq 1 15); do ready --server qemu-nbd; done | median)
 t_nbdkit=$(for i in $(seq 1 15); do
+    rm -f "$tmpdir/n.sock"
     t0=$(now); nbdkit -r -U "$tmpdir/n.sock" file "$tmpdir/disk.img" --run 'nbdinfo --size "$uri"' >/dev/null; t1=$(now)
     awk -v a="$t0" -v z="$t1" 'BEGIN {print z - a}'
 done | median)
@@ -76,12 +77,10 @@ kill "$(cat "$tmpdir/f.pid")"
 t_first=$(awk -v a="$t0" -v z="$t1" 'BEGIN {print z - a}')
 t0=$(now)
 mkdir "$tmpdir/route"
-podman save -o "$tmpdir/route/image.tar" localhost/bench-serve
+podman save -q -o "$tmpdir/route/image.tar" localhost/bench-serve
 tar -C "$tmpdir/route" -xf "$tmpdir/route/image.tar"
-layer=$(for f in "$tmpdir"/route/*/layer.tar "$tmpdir"/route/*.tar; do
-            [ -f "$f" ] && [ "$f" != "$tmpdir/route/image.tar" ] && echo "$f"; done | head -n1)
-tar -C "$tmpdir/route" -xf "${layer:-$tmpdir/route/image.tar}" disk/disk.img 2>/dev/null ||
-    tar -C "$tmpdir/route" -xf "$layer"
+layer=$(tar -tf "$tmpdir/route/image.tar" | grep -E '(layer|[0-9a-f]{64})\.tar$' | sed -n 1p)
+tar -C "$tmpdir/route" -xf "$tmpdir/route/$layer"
 qemu-img convert -f raw -O raw "$tmpdir/route/disk/disk.img" "$tmpdir/route/out.raw"
 head -c 512 "$tmpdir/route/out.raw" > /dev/null
 t1=$(now)

@@ -19,14 +19,21 @@ serve_image localhost/bench-serve "$tmpdir/disk.img"
 cat "$backing" "$tmpdir/disk.img" > /dev/null      # both in the page cache
 
 now () { echo "$EPOCHREALTIME"; }
-# best SECONDS of N runs of a shell command
-best () {
-    local n=$1 cmd=$2 i t0 t1 b=
+# best_of N CMD...: the best time in seconds of each shell command, run in
+# turns N times (interleaved, so that a busy moment hits them all alike);
+# one line, the times in the order of the commands.
+best_of () {
+    local n=$1 i j t0 t1
+    shift
+    local -a best=()
     for i in $(seq 1 "$n"); do
-        t0=$(now); eval "$cmd" >/dev/null; t1=$(now)
-        b=$(awk -v a="$t0" -v z="$t1" -v b="$b" 'BEGIN {t = z - a; if (b == "" || t < b) b = t; print b}')
+        for j in $(seq 1 $#); do
+            t0=$(now); eval "${!j}" >/dev/null; t1=$(now)
+            best[j]=$(awk -v a="$t0" -v z="$t1" -v b="${best[j]:-}" \
+                      'BEGIN {t = z - a; if (b == "" || t < b) b = t; print b}')
+        done
     done
-    echo "$b"
+    echo "${best[@]}"
 }
 ratio () { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 ms () { awk -v a="$1" 'BEGIN {printf "%.1f ms", a * 1000}'; }
@@ -39,9 +46,8 @@ cleanup_fn "kill \$(cat '$tmpdir/plain.pid')"
 wait_until test -S "$tmpdir/plain.sock"
 plain="nbd+unix:///?socket=$tmpdir/plain.sock"
 
-t_pd=$(best 5 "nbdcopy '$uri' null:")
-t_plain=$(best 5 "nbdcopy '$plain' null:")
-t_cat=$(best 5 "cat '$backing' > /dev/null")
+read -r t_pd t_plain t_cat < <(best_of 7 "nbdcopy '$uri' null:" "nbdcopy '$plain' null:" \
+                                      "cat '$backing' > /dev/null")
 echo "read 1 GiB: podman-disk serve $(gibs "$t_pd"), plain nbdkit file $(gibs "$t_plain"), cat $(gibs "$t_cat")"
 echo "  serve / plain nbdkit: $(ratio "$t_plain" "$t_pd")x (goal >= 0.95), serve / cat: $(ratio "$t_cat" "$t_pd")x"
 kill "$(cat "$tmpdir/pd.pid")"
@@ -90,8 +96,9 @@ echo "first byte: serve $(ms "$t_first"), podman save + untar + qemu-img convert
      "$(ratio "$t_route" "$t_first")x faster (goal >= 100)"
 
 # --- cp raw->raw ------------------------------------------------------------------
-t_cp=$(best 3 "rm -f '$tmpdir/o1'; $PODMAN_DISK cp localhost/bench-serve '$tmpdir/o1'")
-t_coreutils=$(best 3 "rm -f '$tmpdir/o2'; cp --reflink=auto --sparse=always '$tmpdir/disk.img' '$tmpdir/o2'")
+read -r t_cp t_coreutils < <(best_of 5 \
+    "rm -f '$tmpdir/o1'; $PODMAN_DISK cp localhost/bench-serve '$tmpdir/o1'" \
+    "rm -f '$tmpdir/o2'; cp --reflink=auto --sparse=always '$tmpdir/disk.img' '$tmpdir/o2'")
 echo "cp 1 GiB raw: podman-disk cp $(gibs "$t_cp"), cp --reflink=auto --sparse=always $(gibs "$t_coreutils"):" \
      "$(ratio "$t_coreutils" "$t_cp")x (goal >= 0.9)"
 rm -f "$tmpdir/o1" "$tmpdir/o2"

@@ -714,10 +714,17 @@ wait_ready (struct server *srv, const struct sockaddr_storage *addr,
     not_ready (srv, why);
     goto out;
   }
-  if (sym_nbd_set_export_name (h, srv->export_name) == -1
-      || sym_nbd_aio_connect_socket (h, sock) == -1) {
+  if (sym_nbd_set_export_name (h, srv->export_name) == -1) {
     close (sock);
     error ("libnbd: %s", sym_nbd_get_error ());
+    goto out;
+  }
+  /* libnbd owns the socket from here; this already talks to the server,
+   * which may have died.
+   */
+  if (sym_nbd_aio_connect_socket (h, sock) == -1) {
+    snprintf (why, sizeof why, "%s", sym_nbd_get_error ());
+    not_ready (srv, why);
     goto out;
   }
   while (!sym_nbd_aio_is_ready (h)) {

@@ -667,7 +667,8 @@ static int
 not_ready (struct server *srv, const char *why)
 {
   int status;
-  bool exited = reap_within (srv, 200, &status);
+  /* A server that failed is usually exiting: give it a moment. */
+  bool exited = reap_within (srv, 1000, &status);
   _cleanup_free_ char *err = server_stderr (srv);
   char how[64];
 
@@ -780,6 +781,8 @@ server_block_signals (void)
   sigaddset (&set, SIGHUP);
   sigaddset (&set, SIGCHLD);
   sigprocmask (SIG_BLOCK, &set, NULL);
+  /* Ignored, it would never be queued: children would reap themselves. */
+  signal (SIGCHLD, SIG_DFL);
 }
 
 int

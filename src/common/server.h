@@ -102,8 +102,9 @@ char *server_find_program (const char *name);
  */
 char *server_run_dir (void);
 
-/* Block SIGINT, SIGTERM, SIGHUP and SIGCHLD, so that server_wait can take
- * them.  Call before server_start; the children get an empty mask.
+/* Block SIGINT, SIGTERM, SIGHUP and SIGCHLD (and make SIGCHLD's action
+ * the default, not ignored), so that server_wait can take them.  Call
+ * before server_start; the children get an empty mask.
  */
 void server_block_signals (void);
 

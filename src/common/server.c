@@ -249,6 +249,28 @@ find_server (enum server_kind kind)
 
 /* ---- The listening socket ------------------------------------------------ */
 
+/* Root of the host, not root of a user namespace (podman unshare, where
+ * /run belongs to the host's root and the user's runtime dir is the place).
+ */
+static bool
+host_root (void)
+{
+  char buf[128];
+  unsigned long inside, outside, count;
+  FILE *f;
+  bool initial = false;
+
+  if (geteuid () != 0)
+    return false;
+  if ((f = fopen ("/proc/self/uid_map", "re")) == NULL)
+    return true;
+  if (fgets (buf, sizeof buf, f)
+      && sscanf (buf, "%lu %lu %lu", &inside, &outside, &count) == 3)
+    initial = inside == 0 && outside == 0 && count == 4294967295UL;
+  fclose (f);
+  return initial;
+}
+
 char *
 server_run_dir (void)
 {
@@ -257,7 +279,7 @@ server_run_dir (void)
   struct stat st;
   int r;
 
-  if (geteuid () == 0)
+  if (host_root () || ((!xdg || !*xdg) && geteuid () == 0))
     r = asprintf (&dir, "/run/podman-disk");
   else if (xdg && *xdg)
     r = asprintf (&dir, "%s/podman-disk", xdg);

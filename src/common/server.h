@@ -97,8 +97,9 @@ char **server_argv (const struct disk_location *loc,
 char *server_find_program (const char *name);
 
 /* The private directory of default sockets: /run/podman-disk as root,
- * else $XDG_RUNTIME_DIR/podman-disk (or /tmp/podman-disk-UID); created mode
- * 0700 and checked to be ours.  Free the result.
+ * else (root of podman's rootless user namespace included)
+ * $XDG_RUNTIME_DIR/podman-disk (or /tmp/podman-disk-UID); created mode 0700
+ * and checked to be ours.  Free the result.
  */
 char *server_run_dir (void);
 

@@ -24,8 +24,8 @@ mkdir -m 0700 "$run"
 chown "$user:" "$run"
 chmod 0755 "$tmpdir"
 cleanup_fn 'p=$(cat "$run/libpod/tmp/pause.pid" 2>/dev/null) && kill "$p" && for w in $(seq 50); do kill -0 "$p" || break; sleep 0.1; done'
-# Any server of the user's left by a failure.
-cleanup_fn "pkill -9 -u $user nbdkit; pkill -9 -u $user qemu-nbd"
+# A server of the test user's left by a failure (the user is this test's own).
+cleanup_fn "ps -o pid= -u $user | xargs -r kill -9"
 
 cat > "$tmpdir/containers.conf" <<EOC
 [containers]

@@ -46,10 +46,11 @@ gibs () { awk -v a="$1" 'BEGIN {printf "%.2f GiB/s", 1 / a}'; }
 # nbdkit in its own session too, and serve --foreground with a plain nbdkit
 # in the client's session.
 uri=$(podman_disk serve localhost/bench-serve --pidfile "$tmpdir/pd.pid")
-"$PODMAN_DISK" serve localhost/bench-serve --foreground --pidfile "$tmpdir/fg.pid" > "$tmpdir/fg.uri" &
+"$PODMAN_DISK" serve localhost/bench-serve --foreground > "$tmpdir/fg.uri" &
+fg_pid=$!
 setsid nbdkit -r -U "$tmpdir/bg.sock" -P "$tmpdir/bg.pid" file "$tmpdir/disk.img"
 nbdkit -r -U "$tmpdir/plain.sock" -P "$tmpdir/plain.pid" file "$tmpdir/disk.img"
-cleanup_fn "kill \$(cat '$tmpdir/plain.pid') \$(cat '$tmpdir/bg.pid') \$(cat '$tmpdir/fg.pid')"
+cleanup_fn "kill \$(cat '$tmpdir/plain.pid') \$(cat '$tmpdir/bg.pid') $fg_pid"
 wait_until test -s "$tmpdir/fg.uri"
 wait_until test -S "$tmpdir/plain.sock"
 wait_until test -S "$tmpdir/bg.sock"
@@ -64,7 +65,7 @@ echo "read 1 GiB (best of 7): serve $(gibs "$t_pd"), plain nbdkit file in its ow
 echo "  serve --foreground $(gibs "$t_fg"), plain nbdkit file in the client's session $(gibs "$t_plain"); cat $(gibs "$t_cat")"
 echo "  serve / plain nbdkit: background $(ratio "$t_bg" "$t_pd")x, foreground $(ratio "$t_plain" "$t_fg")x (goal >= 0.95);" \
      "serve / cat: $(ratio "$t_cat" "$t_pd")x"
-kill "$(cat "$tmpdir/pd.pid")" "$(cat "$tmpdir/fg.pid")" "$(cat "$tmpdir/plain.pid")" "$(cat "$tmpdir/bg.pid")"
+kill "$(cat "$tmpdir/pd.pid")" "$fg_pid" "$(cat "$tmpdir/plain.pid")" "$(cat "$tmpdir/bg.pid")"
 wait
 
 # --- Time to a ready URI --------------------------------------------------------

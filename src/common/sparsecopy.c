@@ -4,15 +4,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "cleanup.h"
 #include "error.h"
 #include "sparsecopy.h"
 
-/* The source is mapped this much at a time. */
-#define WINDOW (64 * 1024 * 1024)
+/* The most a copy_file_range or a progress step moves at a time. */
+#define CHUNK (64 * 1024 * 1024)
+/* The read/write fallback's buffer, also the zero test's. */
+#define BUFSIZE (1024 * 1024)
+/* The zero test looks at this much of a block first: data shows at once. */
+#define PROBE 16
 
 struct copier {
   int src, dst;
@@ -20,11 +23,13 @@ struct copier {
   uint64_t size;
   bool blockdev;
   bool kernel_copy;          /* copy_file_range works between SRC and DST */
+  unsigned char *buf;        /* BUFSIZE bytes */
+  uint64_t reported;         /* progress said so far */
   sparsecopy_progress_fn progress;
   void *arg;
 };
 
-/* What the scan of a window is in the middle of. */
+/* What the scan of an extent is in the middle of. */
 enum run_kind { RUN_NONE, RUN_DATA, RUN_ZERO };
 
 bool
@@ -32,8 +37,8 @@ is_zero (const void *buf, size_t len)
 {
   const unsigned char *p = buf;
 
-  /* Data usually shows at once; a zero block costs one memcmp of itself
-   * against itself shifted by one byte, which glibc does at memory speed.
+  /* A zero block costs one memcmp of itself against itself shifted by one
+   * byte, which glibc does at memory speed.
    */
   if (len == 0)
     return true;
@@ -43,44 +48,93 @@ is_zero (const void *buf, size_t len)
 }
 
 static int
-write_error (int errnum, const struct copier *c)
+write_error (int errnum)
 {
   if (errnum == ENOSPC)
     return error ("no space left on the destination device");
   return error_errno (errnum, "write");
 }
 
-/* Destination bytes [DPOS, DPOS+LEN), which are BUF in the source. */
 static int
-copy_data (struct copier *c, const unsigned char *buf, uint64_t dpos, uint64_t len)
+pread_full (int fd, void *buf, size_t len, uint64_t off)
 {
-  while (len > 0 && c->kernel_copy) {
-    loff_t soff = c->offset + dpos, doff = dpos;
-    ssize_t n = copy_file_range (c->src, &soff, c->dst, &doff, len, 0);
-    if (n > 0) {
-      buf += n;
-      dpos += n;
-      len -= n;
-    }
-    else if (n == 0)
-      return error ("the disk file ended early: was it truncated?");
-    else if (errno == EINTR)
-      continue;
-    else if (errno == EXDEV || errno == EINVAL || errno == ENOSYS
-             || errno == EOPNOTSUPP || errno == EBADF || errno == ETXTBSY)
-      c->kernel_copy = false;           /* write from the mapping instead */
-    else
-      return write_error (errno, c);
-  }
   while (len > 0) {
-    ssize_t n = pwrite (c->dst, buf, len, dpos);
-    if (n > 0) {
-      buf += n;
-      dpos += n;
-      len -= n;
+    ssize_t n = pread (fd, buf, len, off);
+    if (n == -1 && errno == EINTR)
+      continue;
+    if (n == 0)
+      return error ("the disk file ended early: was it truncated?");
+    if (n == -1)
+      return error_errno (errno, "read");
+    buf = (char *) buf + n;
+    len -= n;
+    off += n;
+  }
+  return 0;
+}
+
+static int
+pwrite_full (int fd, const void *buf, size_t len, uint64_t off)
+{
+  while (len > 0) {
+    ssize_t n = pwrite (fd, buf, len, off);
+    if (n == -1 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return write_error (n == 0 ? EIO : errno);
+    buf = (const char *) buf + n;
+    len -= n;
+    off += n;
+  }
+  return 0;
+}
+
+/* Tell the caller how far the destination is done, never backwards. */
+static int
+report (struct copier *c, uint64_t done)
+{
+  if (done <= c->reported)
+    return 0;
+  c->reported = done;
+  return c->progress ? c->progress (done, c->arg) : 0;
+}
+
+/* Destination bytes [DPOS, DPOS+LEN), data in the source: by the kernel,
+ * or read and written where it cannot (another filesystem type, a block
+ * device).
+ */
+static int
+copy_data (struct copier *c, uint64_t dpos, uint64_t len)
+{
+  while (len > 0) {
+    size_t n = len < CHUNK ? len : CHUNK;
+    if (c->kernel_copy) {
+      loff_t soff = c->offset + dpos, doff = dpos;
+      ssize_t r = copy_file_range (c->src, &soff, c->dst, &doff, n, 0);
+      if (r == 0)
+        return error ("the disk file ended early: was it truncated?");
+      if (r == -1) {
+        if (errno == EINTR)
+          continue;
+        if (errno != EXDEV && errno != EINVAL && errno != ENOSYS
+            && errno != EOPNOTSUPP && errno != EBADF && errno != ETXTBSY)
+          return write_error (errno);
+        c->kernel_copy = false;
+        continue;
+      }
+      n = r;
     }
-    else if (n == -1 && errno != EINTR)
-      return write_error (errno, c);
+    else {
+      if (n > BUFSIZE)
+        n = BUFSIZE;
+      if (pread_full (c->src, c->buf, n, c->offset + dpos) == -1
+          || pwrite_full (c->dst, c->buf, n, dpos) == -1)
+        return -1;
+    }
+    dpos += n;
+    len -= n;
+    if (report (c, dpos) == -1)
+      return -1;
   }
   return 0;
 }
@@ -101,67 +155,45 @@ zero_range (struct copier *c, uint64_t dpos, uint64_t len)
     return 0;
   while (len > 0) {
     size_t n = len < sizeof zeros ? len : sizeof zeros;
-    ssize_t r = pwrite (c->dst, zeros, n, dpos);
-    if (r == -1 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      return write_error (errno, c);
-    dpos += r;
-    len -= r;
+    if (pwrite_full (c->dst, zeros, n, dpos) == -1)
+      return -1;
+    dpos += n;
+    len -= n;
   }
   return 0;
+}
+
+/* Whether destination block [DPOS, DPOS+LEN) is all zero: 1 yes, 0 no,
+ * -1 error.  A data block usually says so in its first bytes, a small
+ * pread; only a block that starts with zeros is read whole.
+ */
+static int
+block_is_zero (struct copier *c, uint64_t dpos, size_t len)
+{
+  unsigned char probe[PROBE];
+  size_t n = len < PROBE ? len : PROBE;
+
+  if (pread_full (c->src, probe, n, c->offset + dpos) == -1)
+    return -1;
+  if (!is_zero (probe, n))
+    return 0;
+  if (len <= PROBE)
+    return 1;
+  if (pread_full (c->src, c->buf, len, c->offset + dpos) == -1)
+    return -1;
+  return is_zero (c->buf, len);
 }
 
 static int
-flush_run (struct copier *c, enum run_kind kind, const unsigned char *base,
-           uint64_t wstart, uint64_t start, uint64_t end)
+flush_run (struct copier *c, enum run_kind kind, uint64_t start, uint64_t end)
 {
+  int r = 0;
+
   if (kind == RUN_DATA)
-    return copy_data (c, base + (start - wstart), start, end - start);
-  if (kind == RUN_ZERO)
-    return zero_range (c, start, end - start);
-  return 0;
-}
-
-/* The source bytes of destination [W, WEND): mapped, or read into *BUF
- * if the file cannot be mapped.  *UNMAP says what to undo.
- */
-static const unsigned char *
-get_window (struct copier *c, uint64_t w, uint64_t wend,
-            void **unmap, size_t *unmap_len, unsigned char **buf)
-{
-  static long pagesize;
-  uint64_t s = c->offset + w;
-  uint64_t ps, len;
-  void *m;
-
-  if (!pagesize)
-    pagesize = sysconf (_SC_PAGESIZE);
-  ps = s - s % pagesize;
-  len = c->offset + wend - ps;
-  m = mmap (NULL, len, PROT_READ, MAP_SHARED, c->src, ps);
-  if (m != MAP_FAILED) {
-    madvise (m, len, MADV_SEQUENTIAL);
-    *unmap = m;
-    *unmap_len = len;
-    return (const unsigned char *) m + (s - ps);
-  }
-  if (!*buf && (*buf = malloc (WINDOW)) == NULL) {
-    error_errno (errno, "malloc");
-    return NULL;
-  }
-  for (uint64_t done = 0; done < wend - w; ) {
-    ssize_t n = pread (c->src, *buf + done, wend - w - done, s + done);
-    if (n == 0)
-      errno = EIO;
-    if (n <= 0 && errno != EINTR) {
-      error_errno (errno, "read");
-      return NULL;
-    }
-    if (n > 0)
-      done += n;
-  }
-  return *buf;
+    r = copy_data (c, start, end - start);
+  else if (kind == RUN_ZERO)
+    r = zero_range (c, start, end - start);
+  return r == -1 ? -1 : report (c, end);
 }
 
 /* Copy destination [FROM, TO), data in the source: all-zero blocks of the
@@ -170,43 +202,37 @@ get_window (struct copier *c, uint64_t w, uint64_t wend,
 static int
 copy_extent (struct copier *c, uint64_t from, uint64_t to)
 {
-  _cleanup_free_ unsigned char *buf = NULL;
-  uint64_t w, wend;
+  enum run_kind kind = RUN_NONE;
+  uint64_t start = from, p = from;
+  unsigned blocks = 0;
 
-  for (w = from; w < to; w = wend) {
-    void *unmap = NULL;
-    size_t unmap_len = 0;
-    const unsigned char *base;
-    enum run_kind kind = RUN_NONE;
-    uint64_t start = w;
-    int r = 0;
-
-    /* Windows end on a block boundary, so blocks are never split. */
-    wend = (w + WINDOW) / SPARSECOPY_BLOCK * SPARSECOPY_BLOCK;
-    if (wend <= w || wend > to)
-      wend = to;
-    if ((base = get_window (c, w, wend, &unmap, &unmap_len, &buf)) == NULL)
+  while (p < to) {
+    uint64_t bend = (p / SPARSECOPY_BLOCK + 1) * SPARSECOPY_BLOCK;
+    if (bend > to)
+      bend = to;
+    int z = block_is_zero (c, p, bend - p);
+    if (z == -1)
       return -1;
-    for (uint64_t p = w; p < wend && r == 0; ) {
-      uint64_t bend = (p / SPARSECOPY_BLOCK + 1) * SPARSECOPY_BLOCK;
-      if (bend > wend)
-        bend = wend;
-      enum run_kind k = is_zero (base + (p - w), bend - p) ? RUN_ZERO : RUN_DATA;
-      if (k != kind) {
-        r = flush_run (c, kind, base, w, start, p);
-        kind = k;
-        start = p;
-      }
-      p = bend;
+    enum run_kind k = z ? RUN_ZERO : RUN_DATA;
+    if (k != kind) {
+      if (flush_run (c, kind, start, p) == -1)
+        return -1;
+      kind = k;
+      start = p;
     }
-    if (r == 0)
-      r = flush_run (c, kind, base, w, start, wend);
-    if (unmap)
-      munmap (unmap, unmap_len);
-    if (r == -1 || (c->progress && c->progress (wend, c->arg) == -1))
+    p = bend;
+    /* Copy data as it is found, while what was probed is in the cache. */
+    if (kind == RUN_DATA && p - start >= CHUNK) {
+      if (flush_run (c, kind, start, p) == -1)
+        return -1;
+      start = p;
+    }
+    /* A long run of zeros is only scanned: say how far it got. */
+    if (kind == RUN_ZERO && ++blocks % (CHUNK / SPARSECOPY_BLOCK) == 0
+        && report (c, p) == -1)
       return -1;
   }
-  return 0;
+  return flush_run (c, kind, start, to);
 }
 
 int
@@ -218,12 +244,22 @@ sparsecopy (int src, uint64_t offset, uint64_t size, int dst, bool blockdev,
     .blockdev = blockdev, .kernel_copy = true,
     .progress = progress, .arg = arg,
   };
+  _cleanup_free_ unsigned char *buf = c.buf = malloc (BUFSIZE);
   uint64_t pos = 0;
 
-  if (!blockdev && ftruncate (dst, 0) == -1)
+  if (!buf)
+    return error_errno (errno, "malloc");
+
+  /* Skipped ranges must read as zeros: empty the file first, but only if
+   * it is not empty already: ext4 takes a truncation to zero for a file
+   * being replaced, and flushes it all at close (auto_da_alloc).
+   */
+  struct stat st;
+  if (!blockdev && (fstat (dst, &st) == -1
+                    || (st.st_size > 0 && ftruncate (dst, 0) == -1)))
     return error_errno (errno, "truncate");
   if (!blockdev && ftruncate (dst, size) == -1)
-    return write_error (errno, &c);
+    return write_error (errno);
 
   /* The source's own holes are skipped without reading them. */
   while (pos < size) {
@@ -243,10 +279,10 @@ sparsecopy (int src, uint64_t offset, uint64_t size, int dst, bool blockdev,
     if (hole > data && copy_extent (&c, data - offset, hole - offset) == -1)
       return -1;
     pos = hole - offset;
-    if (progress && progress (pos, arg) == -1)
+    if (report (&c, pos) == -1)
       return -1;
   }
   if (blockdev && fsync (dst) == -1)
-    return write_error (errno, &c);
+    return write_error (errno);
   return 0;
 }

@@ -5,8 +5,8 @@
  * the source's holes (SEEK_DATA/SEEK_HOLE) and also turns every all-zero
  * block into a hole, as qemu-img convert does; the data itself moves with
  * copy_file_range, a reflink where the filesystem and alignment allow.
- * The zero test reads the source through mmap and stops at the first
- * non-zero byte, so data blocks cost next to nothing to test.
+ * The zero test reads the first bytes of each block, and the whole block
+ * only when they are zero, so data blocks cost next to nothing to test.
  */
 #ifndef PODMAN_DISK_SPARSECOPY_H
 #define PODMAN_DISK_SPARSECOPY_H

@@ -290,8 +290,12 @@ test_tcp (void)
   opts.port = port;
   serve_and_check (&loc, &opts, disk, DISK_SIZE, "nbdkit tcp");
 
-  /* A port someone listens on. */
+  /* A port someone listens on (reused: the last server's connections
+   * may linger in TIME_WAIT).
+   */
+  int one = 1;
   fd = socket (AF_INET, SOCK_STREAM, 0);
+  setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sin.sin_port = htons (atoi (port));
   if (bind (fd, (struct sockaddr *) &sin, sizeof sin) == -1 || listen (fd, 1) == -1)
     die ("bind");

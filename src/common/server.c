@@ -389,19 +389,16 @@ listen_unix (const struct disk_location *loc, const struct server_options *opts,
       r = bind_unix (srv->socket, fdp);
       if (r == 0)
         break;
-      if (r == -1 || tries == 16) {
-        if (r == -2)
-          error ("cannot find a free socket name in %s", dir);
-        free (srv->socket);
-        srv->socket = NULL;
-        return -1;
-      }
       free (srv->socket);
       srv->socket = NULL;
+      if (r == -1)
+        return -1;
+      if (tries == 16)
+        return error ("cannot find a free socket name in %s", dir);
     }
   }
   /* Remember which file is ours: only that one is ever removed. */
-  if (stat (srv->socket, &st) == 0) {
+  if (lstat (srv->socket, &st) == 0) {
     srv->socket_dev = st.st_dev;
     srv->socket_ino = st.st_ino;
   }
@@ -603,9 +600,15 @@ spawn (const char *exe, char **argv, int listenfd, int diskfd,
     sigset_t none;
     int nul, l, d, e;
 
+    /* Whatever our caller ignored (a shell's background job ignores
+     * SIGINT), the server must stop on SIGTERM and SIGINT.
+     */
     sigemptyset (&none);
     sigprocmask (SIG_SETMASK, &none, NULL);
     signal (SIGPIPE, SIG_DFL);
+    signal (SIGTERM, SIG_DFL);
+    signal (SIGINT, SIG_DFL);
+    signal (SIGHUP, SIG_DFL);
     /* Terminal signals are for podman-disk, which stops the server in
      * order; and the server goes when podman-disk goes.
      */
@@ -646,6 +649,7 @@ reap_within (struct server *srv, int ms, int *status)
 {
   int64_t deadline = now_ms () + ms;
 
+  *status = 0;
   for (;;) {
     pid_t r = waitpid (srv->pid, status, WNOHANG);
     if (r == srv->pid || (r == -1 && errno == ECHILD))

@@ -39,10 +39,19 @@ static int failures;
   } while (0)
 
 static void
+remove_tmpdir (void)
+{
+  char cmd[64];
+  snprintf (cmd, sizeof cmd, "rm -rf %s", tmpdir);
+  if (system (cmd) != 0)
+    fprintf (stderr, "could not remove %s\n", tmpdir);
+}
+
+static void
 die (const char *what)
 {
   perror (what);
-  exit (1);
+  exit (1);      /* remove_tmpdir runs */
 }
 
 static int
@@ -427,8 +436,11 @@ main (void)
     printf ("SKIP: %s\n", error_message ());
     return 77;
   }
-  if (!mkdtemp (tmpdir))
-    die ("mkdtemp");
+  if (!mkdtemp (tmpdir)) {
+    perror ("mkdtemp");
+    return 1;
+  }
+  atexit (remove_tmpdir);
 
   /* The guest disk: data, a zero hole, data. */
   disk = calloc (1, DISK_SIZE);
@@ -468,8 +480,6 @@ main (void)
   test_detached (SERVER_NBDKIT, 0);
   test_killed ();
 
-  snprintf (cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  run (cmd);
   free (disk);
   if (failures)
     fprintf (stderr, "%d failures\n", failures);

@@ -7,13 +7,16 @@
 
 #include "common/cli.h"
 #include "common/error.h"
+#include "layout/layout.h"
 #include "storage/storage.h"
 
 static const char usage[] =
-  "Usage: podman-disk list [OPTIONS]\n"
+  "Usage: podman-disk list [OPTIONS] [LAYOUT]\n"
   "\n"
   "List the images in containers/storage (and its additional image stores)\n"
-  "that hold a disk: names, format, sizes, image ID and disk member.\n"
+  "that hold a disk: names, format, sizes, image ID and disk member.  With\n"
+  "LAYOUT (oci:DIR, oci-archive:FILE or docker-archive:FILE), the images\n"
+  "of that layout or archive instead.\n"
   "\n"
   "Options:\n"
   "      --format FORMAT        text (a table, the default) or json\n"
@@ -63,6 +66,9 @@ static int
 list_one (const char *image_id, char *const *names,
           const struct disk_location *loc, const char *why, void *arg)
 {
+  /* Layouts name images by digest: the short ID is the hex, as podman's. */
+  if (strncmp (image_id, "sha256:", 7) == 0)
+    image_id += 7;
   struct list_state *st = arg;
   char size[32], vsize[32];
 
@@ -117,13 +123,18 @@ cmd_list (int argc, char **argv)
     default: return cli_bad_option ("list");
     }
   }
+  const char *layout = NULL;
+  if (optind < argc && layout_is_layout_ref (argv[optind]))
+    layout = argv[optind++];
   if (optind < argc)
     return usage_error ("list", "unexpected argument '%s'", argv[optind]);
 
   if (st.format == FORMAT_JSON)
     st.array = json_object_new_array ();
 
-  int r = storage_list (list_one, &st);
+  struct locate_request req = { 0 };
+  int r = layout ? layout_list (layout, &req, list_one, &st)
+    : storage_list (list_one, &st);
   if (st.array) {
     if (r == 0)
       printf ("%s\n", json_object_to_json_string_ext (

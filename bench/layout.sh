@@ -1,0 +1,78 @@
+#!/bin/bash
+# podman-disk locate in an OCI layout against nbdkit's tar filter and
+# tar tvf --block-number, same run: the disk is the last member of a layer
+# tar after 10,000 small files, for a 256 MiB and a 2 GiB disk (time should
+# not grow with the disk).  Warm-cache means by hyperfine, then one
+# cold-cache run each with the bytes it read from the block layer.
+# Peak disk use: about 2.1 GiB, removed at exit.
+source "$(dirname "$0")/../tests/functions.sh"
+source "$(dirname "$0")/../tests/layout-functions.sh"
+requires hyperfine --version
+requires nbdkit --filter=tar file --version
+requires nbdinfo --version
+requires jq --version
+
+src=$tmpdir/src
+mkdir -p "$src/files" "$src/disk"
+python3 - "$src/files" <<'EOPY'
+import os, sys
+for i in range(10000):
+    with open(os.path.join(sys.argv[1], "f%05d" % i), "wb") as f:
+        f.write(os.urandom(100 + i % 3000))
+EOPY
+
+# mean COMMAND RUNS: "wall-seconds cpu-seconds" (user + system, the
+# process tree), by hyperfine; CPU is what a loaded machine distorts least.
+mean () {
+    hyperfine -N --warmup 2 --min-runs "$2" --export-json "$tmpdir/h.json" "$1" >/dev/null 2>&1
+    jq -r '.results[0] | "\(.mean) \(.user + .system)"' "$tmpdir/h.json"
+}
+
+# cold FILE CMD...: drop FILE from the page cache, run CMD once; prints
+# "seconds bytes-read-from-the-block-layer" (its whole process tree).
+cold () {
+    python3 - "$@" <<'EOPY'
+import os, resource, subprocess, sys, time
+f = os.open(sys.argv[1], os.O_RDONLY)
+os.fsync(f)
+os.posix_fadvise(f, 0, 0, os.POSIX_FADV_DONTNEED)
+os.close(f)
+before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_inblock
+t = time.monotonic()
+subprocess.run(sys.argv[2:], stdout=subprocess.DEVNULL, check=True)
+t = time.monotonic() - t
+print("%.4f %d" % (t, (resource.getrusage(resource.RUSAGE_CHILDREN).ru_inblock - before) * 512))
+EOPY
+}
+
+ms () { echo "$1 * 1000" | bc -l; }
+
+for mib in 256 2048; do
+    rm -rf "$tmpdir/oci" "$tmpdir/layer.tar"
+    truncate -s "${mib}M" "$src/disk/disk.img"
+    # Without --sparse: the tar holds every byte of the disk.
+    tar -C "$src" -cf "$tmpdir/layer.tar" files disk
+    mk_oci "$tmpdir/oci" <<< "{\"index\": [{\"layers\": [{\"file\": \"$tmpdir/layer.tar\", \"fakeDigest\": true}]}]}"
+    blob=$(podman_disk locate "oci:$tmpdir/oci" | field file)
+    size=$(stat -c %s "$blob")
+
+    locate=("$PODMAN_DISK" locate "oci:$tmpdir/oci")
+    nbdkit=(nbdkit -U - file "$blob" --filter=tar tar-entry=disk/disk.img --run 'nbdinfo --size "$uri"')
+    tartv=(tar tvf "$blob" --block-number)
+    read -r t_pd u_pd < <(mean "${locate[*]}" 20)
+    read -r t_nbd u_nbd < <(mean "nbdkit -U - file $blob --filter=tar tar-entry=disk/disk.img --run 'nbdinfo --size \"\$uri\"'" 5)
+    read -r t_tar u_tar < <(mean "${tartv[*]}" 5)
+    read -r c_pd b_pd < <(cold "$blob" "${locate[@]}")
+    read -r c_nbd b_nbd < <(cold "$blob" "${nbdkit[@]}")
+    read -r c_tar b_tar < <(cold "$blob" "${tartv[@]}")
+
+    printf '%d MiB disk after 10,000 files (layer tar %d bytes):\n' "$mib" "$size"
+    printf '  warm wall: locate %.1f ms; nbdkit tar filter %.1f ms (%.1fx); tar tvf --block-number %.1f ms (%.1fx)\n' \
+        "$(ms "$t_pd")" "$(ms "$t_nbd")" "$(echo "$t_nbd / $t_pd" | bc -l)" \
+        "$(ms "$t_tar")" "$(echo "$t_tar / $t_pd" | bc -l)"
+    printf '  warm CPU:  locate %.1f ms; nbdkit tar filter %.1f ms (%.1fx); tar tvf --block-number %.1f ms (%.1fx)\n' \
+        "$(ms "$u_pd")" "$(ms "$u_nbd")" "$(echo "$u_nbd / $u_pd" | bc -l)" \
+        "$(ms "$u_tar")" "$(echo "$u_tar / $u_pd" | bc -l)"
+    printf '  cold:      locate %.1f ms, read %d bytes; nbdkit %.1f ms, read %d bytes; tar %.1f ms, read %d bytes\n' \
+        "$(ms "$c_pd")" "$b_pd" "$(ms "$c_nbd")" "$b_nbd" "$(ms "$c_tar")" "$b_tar"
+done

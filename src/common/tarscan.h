@@ -1,0 +1,50 @@
+/* podman-disk: where the members of a tar are, without reading their data.
+ *
+ * libarchive parses the headers of a tar held in memory (an mmap of the
+ * blob or archive): right after a header, the bytes libarchive has
+ * consumed are the offset of the member's data, exact for v7, ustar, pax
+ * (long names, large sizes) and GNU (long names, base-256 sizes).  Data is
+ * skipped by moving a pointer over the mapping, so data pages are never
+ * touched and the cost of a scan is the number of headers, not their size.
+ */
+#ifndef PODMAN_DISK_TARSCAN_H
+#define PODMAN_DISK_TARSCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tree.h"
+
+struct tar_member {
+  const char *name;          /* the pathname as stored: not cleaned */
+  enum tnode_type type;      /* TN_REG, TN_DIR, TN_LNK or TN_OTHER */
+  const char *hardlink;      /* a hard link to this member name, else NULL
+                                (then type is TN_REG, size 0, no data) */
+  const char *symlink;       /* TN_LNK: the target */
+  uint64_t header_offset;    /* the member's first header block (its pax or
+                                GNU long-name header when it has one) */
+  uint64_t offset;           /* its first data byte */
+  uint64_t size;             /* its data bytes */
+};
+
+/* Called for every member in archive order; a non-zero return stops the
+ * scan and is returned.  M and its strings live until CB returns.
+ */
+typedef int (*tarscan_cb) (const struct tar_member *m, void *arg);
+
+/* The compression BUF starts with ("gzip", "zstd", "xz", "bzip2", "lz4",
+ * ...), or NULL.
+ */
+const char *tarscan_compression (const void *buf, size_t len);
+
+/* Scan the tar of LEN bytes at BUF; offsets are reported as BASE plus the
+ * offset in BUF, so a tar nested in another is reported in the outer
+ * file's coordinates.  WHAT names the tar in error messages.  Sparse
+ * members, compressed tars and members whose data runs past LEN (a
+ * truncated tar) are refused: their bytes cannot be served in place.
+ */
+int tarscan_memory (const void *buf, size_t len, uint64_t base,
+                    const char *what, tarscan_cb cb, void *arg);
+
+#endif

@@ -1,0 +1,425 @@
+/* podman-disk: a layout's files, in a directory or an archive, and the
+ * JSON and digest helpers of src/layout.  See layout-internal.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/sha256.h"
+#include "common/tarscan.h"
+#include "layout/layout-internal.h"
+
+/* index.json, manifests and configs are small; a bigger one is refused. */
+#define MAX_JSON_SIZE (16 << 20)
+#define MAX_JSON_DEPTH 32
+
+char *
+store_display (const struct store *s, const char *name)
+{
+  char *d;
+  if (asprintf (&d, s->archive ? "%2$s in %1$s" : "%s/%s", s->path, name) == -1)
+    return NULL;
+  return d;
+}
+
+static int
+open_archive (struct store *s)
+{
+  struct stat st;
+  const char *compression;
+
+  if ((s->fd = open (s->path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+    return error_errno (errno, "%s:%s", s->transport, s->path);
+  if (fstat (s->fd, &st) == -1)
+    return error_errno (errno, "%s", s->path);
+  if (!S_ISREG (st.st_mode))
+    return error ("%s:%s: not a regular file (a %s reference names a tar "
+                  "file)", s->transport, s->path, s->transport);
+  if (st.st_size == 0)
+    return error ("%s:%s: the file is empty", s->transport, s->path);
+  s->map_len = st.st_size;
+  s->map = mmap (NULL, s->map_len, PROT_READ, MAP_PRIVATE, s->fd, 0);
+  if (s->map == MAP_FAILED) {
+    s->map = NULL;
+    return error_errno (errno, "mapping %s", s->path);
+  }
+  /* No read-around: tarscan asks for what it reads (see there). */
+  madvise ((void *) s->map, s->map_len, MADV_RANDOM);
+  if ((compression = tarscan_compression (s->map, s->map_len)) != NULL)
+    return error ("%s:%s is %s-compressed: its blobs cannot be served in "
+                  "place; decompress it first", s->transport, s->path,
+                  compression);
+
+  _cleanup_free_ char *what = NULL;
+  if (asprintf (&what, "archive %s", s->path) == -1)
+    return error_errno (errno, "asprintf");
+  if ((s->members = tartree_new ()) == NULL
+      || tartree_begin_layer (s->members, 0, what, false) == -1
+      || tarscan_memory (s->map, s->map_len, 0, what, tartree_add_member,
+                         s->members) == -1
+      || tartree_end_layer (s->members) == -1)
+    return -1;
+  tartree_tree (s->members, &s->tree);
+  return 0;
+}
+
+int
+store_open (struct store *s, const char *transport, const char *path)
+{
+  memset (s, 0, sizeof *s);
+  s->fd = -1;
+  s->transport = transport;
+  s->archive = strcmp (transport, "oci") != 0;
+
+  if ((s->path = realpath (path, NULL)) == NULL)
+    return error_errno (errno, "%s:%s", transport, path);
+  if (s->archive)
+    return open_archive (s);
+  s->fd = open (s->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (s->fd == -1)
+    return error_errno (errno, "oci:%s: an OCI layout is a directory", path);
+  return 0;
+}
+
+void
+store_close (struct store *s)
+{
+  if (s->map)
+    munmap ((void *) s->map, s->map_len);
+  if (s->fd >= 0)
+    close (s->fd);
+  tartree_free (s->members);
+  free (s->path);
+  memset (s, 0, sizeof *s);
+  s->fd = -1;
+}
+
+/* Open NAME under the layout directory: symlinks in it resolve inside
+ * the layout, so a hostile layout cannot make us read a host file.
+ */
+static int
+open_beneath (int dirfd, const char *name)
+{
+  struct open_how how = {
+    .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
+    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+  };
+  int fd = syscall (SYS_openat2, dirfd, name, &how, sizeof how);
+  if (fd == -1 && errno == ENOSYS)       /* Linux < 5.6 */
+    fd = openat (dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+  return fd;
+}
+
+static int
+open_dir_blob (struct store *s, struct blob *b)
+{
+  struct stat st;
+
+  if ((b->fd = open_beneath (s->fd, b->name)) == -1)
+    return error_errno (errno, "%s", b->file);
+  /* Name the file that was opened: a symlink in the layout resolved
+   * inside it, and whoever opens the name (qemu) must find the same file.
+   */
+  char proc[64], real[PATH_MAX];
+  snprintf (proc, sizeof proc, "/proc/self/fd/%d", b->fd);
+  ssize_t len = readlink (proc, real, sizeof real - 1);
+  if (len > 0 && real[0] == '/') {
+    real[len] = '\0';
+    char *file = strdup (real);
+    if (!file)
+      return error_errno (errno, "strdup");
+    free (b->file);
+    b->file = file;
+  }
+  if (fstat (b->fd, &st) == -1)
+    return error_errno (errno, "%s", b->file);
+  if (!S_ISREG (st.st_mode))
+    return error ("%s: not a regular file", b->file);
+  b->size = st.st_size;
+  if (b->size > 0) {
+    b->map = mmap (NULL, b->size, PROT_READ, MAP_PRIVATE, b->fd, 0);
+    if (b->map == MAP_FAILED) {
+      b->map = NULL;
+      return error_errno (errno, "mapping %s", b->file);
+    }
+    madvise (b->map, b->size, MADV_RANDOM);
+  }
+  b->data = b->map;
+  return 0;
+}
+
+static int
+open_archive_blob (struct store *s, struct blob *b)
+{
+  _cleanup_free_ char *path = NULL, *resolved = NULL;
+  struct tnode node;
+
+  if (asprintf (&path, "/%s", b->name) == -1)
+    return error_errno (errno, "asprintf");
+  if (tree_resolve (&s->tree, path, &node, &resolved) == -1)
+    return error_context ("archive %s", s->path);
+  const struct tartree_entry *e = tartree_node_entry (&node);
+  enum tnode_type type = node.type;
+  tnode_release (&s->tree, &node);
+  if (type != TN_REG)
+    return error ("%s: not a regular file", b->file);
+  b->offset = e->offset;
+  b->size = e->size;
+  b->header_offset = e->header_offset;
+  b->data = s->map + e->offset;
+  return 0;
+}
+
+bool
+store_exists (struct store *s, const char *name)
+{
+  if (!s->archive)
+    return faccessat (s->fd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+
+  _cleanup_free_ char *path = NULL, *resolved = NULL;
+  struct tnode node;
+  if (asprintf (&path, "/%s", name) == -1)
+    return false;
+  if (tree_resolve (&s->tree, path, &node, &resolved) == -1) {
+    error_clear ();
+    return false;
+  }
+  tnode_release (&s->tree, &node);
+  return true;
+}
+
+int
+store_open_blob (struct store *s, const char *name, struct blob *b)
+{
+  memset (b, 0, sizeof *b);
+  b->fd = -1;
+  b->header_offset = -1;
+  if ((b->name = strdup (name)) == NULL)
+    return error_errno (errno, "strdup");
+  if (s->archive) {
+    if ((b->file = strdup (s->path)) == NULL)
+      return error_errno (errno, "strdup");
+    return open_archive_blob (s, b);
+  }
+  if (asprintf (&b->file, "%s/%s", s->path, name) == -1) {
+    b->file = NULL;
+    return error_errno (errno, "asprintf");
+  }
+  return open_dir_blob (s, b);
+}
+
+void
+blob_close (struct blob *b)
+{
+  if (b->map)
+    munmap (b->map, b->size);
+  if (b->fd >= 0)
+    close (b->fd);
+  free (b->name);
+  free (b->file);
+  memset (b, 0, sizeof *b);
+  b->fd = -1;
+}
+
+int
+blob_take_fd (struct store *s, struct blob *b)
+{
+  int fd;
+  if (b->fd >= 0)
+    return steal_fd (&b->fd);
+  if ((fd = fcntl (s->fd, F_DUPFD_CLOEXEC, 3)) == -1)
+    return error_errno (errno, "dup");
+  return fd;
+}
+
+int
+json_parse_bytes (const char *data, size_t len, const char *display,
+                  json_type type, json_object **out)
+{
+  struct json_tokener *tok;
+  enum json_tokener_error err;
+
+  if (len > MAX_JSON_SIZE)
+    return error ("%s: %zu bytes is too big for an image's JSON file",
+                  display, len);
+  if ((tok = json_tokener_new_ex (MAX_JSON_DEPTH)) == NULL)
+    return error_errno (ENOMEM, "json_tokener_new");
+  *out = json_tokener_parse_ex (tok, data, len);
+  err = json_tokener_get_error (tok);
+  size_t end = json_tokener_get_parse_end (tok);
+  json_tokener_free (tok);
+
+  if (err == json_tokener_continue || (err == json_tokener_success && !*out))
+    return error ("%s: truncated JSON (%zu bytes)", display, len);
+  if (err == json_tokener_error_depth)
+    return error ("%s: JSON nested more than %d levels deep: refused",
+                  display, MAX_JSON_DEPTH);
+  if (err != json_tokener_success)
+    return error ("%s: invalid JSON near byte %zu: %s", display, end,
+                  json_tokener_error_desc (err));
+  for (size_t i = end; i < len; i++)
+    if (!strchr (" \t\r\n", data[i])) {
+      json_object_put (*out);
+      *out = NULL;
+      return error ("%s: invalid JSON: garbage after the value at byte %zu",
+                    display, i);
+    }
+  if (!json_object_is_type (*out, type)) {
+    json_object_put (*out);
+    *out = NULL;
+    return error ("%s: not a JSON %s", display,
+                  type == json_type_array ? "array" : "object");
+  }
+  return 0;
+}
+
+int
+store_read_json (struct store *s, const char *name, json_type type,
+                 json_object **out)
+{
+  struct blob b;
+  _cleanup_free_ char *display = store_display (s, name);
+  int r;
+
+  *out = NULL;
+  if (store_open_blob (s, name, &b) == -1) {
+    blob_close (&b);
+    return -1;
+  }
+  r = json_parse_bytes ((const char *) b.data, b.size,
+                        display ? display : name, type, out);
+  blob_close (&b);
+  return r;
+}
+
+static bool
+all_of (const char *s, size_t len, const char *set)
+{
+  for (size_t i = 0; i < len; i++)
+    if (!s[i] || !strchr (set, s[i]))
+      return false;
+  return len > 0;
+}
+
+int
+digest_blob_name (const char *digest, const char *display, char **name)
+{
+  static const char hex[] = "0123456789abcdef";
+  const char *colon = strchr (digest, ':');
+  size_t alen = colon ? (size_t) (colon - digest) : 0;
+  const char *enc = colon ? colon + 1 : "";
+  size_t elen = strlen (enc);
+
+  if ((alen == 6 && strncmp (digest, "sha256", 6) == 0 && elen == 64
+       && all_of (enc, elen, hex))
+      || (alen == 6 && strncmp (digest, "sha512", 6) == 0 && elen == 128
+          && all_of (enc, elen, hex))) {
+    if (asprintf (name, "blobs/%.*s/%s", (int) alen, digest, enc) == -1)
+      return error_errno (errno, "asprintf");
+    return 0;
+  }
+  return error ("%s: '%.80s' is not a sha256 or sha512 digest", display, digest);
+}
+
+int
+digest_check (const char *digest, const void *data, size_t len,
+              const char *what)
+{
+  char hex[65];
+
+  if (strncmp (digest, "sha256:", 7) != 0)
+    return error ("%s: --verify checks sha256 digests only, not %s", what, digest);
+  sha256_hex (data, len, hex);
+  if (strcmp (hex, digest + 7) != 0)
+    return error ("%s: the content's digest is sha256:%s, not %s: the "
+                  "layout is damaged or was modified", what, hex, digest);
+  return 0;
+}
+
+static const char *
+type_name (json_type t)
+{
+  switch (t) {
+  case json_type_string: return "a string";
+  case json_type_int: return "an integer";
+  case json_type_array: return "an array";
+  case json_type_object: return "an object";
+  case json_type_boolean: return "a boolean";
+  case json_type_double: return "a number";
+  default: return "null";
+  }
+}
+
+int
+json_typed (json_object *o, const char *key, json_type type, bool required,
+            const char *display, const char *ctx, json_object **out)
+{
+  json_object *v;
+
+  *out = NULL;
+  if (!json_object_object_get_ex (o, key, &v) || v == NULL) {
+    if (required)
+      return error ("%s: %s%s%s is missing", display, ctx, *ctx ? "." : "", key);
+    return 0;
+  }
+  if (!json_object_is_type (v, type))
+    return error ("%s: %s%s%s is %s, not %s", display, ctx, *ctx ? "." : "",
+                  key, type_name (json_object_get_type (v)), type_name (type));
+  *out = v;
+  return 0;
+}
+
+int
+json_string (json_object *o, const char *key, bool required,
+             const char *display, const char *ctx, const char **out)
+{
+  json_object *v;
+  *out = NULL;
+  if (json_typed (o, key, json_type_string, required, display, ctx, &v) == -1)
+    return -1;
+  if (v)
+    *out = json_object_get_string (v);
+  return 0;
+}
+
+int
+json_int (json_object *o, const char *key, bool required,
+          const char *display, const char *ctx, int64_t *out)
+{
+  json_object *v;
+  *out = -1;
+  if (json_typed (o, key, json_type_int, required, display, ctx, &v) == -1)
+    return -1;
+  if (v) {
+    errno = 0;
+    *out = json_object_get_int64 (v);
+    if (errno || *out < 0)
+      return error ("%s: %s%s%s is out of range", display, ctx,
+                    *ctx ? "." : "", key);
+  }
+  return 0;
+}
+
+void
+image_clear (struct image *img)
+{
+  free (img->id);
+  strv_free (img->names);
+  for (size_t i = 0; i < img->n_layers; i++) {
+    free (img->layers[i].digest);
+    free (img->layers[i].media_type);
+    free (img->layers[i].name);
+    free (img->layers[i].title);
+  }
+  free (img->layers);
+  memset (img, 0, sizeof *img);
+}

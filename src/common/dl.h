@@ -39,7 +39,9 @@
   X (nbd_get_version)                                                   \
   X (nbd_set_export_name) X (nbd_connect_uri) X (nbd_connect_unix)      \
   X (nbd_connect_tcp) X (nbd_get_size) X (nbd_is_read_only)             \
-  X (nbd_pread) X (nbd_shutdown) X (nbd_can_flush)
+  X (nbd_pread) X (nbd_shutdown) X (nbd_can_flush)                     \
+  X (nbd_pwrite) X (nbd_poll) X (nbd_aio_connect_socket)               \
+  X (nbd_aio_is_ready) X (nbd_aio_is_dead) X (nbd_aio_is_closed)
 
 #define DL_DECLARE(name) extern __typeof__ (name) *sym_##name;
 DL_ARCHIVE_SYMBOLS (DL_DECLARE)

@@ -1,7 +1,8 @@
 # podman-disk
 #
 #   make              build build/podman-disk
-#   make check        run the unit and end-to-end tests (README's test command)
+#   make check        run the unit and end-to-end tests (README's test command;
+#                     TESTS="tests/test-x.sh ..." runs some only)
 #   make check-sanitize   the same, built with ASan+UBSan into build-sanitize/
 #   make demo         build a demo containerDisk image and show locate/json on it
 #   make bench        speed ratios against the alternatives, measured in one run
@@ -22,6 +23,7 @@ CC         ?= cc
 PKG_CONFIG ?= pkg-config
 BUILDDIR   ?= build
 SANITIZE   ?=
+MAKEFLAGS  += --no-print-directory
 
 # json-c is on every path and linked; the others are loaded with dlopen on
 # first use (src/common/dl.c), so only their headers are needed here.
@@ -52,7 +54,7 @@ UNIT_SRCS  = $(wildcard tests/unit/test-*.c)
 UNIT_BINS  = $(UNIT_SRCS:%.c=$(BUILDDIR)/%)
 PROG       = $(BUILDDIR)/podman-disk
 
-.PHONY: all check check-sanitize unit demo bench deps install uninstall clean
+.PHONY: all check check-run check-sanitize unit demo bench deps install uninstall clean
 
 all: $(PROG)
 
@@ -72,14 +74,21 @@ $(BUILDDIR)/tests/unit/%: tests/unit/%.c $(BUILDDIR)/libpodman-disk.a
 
 unit: $(UNIT_BINS)
 
-check: $(PROG) $(UNIT_BINS)
-	PODMAN_DISK=$(abspath $(PROG)) BUILDDIR=$(abspath $(BUILDDIR)) tests/run
+# check and demo install what is missing first; the recursive make then
+# sees the pkg-config flags of what was just installed.
+check:
+	scripts/deps.sh
+	$(MAKE) check-run
+
+check-run: $(PROG) $(UNIT_BINS)
+	PODMAN_DISK=$(abspath $(PROG)) BUILDDIR=$(abspath $(BUILDDIR)) tests/run $(TESTS)
 
 check-sanitize:
 	$(MAKE) BUILDDIR=build-sanitize SANITIZE=1 check
 
-demo: $(PROG)
+demo:
 	scripts/deps.sh
+	$(MAKE) $(PROG)
 	PODMAN_DISK=$(abspath $(PROG)) scripts/demo.sh
 
 bench: $(PROG)

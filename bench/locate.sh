@@ -1,0 +1,37 @@
+#!/bin/bash
+# podman-disk locate against podman image inspect, same store, same run:
+# a store of 1 image, then of 500.  Also locate's peak RSS and what it read.
+# The fixture helpers are the tests' (private store, cleanup traps).
+source "$(dirname "$0")/../tests/functions.sh"
+requires hyperfine --version
+setup_store
+
+make_raw_disk "$tmpdir/disk.img" 256
+build_disk_image localhost/bench-base "$tmpdir/disk.img"
+
+# mean seconds of one command, by hyperfine
+mean () {
+    hyperfine -N --warmup 5 --min-runs 30 --export-json "$tmpdir/h.json" "$1" >/dev/null 2>&1
+    jq -r '.results[0].mean' "$tmpdir/h.json"
+}
+
+measure () {
+    local n=$1 img=$2
+    local inspect="podman --root $store/root --runroot $store/runroot image inspect $img"
+    local t_pd t_podman
+    t_pd=$(mean "$PODMAN_DISK locate $img")
+    t_podman=$(mean "$inspect")
+    read -r rss blocks _ < <(python3 "$testsdir/../bench/rusage.py" "$PODMAN_DISK" locate "$img")
+    rchar=$("$PODMAN_DISK" --log-level debug locate "$img" 2>&1 >/dev/null | sed -n 's/.*io: rchar: //p')
+    printf '%4d images: locate %.2f ms, podman image inspect %.2f ms: %.1fx faster; locate peak RSS %d KiB, read %s bytes (disk is %d bytes), %s bytes from the block layer\n' \
+        "$n" "$(echo "$t_pd * 1000" | bc -l)" "$(echo "$t_podman * 1000" | bc -l)" \
+        "$(echo "$t_podman / $t_pd" | bc -l)" "$rss" "$rchar" "$((256 * 1024 * 1024))" "$blocks"
+}
+
+measure 1 localhost/bench-base
+
+# 499 more images sharing the disk layer (a LABEL makes each one distinct).
+for i in $(seq 1 499); do
+    printf 'FROM localhost/bench-base\nLABEL n=%d\n' "$i" | podman build -q -t "localhost/bench-$i" -f - "$tmpdir" >/dev/null
+done
+measure 500 localhost/bench-250

@@ -3,6 +3,7 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/json.h>
 
@@ -222,6 +223,22 @@ cname_valid (const char *s)
                "0123456789_.-") == n;
 }
 
+/* A boolean spelled another way than "true" or "false" is surely not
+ * meant as an export name: refuse it rather than export a disk named
+ * "no".
+ */
+static bool
+boolean_like (const char *v)
+{
+  static const char *const words[] = {
+    "true", "false", "yes", "no", "on", "off", "y", "n", "1", "0",
+  };
+  for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+    if (strcasecmp (v, words[i]) == 0)
+      return true;
+  return false;
+}
+
 enum key { K_EXPORT, K_DISK, K_WRITABLE, K_COUNT };
 static const char *const key_names[K_COUNT] = {
   ANNOTATION_EXPORT, ANNOTATION_DISK, ANNOTATION_WRITABLE,
@@ -285,11 +302,12 @@ export_request_parse (json_object *annotations, const struct container_ident *ci
     req->name = strdup (e->specific && export_name_valid (strchr (e->key, '/') + 1)
                         ? strchr (e->key, '/') + 1
                         : container_ident_short_name (ci));
-  else if (export_name_valid (e->value))
+  else if (export_name_valid (e->value) && !boolean_like (e->value))
     req->name = strdup (e->value);
   else
     return error ("annotation %s=\"%s\": the value must be true, false or an "
-                  "export name of 1 to 64 characters A-Z a-z 0-9 _ . -",
+                  "export name of 1 to 64 characters A-Z a-z 0-9 _ . - "
+                  "(not a yes/no word)",
                   e->key, e->value);
   if (!req->name)
     return error_errno (errno, "export name");

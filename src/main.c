@@ -16,6 +16,8 @@ const struct command commands[] = {
   { "locate", "show where the disk of an image is: file, offset, size, format", cmd_locate, false },
   { "json", "print a qemu json: filename that opens the disk in place", cmd_json, false },
   { "list", "list the images in the store that hold a disk", cmd_list, false },
+  { "serve", "export the disk over NBD, read-only, in place (nbdkit, qemu-nbd)", cmd_serve, false },
+  { "cp", "extract the disk to a file or block device, sparse", cmd_cp, false },
   { NULL, NULL, NULL, false }
 };
 

@@ -1,0 +1,288 @@
+/* podman-disk serve: a read-only NBD export of the disk of an image, in place. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include "common/cli.h"
+#include "common/error.h"
+#include "common/server.h"
+#include "source.h"
+
+static const char usage[] =
+  "Usage: podman-disk serve [OPTIONS] IMAGE\n"
+  "\n"
+  "Export the disk of IMAGE over NBD, read-only, from where its bytes are:\n"
+  "nbdkit (file plugin, offset filter) for raw disks, qemu-nbd decoding\n"
+  "qcow2 disks to the guest view.  Prints the NBD URI on stdout, one line,\n"
+  "once the server answers, for nbdinfo, nbdcopy, nbdfuse, qemu-img,\n"
+  "qemu-system or guestfish:\n"
+  "\n"
+  "  uri=$(podman-disk serve IMAGE)      # server left in the background\n"
+  "  podman-disk serve IMAGE --run 'nbdcopy \"$uri\" disk.raw'\n"
+  "\n"
+  "The socket is a Unix one in a private directory (/run/podman-disk as\n"
+  "root, else $XDG_RUNTIME_DIR/podman-disk), removed when the server stops.\n"
+  "Without --foreground or --run, the server stays in the background,\n"
+  "watched by a podman-disk process that removes the socket when it exits;\n"
+  "kill the pid of --pidfile (the server's) to stop it.\n"
+  "\n"
+  "IMAGE is a name, an image ID or a transport reference (see locate --help).\n"
+  "\n"
+  "Options:\n"
+  LOCATE_OPTIONS_HELP
+  "      --socket PATH          listen on this Unix socket (must not exist)\n"
+  "      --port N               listen on TCP port N instead, on loopback\n"
+  "      --address ADDR         with --port: the address to listen on\n"
+  "      --export-name NAME     the export's name (default: the default export)\n"
+  "      --no-decode            export a qcow2 disk's bytes as stored\n"
+  "      --writable             accept writes into a throw-away overlay; the\n"
+  "                             image is never written\n"
+  "      --server SERVER        nbdkit or qemu-nbd (default: qemu-nbd to decode\n"
+  "                             qcow2, nbdkit otherwise)\n"
+  "      --foreground           stay and stop the server on SIGINT or SIGTERM\n"
+  "      --pidfile FILE         write the server's pid in FILE (removed at exit)\n"
+  "      --run CMD              run the shell command CMD with $uri set, stop\n"
+  "                             the server when it exits and exit with its status\n"
+  "\n"
+  GLOBAL_OPTIONS_HELP;
+
+enum {
+  OPT_SOCKET = OPT_FIRST_COMMAND_OPTION,
+  OPT_PORT,
+  OPT_ADDRESS,
+  OPT_EXPORT_NAME,
+  OPT_NO_DECODE,
+  OPT_WRITABLE,
+  OPT_SERVER,
+  OPT_FOREGROUND,
+  OPT_PIDFILE,
+  OPT_RUN,
+};
+
+static bool
+valid_port (const char *s)
+{
+  char *end;
+  long n;
+
+  if (!*s || strspn (s, "0123456789") != strlen (s))
+    return false;
+  errno = 0;
+  n = strtol (s, &end, 10);
+  return errno == 0 && n >= 1 && n <= 65535;
+}
+
+/* Run CMD by /bin/sh -c as nbdkit --run does, with the export in its
+ * environment: $uri (and $nbd, its old name), $exportname, and $unixsocket
+ * or $port.
+ */
+static pid_t
+run_command (const char *cmd, const struct server *srv, int diskfd)
+{
+  pid_t pid;
+
+  fflush (stdout);
+  fflush (stderr);
+  pid = fork ();
+  if (pid == -1) {
+    error_errno (errno, "fork");
+    return -1;
+  }
+  if (pid == 0) {
+    sigset_t none;
+    sigemptyset (&none);
+    sigprocmask (SIG_SETMASK, &none, NULL);
+    if (diskfd >= 0)
+      close (diskfd);
+    setenv ("uri", srv->uri, 1);
+    setenv ("nbd", srv->uri, 1);
+    setenv ("exportname", srv->export_name, 1);
+    if (srv->socket)
+      setenv ("unixsocket", srv->socket, 1);
+    if (srv->port)
+      setenv ("port", srv->port, 1);
+    execl ("/bin/sh", "sh", "-c", cmd, (char *) NULL);
+    fprintf (stderr, "podman-disk: cannot run /bin/sh: %s\n", strerror (errno));
+    _exit (127);
+  }
+  return pid;
+}
+
+/* The shell's convention: the exit code, or 128 + the signal. */
+static int
+exit_code (int status)
+{
+  if (WIFEXITED (status))
+    return WEXITSTATUS (status);
+  if (WIFSIGNALED (status))
+    return 128 + WTERMSIG (status);
+  return EXIT_ERROR;
+}
+
+static int
+run_captive (struct server *srv, const char *cmd, int diskfd)
+{
+  pid_t child = run_command (cmd, srv, diskfd);
+  bool server_died = false;
+  int value;
+
+  if (child == -1) {
+    server_stop (srv);
+    error_print ();
+    return EXIT_ERROR;
+  }
+  for (;;) {
+    switch (server_wait (srv, child, &value)) {
+    case SERVER_CHILD_EXITED:
+      server_stop (srv);
+      if (server_died && exit_code (value) == 0)
+        return EXIT_ERROR;
+      return exit_code (value);
+    case SERVER_SIGNAL:
+      kill (child, value);
+      break;
+    case SERVER_EXITED:
+      /* CMD will notice; say why, and wait for it. */
+      error_print ();
+      server_died = true;
+      break;
+    }
+  }
+}
+
+static int
+stay_in_foreground (struct server *srv)
+{
+  int value;
+
+  for (;;) {
+    switch (server_wait (srv, 0, &value)) {
+    case SERVER_SIGNAL:
+      debug ("%s: stopping the server", strsignal (value));
+      server_stop (srv);
+      return EXIT_OK;
+    case SERVER_EXITED:
+      error_print ();
+      return EXIT_ERROR;
+    case SERVER_CHILD_EXITED:
+      break;
+    }
+  }
+}
+
+int
+cmd_serve (int argc, char **argv)
+{
+  static const struct option longopts[] = {
+    GLOBAL_LONG_OPTIONS,
+    LOCATE_LONG_OPTIONS,
+    { "socket", required_argument, NULL, OPT_SOCKET },
+    { "port", required_argument, NULL, OPT_PORT },
+    { "address", required_argument, NULL, OPT_ADDRESS },
+    { "export-name", required_argument, NULL, OPT_EXPORT_NAME },
+    { "no-decode", no_argument, NULL, OPT_NO_DECODE },
+    { "writable", no_argument, NULL, OPT_WRITABLE },
+    { "server", required_argument, NULL, OPT_SERVER },
+    { "foreground", no_argument, NULL, OPT_FOREGROUND },
+    { "pidfile", required_argument, NULL, OPT_PIDFILE },
+    { "run", required_argument, NULL, OPT_RUN },
+    { NULL }
+  };
+  struct locate_request req = { 0 };
+  struct server_options opts = { .decode = true };
+  bool foreground = false;
+  const char *pidfile = NULL, *run = NULL;
+  int c;
+
+  while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
+    if (cli_global_option (c, optarg) || cli_locate_option (c, optarg, &req))
+      continue;
+    switch (c) {
+    case 'h': fputs (usage, stdout); return EXIT_OK;
+    case OPT_SOCKET:
+      if (!*optarg)
+        return usage_error ("serve", "--socket PATH is empty");
+      opts.socket = optarg;
+      break;
+    case OPT_PORT:
+      if (!valid_port (optarg))
+        return usage_error ("serve", "--port must be a number from 1 to 65535, "
+                            "not '%s'", optarg);
+      opts.port = optarg;
+      break;
+    case OPT_ADDRESS: opts.address = optarg; break;
+    case OPT_EXPORT_NAME:
+      if (strlen (optarg) > 4096)    /* the NBD protocol's limit */
+        return usage_error ("serve", "--export-name is longer than 4096 bytes");
+      opts.export_name = optarg;
+      break;
+    case OPT_NO_DECODE: opts.decode = false; break;
+    case OPT_WRITABLE: opts.writable = true; break;
+    case OPT_SERVER:
+      if (server_parse_kind (optarg, &opts.kind) == -1)
+        return usage_error ("serve", "--server must be nbdkit or qemu-nbd, "
+                            "not '%s'", optarg);
+      break;
+    case OPT_FOREGROUND: foreground = true; break;
+    case OPT_PIDFILE: pidfile = optarg; break;
+    case OPT_RUN: run = optarg; break;
+    default: return cli_bad_option ("serve");
+    }
+  }
+  if (opts.socket && opts.port)
+    return usage_error ("serve", "--socket and --port exclude each other");
+  if (opts.address && !opts.port)
+    return usage_error ("serve", "--address needs --port");
+  if (foreground && run)
+    return usage_error ("serve", "--foreground and --run exclude each other");
+  const char *image = cli_one_image ("serve", argc, argv);
+  if (!image)
+    return EXIT_USAGE;
+
+  /* Before any child exists, so that no SIGCHLD or SIGTERM is missed. */
+  if (foreground || run)
+    server_block_signals ();
+
+  _cleanup_location_ struct disk_location loc;
+  disk_location_init (&loc);
+  if (source_locate (image, &req, &loc) == -1) {
+    error_print ();
+    return EXIT_ERROR;
+  }
+
+  struct server srv;
+  if (!foreground && !run) {
+    if (server_start_detached (&loc, &opts, pidfile, &srv) == -1) {
+      error_print ();
+      return EXIT_ERROR;
+    }
+    printf ("%s\n", srv.uri);
+    server_clear (&srv);
+    return EXIT_OK;
+  }
+
+  if (server_start (&loc, &opts, &srv) == -1) {
+    error_print ();
+    return EXIT_ERROR;
+  }
+  if (pidfile && server_write_pidfile (&srv, pidfile) == -1) {
+    server_stop (&srv);
+    server_clear (&srv);
+    error_print ();
+    return EXIT_ERROR;
+  }
+  int rc;
+  if (run)
+    rc = run_captive (&srv, run, loc.fd);
+  else {
+    printf ("%s\n", srv.uri);
+    fflush (stdout);
+    rc = stay_in_foreground (&srv);
+  }
+  server_clear (&srv);
+  return rc;
+}

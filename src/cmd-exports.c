@@ -192,7 +192,9 @@ cmd_exports (int argc, char **argv)
     prune_orphans (dir);
 
   if (format == FORMAT_JSON)
-    printf ("%s\n", json_object_to_json_string_ext (
+    /* json-c would print an empty array on two lines. */
+    printf ("%s\n", json_object_array_length (l.all) == 0 ? "[]"
+            : json_object_to_json_string_ext (
               l.all, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
   else if (prune) {
     for (size_t i = 0; i < json_object_array_length (l.all); i++) {

@@ -149,6 +149,8 @@ fill_record (const struct export_params *p, const struct disk_location *loc,
   rec->layer = strdup_or_null (loc->layer);
   rec->format = strdup (diskfmt_name (loc->fmt.format));
   rec->cow = p->cow;
+  /* What clients see: the guest view of a qcow2 (the server decodes it). */
+  rec->size = loc->fmt.format == DISK_QCOW2 ? loc->fmt.virtual_size : loc->size;
   rec->container_pid = p->container_pid;
   rec->socket = registry_path (p->dir, p->id, "sock");
   rec->uri = rec->socket ? unix_uri (rec->socket) : NULL;

@@ -40,6 +40,22 @@ push_dir (char ***v, size_t *n, const char *dir, const char *base)
   return push (v, n, abs, strlen (abs));
 }
 
+/* The layer directories are the store's own (HOME/l/SHORT links to
+ * ../ID/diff): show and use the real ones.
+ */
+static int
+canonicalize (char **dirs, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    char *real = realpath (dirs[i], NULL);
+    if (!real)
+      return error_errno (errno, "layer directory %s", dirs[i]);
+    free (dirs[i]);
+    dirs[i] = real;
+  }
+  return 0;
+}
+
 int
 rootfs_split_lowerdir (const char *value, const char *base,
                        char ***dirsp, size_t *np)
@@ -196,6 +212,11 @@ rootfs_layer_dirs (const char *root_path, char ***dirsp, size_t *np)
     r = push (dirsp, np, real, strlen (real));
   }
   sym_mnt_unref_table (tb);
+  if (r == 0 && canonicalize (*dirsp, *np) == -1) {
+    strv_free (*dirsp);
+    *dirsp = NULL;
+    return -1;
+  }
   return r;
 }
 

@@ -2,6 +2,7 @@
  * it runs (hooks/podman-disk-*.json.in configure it in hooks.d).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -96,6 +97,49 @@ hook_start (const char *dir, const struct oci_state *st)
   return r;
 }
 
+/* The parent of the server is this very process (it re-executed itself
+ * as the watcher): check it, so that this internal stage never signals
+ * anyone else's process.
+ */
+static bool
+is_our_child (pid_t pid)
+{
+  char path[64];
+  _cleanup_free_ char *buf = NULL;
+  size_t len;
+
+  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  if (read_all_file (path, 4096, &buf, &len) == -1)
+    return false;
+  const char *p = strrchr (buf, ')');
+  int ppid;
+  return p && sscanf (p + 1, " %*c %d", &ppid) == 1 && ppid == getpid ();
+}
+
+/* hook _watch ID CONTAINER_PID PIDFD SERVER_PID SOCKET DEV:INO */
+static int
+watch_stage (const char *state_dir, int argc, char **argv)
+{
+  int cpid, cfd, spid;
+  uintmax_t dev, ino;
+  char end;
+
+  if (argc != 6 || !state_dir || !oci_valid_id (argv[0])
+      || sscanf (argv[1], "%d%c", &cpid, &end) != 1 || cpid <= 0
+      || sscanf (argv[2], "%d%c", &cfd, &end) != 1 || cfd < -1
+      || sscanf (argv[3], "%d%c", &spid, &end) != 1 || spid <= 0
+      || argv[4][0] != '/'
+      || sscanf (argv[5], "%ju:%ju%c", &dev, &ino, &end) != 2)
+    return usage_error ("hook", "%s is internal to podman-disk", EXPORT_WATCH_STAGE);
+  if (!is_our_child (spid)) {
+    error ("%s: process %d is not this watcher's server", EXPORT_WATCH_STAGE, spid);
+    error_print ();
+    return EXIT_ERROR;
+  }
+  openlog ("podman-disk", LOG_PID, LOG_DAEMON);
+  export_watch (state_dir, argv[0], cpid, cfd, spid, argv[4], dev, ino);
+}
+
 int
 cmd_hook (int argc, char **argv)
 {
@@ -118,6 +162,8 @@ cmd_hook (int argc, char **argv)
   }
   if (optind >= argc)
     return usage_error ("hook", "missing STAGE (createRuntime, prestart or poststop)");
+  if (strcmp (argv[optind], EXPORT_WATCH_STAGE) == 0)
+    return watch_stage (state_dir, argc - optind - 1, argv + optind + 1);
   if (argc - optind > 1)
     return usage_error ("hook", "one STAGE only, got '%s' too", argv[optind + 1]);
   const char *stage = argv[optind];

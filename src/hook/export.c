@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -184,16 +185,16 @@ report (int fd, const char *status, const char *message)
  * the same container after a restart must keep its own).
  */
 static void
-remove_own_files (const struct export_params *p)
+remove_own_files (const char *dir, const char *id)
 {
   struct export_record rec;
-  int r = registry_read (p->dir, p->id, &rec);
+  int r = registry_read (dir, id, &rec);
 
   if (r == 0 && rec.watcher_pid == getpid ())
-    registry_remove (p->dir, p->id, &rec);
+    registry_remove (dir, id, &rec);
   else if (r == 1) {
     /* Not recorded (yet): what we made before the record. */
-    _cleanup_free_ char *log = registry_path (p->dir, p->id, "log");
+    _cleanup_free_ char *log = registry_path (dir, id, "log");
     if (log)
       unlink (log);
   }
@@ -205,7 +206,8 @@ remove_own_files (const struct export_params *p)
  * server and clean up.
  */
 static void __attribute__ ((noreturn))
-watch (const struct export_params *p, struct server *srv, int container_fd)
+watch (const char *dir, const char *id, pid_t container_pid,
+       struct server *srv, int container_fd)
 {
   sigset_t set;
   sigemptyset (&set);
@@ -231,7 +233,7 @@ watch (const struct export_params *p, struct server *srv, int container_fd)
     }
     if (pfd[0].revents)
       why = "stop signal";
-    else if (pfd[1].revents || (container_fd < 0 && kill (p->container_pid, 0) == -1
+    else if (pfd[1].revents || (container_fd < 0 && kill (container_pid, 0) == -1
                                 && errno == ESRCH))
       why = "the container's process exited";
     else if (pfd[2].revents || (server_fd < 0
@@ -239,10 +241,60 @@ watch (const struct export_params *p, struct server *srv, int container_fd)
       why = "the server exited";
   }
   fprintf (stderr, "stopping: %s\n", why);
-  syslog (LOG_INFO, "%.12s: export stopped: %s", p->id, why);
+  syslog (LOG_INFO, "%.12s: export stopped: %s", id, why);
   server_stop (srv);
-  remove_own_files (p);
+  remove_own_files (dir, id);
   _exit (0);
+}
+
+void
+export_watch (const char *dir, const char *id, pid_t container_pid,
+              int container_fd, pid_t server_pid, const char *socket,
+              dev_t socket_dev, ino_t socket_ino)
+{
+  struct server srv;
+
+  server_block_signals ();
+  /* Only a pidfd is a pidfd: else watch by polling. */
+  if (container_fd >= 0) {
+    char path[64], target[64];
+    snprintf (path, sizeof path, "/proc/self/fd/%d", container_fd);
+    ssize_t n = readlink (path, target, sizeof target - 1);
+    if (n <= 0 || (target[n] = '\0', strcmp (target, "anon_inode:[pidfd]") != 0))
+      container_fd = -1;
+    else
+      fcntl (container_fd, F_SETFD, FD_CLOEXEC);
+  }
+  server_init (&srv);
+  srv.pid = server_pid;
+  srv.socket = strdup (socket);
+  srv.socket_dev = socket_dev;
+  srv.socket_ino = socket_ino;
+  watch (dir, id, container_pid, &srv, container_fd);
+}
+
+/* Watching needs none of the libraries that starting loaded (libnbd and
+ * gnutls, libmount...): the watcher execs itself afresh, the same process
+ * still, parent of the server, with the container's pidfd as fd 3.  Only
+ * returns if that fails.
+ */
+static void
+reexec_watcher (const struct export_params *p, const struct server *srv,
+                int container_fd)
+{
+  char cpid[32], spid[32], cfd[32], dev[64];
+
+  snprintf (cpid, sizeof cpid, "%d", (int) p->container_pid);
+  snprintf (spid, sizeof spid, "%d", (int) srv->pid);
+  snprintf (cfd, sizeof cfd, "%d", container_fd);
+  snprintf (dev, sizeof dev, "%ju:%ju", (uintmax_t) srv->socket_dev,
+            (uintmax_t) srv->socket_ino);
+  char *argv[] = {
+    (char *) "podman-disk", (char *) "hook", (char *) "--state-dir", (char *) p->dir,
+    (char *) EXPORT_WATCH_STAGE, (char *) p->id, cpid, cfd, spid, srv->socket, dev,
+    NULL,
+  };
+  execv ("/proc/self/exe", argv);
 }
 
 /* The watcher: start the server, record it, tell the hook, watch. */
@@ -313,17 +365,24 @@ watcher (const struct export_params *p, const struct disk_location *loc,
     close (srv.errfd);
   srv.errfd = -1;
   if (container_fd >= 0) {
-    container_fd = dup2 (container_fd, 3) == 3 ? 3 : -1;
-    close_range (4, ~0U, 0);
+    /* dup2 onto itself would keep pidfd_open's close-on-exec. */
+    if (container_fd != 3 && dup2 (container_fd, 3) != 3)
+      container_fd = -1;
+    else {
+      container_fd = 3;
+      fcntl (3, F_SETFD, 0);
+    }
+    close_range (container_fd + 1, ~0U, 0);
   }
   else
     close_range (3, ~0U, 0);
-  watch (p, &srv, container_fd);
+  reexec_watcher (p, &srv, container_fd);
+  watch (p->dir, p->id, p->container_pid, &srv, container_fd);
 
  fail:
   report (reportfd, "ERR", error_message ());
   server_stop (&srv);
-  remove_own_files (p);
+  remove_own_files (p->dir, p->id);
   if (p->volume_dir) {
     /* The symlink, if it was made: it points at our volume socket. */
     char target[4096];

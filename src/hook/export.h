@@ -45,6 +45,17 @@ struct export_params {
 int export_start (const struct export_params *p, const struct disk_location *loc,
                   struct export_record *rec);
 
+/* The internal hook stage of a watcher that re-executed itself:
+ *   hook --state-dir DIR _watch ID CONTAINER_PID PIDFD SERVER_PID SOCKET DEV:INO
+ */
+#define EXPORT_WATCH_STAGE "_watch"
+
+/* The watcher's loop, in a fresh image: never returns. */
+void export_watch (const char *dir, const char *id, pid_t container_pid,
+                   int container_fd, pid_t server_pid, const char *socket,
+                   dev_t socket_dev, ino_t socket_ino)
+  __attribute__ ((noreturn));
+
 /* Stop the export of container ID if there is one: signal its watcher
  * and wait, kill what is left, remove its files.  0 also when there was
  * nothing to stop.

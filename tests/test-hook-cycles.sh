@@ -38,7 +38,7 @@ for i in $(seq 20); do
         # signalfd and the server's pidfd: nothing else.
         grep -q "$file" "$tmpdir/wfds.1" && fail "the watcher holds the disk open"
         grep -q 'pipe:' "$tmpdir/wfds.1" && fail "the watcher holds a pipe (the hook's?)"
-        [ "$(grep -c 'anon_inode:pidfd' "$tmpdir/wfds.1")" = 2 ] ||
+        [ "$(grep -c 'anon_inode:\[pidfd\]' "$tmpdir/wfds.1")" = 2 ] ||
             { cat "$tmpdir/wfds.1" >&2; fail "the watcher has no pidfd of the container"; }
         [ "$(wc -l < "$tmpdir/wfds.1")" -le 6 ] ||
             { cat "$tmpdir/wfds.1" >&2; fail "the watcher holds more than 6 descriptors"; }

@@ -67,7 +67,10 @@ hook_start (const char *dir, const struct oci_state *st)
   }
 
   if (rootfs_locate (cfg.root_path, req.disk, &loc) == -1) {
-    error_context ("no disk to export in container %.12s", st->id);
+    if (req.disk)
+      error_context ("container %.12s: %s=%s", st->id, ANNOTATION_DISK, req.disk);
+    else
+      error_context ("container %.12s", st->id);
     goto out;
   }
   if (registry_create (dir) == -1)

@@ -253,8 +253,13 @@ rootfs_locate (const char *root_path, const char *disk,
   if (dirtree_open (&t, dirs, n) == -1)
     return -1;
   int r = -1;
-  if (tree_pick_disk (&t, disk, &node, &member) == -1
-      || dirtree_open_file (&t, &node, &fd, &layer, &host_path) == -1)
+  if (tree_pick_disk (&t, disk, &node, &member) == -1) {
+    if (!disk)
+      error_context ("no disk to export (the annotation io.podman-disk.disk=PATH "
+                     "picks one)");
+    goto out;
+  }
+  if (dirtree_open_file (&t, &node, &fd, &layer, &host_path) == -1)
     goto out;
   if (fstat (fd, &sb) == -1) {
     error_errno (errno, "%s", host_path);

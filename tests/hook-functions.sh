@@ -14,7 +14,7 @@ requires jq --version
 busybox=$(command -v busybox) || skip "busybox not installed (Debian: busybox-static)"
 ldd "$busybox" >/dev/null 2>&1 && skip "$busybox is not static (Debian: busybox-static)"
 
-setup_store
+setup_store "${hook_store_driver:-overlay}"
 statedir=$tmpdir/run
 hooksdir=$tmpdir/hooks.d
 mkdir -p "$hooksdir"

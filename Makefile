@@ -53,13 +53,21 @@ LIB_OBJS   = $(filter-out $(BUILDDIR)/src/main.o,$(OBJS))
 UNIT_SRCS  = $(wildcard tests/unit/test-*.c)
 UNIT_BINS  = $(UNIT_SRCS:%.c=$(BUILDDIR)/%)
 PROG       = $(BUILDDIR)/podman-disk
+# hooks.d files of the build tree, pointing at its binary: try the hook
+# with 'podman --hooks-dir build/hooks run ...' (make install writes the
+# installed ones).
+HOOKS      = $(patsubst hooks/%.json.in,$(BUILDDIR)/hooks/%.json,$(wildcard hooks/*.json.in))
 
 .PHONY: all check check-run check-sanitize unit demo bench deps install uninstall clean
 
-all: $(PROG)
+all: $(PROG) $(HOOKS)
 
 $(PROG): $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILDDIR)/hooks/%.json: hooks/%.json.in Makefile
+	@mkdir -p $(@D)
+	sed 's|@BINDIR@|$(abspath $(BUILDDIR))|g' $< > $@
 
 $(BUILDDIR)/libpodman-disk.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
@@ -99,9 +107,15 @@ deps:
 
 install: $(PROG)
 	install -D -m 0755 $(PROG) $(DESTDIR)$(BINDIR)/podman-disk
+	# The hooks.d files name the binary where it is installed.
+	install -d $(DESTDIR)$(HOOKSDIR)
+	for h in hooks/*.json.in; do \
+	  sed 's|@BINDIR@|$(BINDIR)|g' $$h > $(DESTDIR)$(HOOKSDIR)/$$(basename $$h .in); \
+	done
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/podman-disk
+	rm -f $(patsubst hooks/%.json.in,$(DESTDIR)$(HOOKSDIR)/%.json,$(wildcard hooks/*.json.in))
 
 clean:
 	rm -rf build build-sanitize

@@ -7,7 +7,11 @@
 #   make demo         build a demo containerDisk image and show locate/json on it
 #   make bench        speed ratios against the alternatives, measured in one run
 #   make deps         install the build and test dependencies (apt-get or dnf)
-#   make install      PREFIX=/usr/local DESTDIR=
+#   make man          the man pages, man/*.1 and man/*.5, with go-md2man
+#   make install      PREFIX=/usr/local DESTDIR= (also BINDIR, LIBEXECDIR,
+#                     MANDIR, HOOKSDIR, ...); make uninstall undoes it
+#   make dist         podman-disk-VERSION.tar.gz of the files git tracks
+#   make rpm          build the RPMs from it (RPMBUILD_FLAGS=--nodeps off Fedora)
 
 PACKAGE_VERSION = 0.1.0
 
@@ -17,6 +21,9 @@ LIBEXECDIR ?= $(PREFIX)/libexec
 DATADIR    ?= $(PREFIX)/share
 MANDIR     ?= $(DATADIR)/man
 HOOKSDIR   ?= $(DATADIR)/containers/oci/hooks.d
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR ?= $(DATADIR)/zsh/site-functions
+FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
 DESTDIR    ?=
 
 CC         ?= cc
@@ -58,9 +65,23 @@ PROG       = $(BUILDDIR)/podman-disk
 # installed ones).
 HOOKS      = $(patsubst hooks/%.json.in,$(BUILDDIR)/hooks/%.json,$(wildcard hooks/*.json.in))
 
-.PHONY: all check check-run check-sanitize unit demo bench deps install uninstall clean
+# Man pages: man/NAME.SECTION from man/NAME.SECTION.md, built by 'make'
+# only when go-md2man is there (Debian go-md2man, Fedora
+# golang-github-cpuguy83-md2man).
+GO_MD2MAN  ?= go-md2man
+HAVE_MD2MAN := $(shell command -v $(GO_MD2MAN) 2>/dev/null)
+MAN_SRCS   = $(wildcard man/*.md)
+MAN_PAGES  = $(MAN_SRCS:.md=)
 
-all: $(PROG) $(HOOKS)
+DIST_NAME  = podman-disk-$(PACKAGE_VERSION)
+DIST_TARBALL = $(DIST_NAME).tar.gz
+RPMTOPDIR  ?= $(abspath $(BUILDDIR))/rpmbuild
+RPMBUILD_FLAGS ?=
+
+.PHONY: all check check-run check-sanitize unit demo bench deps install uninstall clean
+.PHONY: man dist rpm
+
+all: $(PROG) $(HOOKS) $(if $(HAVE_MD2MAN),man)
 
 $(PROG): $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -105,19 +126,63 @@ bench: $(PROG)
 deps:
 	scripts/deps.sh
 
-install: $(PROG)
+man: $(MAN_PAGES)
+
+$(MAN_PAGES): %: %.md
+	@command -v $(GO_MD2MAN) >/dev/null || { echo "make man: $(GO_MD2MAN) not found: install go-md2man (Debian) or golang-github-cpuguy83-md2man (Fedora)" >&2; exit 1; }
+	$(GO_MD2MAN) -in $< -out $@
+
+# The man pages are installed when they were built (go-md2man present).  The
+# hooks.d files come from hooks/*.json.in with the installed paths filled in.
+install: $(PROG) $(if $(HAVE_MD2MAN),man)
 	install -D -m 0755 $(PROG) $(DESTDIR)$(BINDIR)/podman-disk
-	# The hooks.d files name the binary where it is installed.
-	install -d $(DESTDIR)$(HOOKSDIR)
-	for h in hooks/*.json.in; do \
-	  sed 's|@BINDIR@|$(BINDIR)|g' $$h > $(DESTDIR)$(HOOKSDIR)/$$(basename $$h .in); \
+	for page in $(MAN_PAGES); do \
+	    [ -f "$$page" ] || continue; \
+	    section=$${page##*.}; \
+	    install -D -m 0644 "$$page" "$(DESTDIR)$(MANDIR)/man$$section/$${page##*/}" || exit; \
+	done
+	install -D -m 0644 completion/podman-disk.bash $(DESTDIR)$(BASHCOMPDIR)/podman-disk
+	install -D -m 0644 completion/_podman-disk $(DESTDIR)$(ZSHCOMPDIR)/_podman-disk
+	install -D -m 0644 completion/podman-disk.fish $(DESTDIR)$(FISHCOMPDIR)/podman-disk.fish
+	for src in $(wildcard hooks/*.json.in); do \
+	    out=$(DESTDIR)$(HOOKSDIR)/$$(basename "$$src" .in); \
+	    mkdir -p "$${out%/*}" && \
+	    sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' \
+	        "$$src" > "$$out.tmp" && chmod 0644 "$$out.tmp" && mv "$$out.tmp" "$$out" || exit; \
 	done
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/podman-disk
-	rm -f $(patsubst hooks/%.json.in,$(DESTDIR)$(HOOKSDIR)/%.json,$(wildcard hooks/*.json.in))
+	for page in $(MAN_PAGES); do \
+	    section=$${page##*.}; \
+	    rm -f "$(DESTDIR)$(MANDIR)/man$$section/$${page##*/}"; \
+	done
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/podman-disk
+	rm -f $(DESTDIR)$(ZSHCOMPDIR)/_podman-disk
+	rm -f $(DESTDIR)$(FISHCOMPDIR)/podman-disk.fish
+	for src in $(wildcard hooks/*.json.in); do \
+	    rm -f "$(DESTDIR)$(HOOKSDIR)/$$(basename "$$src" .in)"; \
+	done
+
+# The files git tracks, as they are in the working tree, under
+# podman-disk-VERSION/ (rpmbuild -ta finds the spec in it).
+dist:
+	@git rev-parse --is-inside-work-tree >/dev/null 2>&1 || { echo "make dist: needs the git checkout (it packs the files git tracks)" >&2; exit 1; }
+	git ls-files -z | xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh | \
+	    tar --null -T - --transform 's|^|$(DIST_NAME)/|' --owner=0 --group=0 \
+	        --numeric-owner --sort=name -czf $(DIST_TARBALL).tmp
+	mv $(DIST_TARBALL).tmp $(DIST_TARBALL)
+	@echo "wrote $(DIST_TARBALL)"
+
+# RPMs from the dist tarball, in a private _topdir under $(BUILDDIR).
+rpm: dist
+	rm -rf $(RPMTOPDIR)
+	mkdir -p $(RPMTOPDIR)
+	rpmbuild -ta --define "_topdir $(RPMTOPDIR)" $(RPMBUILD_FLAGS) $(DIST_TARBALL)
+	@find $(RPMTOPDIR)/RPMS $(RPMTOPDIR)/SRPMS -name '*.rpm' -printf 'wrote %p\n'
 
 clean:
 	rm -rf build build-sanitize
+	rm -f $(MAN_PAGES) $(DIST_TARBALL)
 
 -include $(OBJS:.o=.d) $(UNIT_BINS:=.d)

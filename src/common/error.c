@@ -42,14 +42,20 @@ error_errno (int errnum, const char *fmt, ...)
 int
 error_context (const char *fmt, ...)
 {
-  char old[sizeof message], prefix[1024];
+  char old[sizeof message];
   va_list ap;
+  int n;
 
   memcpy (old, message, sizeof old);
   va_start (ap, fmt);
-  vsnprintf (prefix, sizeof prefix, fmt, ap);
+  n = vsnprintf (message, sizeof message, fmt, ap);
   va_end (ap);
-  snprintf (message, sizeof message, "%s: %s", prefix, old);
+  if (n >= 0 && (size_t) n < sizeof message - 2) {
+    message[n++] = ':';
+    message[n++] = ' ';
+    memccpy (message + n, old, '\0', sizeof message - n);
+    message[sizeof message - 1] = '\0';
+  }
   return -1;
 }
 

@@ -1,0 +1,154 @@
+# fish completion for podman-disk: commands, options, option values, and
+# image names from the store through 'podman-disk list --quiet' (no podman
+# call), with the --root, --runroot and --storage-driver already on the
+# line; paths after the oci:, oci-archive: and docker-archive: transports.
+
+set -l __podman_disk_commands locate json list serve cp exports
+
+# The store options on the line, for 'podman-disk list --quiet'.
+function __podman_disk_store_args
+    set -l words (commandline -opc)
+    set -e words[1]
+    while set -q words[1]
+        switch $words[1]
+            case '--root=*' '--runroot=*' '--storage-driver=*'
+                echo $words[1]
+            case --root --runroot --storage-driver
+                if set -q words[2]
+                    echo $words[1]=$words[2]
+                    set -e words[1]
+                end
+        end
+        set -e words[1]
+    end
+end
+
+function __podman_disk_prog
+    set -l prog (commandline -opc)[1]
+    if test -x "$prog" -a ! -d "$prog"
+        echo $prog
+    else
+        echo podman-disk
+    end
+end
+
+function __podman_disk_images
+    set -l tok (commandline -ct)
+    switch $tok
+        case 'oci:*'
+            set -l path (string replace -r '^oci:' '' -- $tok)
+            for d in (__fish_complete_directories $path)
+                echo oci:$d
+            end
+        case 'oci-archive:*' 'docker-archive:*'
+            set -l prefix (string match -r '^[a-z-]+:' -- $tok)
+            set -l path (string replace -r '^[a-z-]+:' '' -- $tok)
+            for f in (__fish_complete_path $path)
+                echo $prefix$f
+            end
+        case 'containers-storage:*'
+            set -l prog (__podman_disk_prog)
+            for name in ($prog (__podman_disk_store_args) list --quiet 2>/dev/null)
+                echo containers-storage:$name\tImage
+            end
+        case '*'
+            set -l prog (__podman_disk_prog)
+            for name in ($prog (__podman_disk_store_args) list --quiet 2>/dev/null)
+                echo $name\tImage
+            end
+            printf '%s\t%s\n' containers-storage: 'an image in a given store' \
+                oci: 'an OCI image layout directory' \
+                oci-archive: 'an OCI layout in a tar file' \
+                docker-archive: 'the output of podman save'
+    end
+end
+
+# The number of operands after the command (options and their values skipped).
+function __podman_disk_operands
+    set -l words (commandline -opc)
+    set -e words[1]
+    set -l n -1
+    while set -q words[1]
+        switch $words[1]
+            case '--*=*'
+            case --root --runroot --storage-driver --log-level --disk --platform \
+                --format --socket --port --address --pidfile --run --export-name --server \
+                --state-dir
+                set -e words[1]
+            case '-*'
+            case '*'
+                set n (math $n + 1)
+        end
+        set -e words[1]
+    end
+    echo $n
+end
+
+function __podman_disk_wants_image
+    __fish_seen_subcommand_from locate json serve cp
+    and test (__podman_disk_operands) -eq 0
+end
+
+function __podman_disk_wants_dest
+    __fish_seen_subcommand_from cp
+    and test (__podman_disk_operands) -eq 1
+end
+
+complete -c podman-disk -f
+
+# Commands.
+complete -c podman-disk -n "not __fish_seen_subcommand_from $__podman_disk_commands" \
+    -a locate -d 'Show where the disk of an image is'
+complete -c podman-disk -n "not __fish_seen_subcommand_from $__podman_disk_commands" \
+    -a json -d 'Print a qemu json: filename that opens the disk in place'
+complete -c podman-disk -n "not __fish_seen_subcommand_from $__podman_disk_commands" \
+    -a list -d 'List the images in the store that hold a disk'
+complete -c podman-disk -n "not __fish_seen_subcommand_from $__podman_disk_commands" \
+    -a serve -d 'Serve the disk read-only over NBD, in place'
+complete -c podman-disk -n "not __fish_seen_subcommand_from $__podman_disk_commands" \
+    -a cp -d 'Extract the guest disk to a sparse file or a block device'
+complete -c podman-disk -n "not __fish_seen_subcommand_from $__podman_disk_commands" \
+    -a exports -d 'List the exports started by the OCI hook'
+
+# Global options, before the command and among its options.
+complete -c podman-disk -l root -x -a '(__fish_complete_directories)' -d 'Storage root directory'
+complete -c podman-disk -l runroot -x -a '(__fish_complete_directories)' -d 'Storage state directory'
+complete -c podman-disk -l storage-driver -x -a 'overlay vfs' -d 'Storage driver'
+complete -c podman-disk -l log-level -x -a 'debug info warn error' -d 'How much to say on stderr'
+complete -c podman-disk -s h -l help -d 'Show the help'
+complete -c podman-disk -n "not __fish_seen_subcommand_from $__podman_disk_commands" \
+    -l version -d 'Show the version and the libraries used'
+
+# The options of the commands that locate a disk.
+set -l locating '__fish_seen_subcommand_from locate json serve cp'
+complete -c podman-disk -n $locating -l disk -x -d 'The disk member inside the image'
+complete -c podman-disk -n $locating -l platform -x \
+    -a 'linux/amd64 linux/arm64 linux/ppc64le linux/s390x' -d 'Image to pick from a multi-platform layout'
+complete -c podman-disk -n $locating -l verify -d 'Check the sha256 digest of every layer read'
+
+complete -c podman-disk -n '__fish_seen_subcommand_from locate list exports' \
+    -l format -x -a 'text json' -d 'Output format'
+complete -c podman-disk -n '__fish_seen_subcommand_from json serve' \
+    -l no-decode -d 'The stored bytes as they are (no qcow2 decoding)'
+complete -c podman-disk -n '__fish_seen_subcommand_from list' -s q -l quiet -d 'Image names only'
+
+complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l socket -r -F -d 'Listen on this Unix socket'
+complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l port -x -d 'Listen on this TCP port'
+complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l address -x -d 'Address to listen on with --port'
+complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l writable -d 'Accept writes into a discarded overlay'
+complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l foreground -d 'Stay until SIGINT or SIGTERM'
+complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l pidfile -r -F -d 'Write the server process ID here'
+complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l run -x -a '(__fish_complete_command)' -d 'Run this with $uri set, then stop'
+complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l export-name -x -d 'The NBD export name'
+complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l server -x -a 'nbdkit qemu-nbd' -d 'The NBD server to run'
+
+complete -c podman-disk -n '__fish_seen_subcommand_from cp' -l format -x -a 'raw qcow2' -d 'Format of the destination'
+complete -c podman-disk -n '__fish_seen_subcommand_from cp' -l progress -d 'Show a progress bar'
+
+complete -c podman-disk -n '__fish_seen_subcommand_from exports' -l prune -d 'Remove what stale exports left behind'
+complete -c podman-disk -n '__fish_seen_subcommand_from exports' -l state-dir -x \
+    -a '(__fish_complete_directories)' -d 'Where the hook keeps the exports'
+
+# Operands: an image, and for cp a destination file.
+complete -c podman-disk -n __podman_disk_wants_image -a '(__podman_disk_images)'
+complete -c podman-disk -n __podman_disk_wants_dest -F

@@ -1,0 +1,161 @@
+#!/bin/bash
+# The shell completions: the bash one loaded into a bash and asked for
+# commands, options, option values, transport paths and image names from
+# a private store (through 'podman-disk list --quiet', with --root and
+# --runroot from the line); the zsh and fish ones parsed when those shells
+# are installed.
+source "$(dirname "$0")/functions.sh"
+
+bashcomp=$top_srcdir/completion/podman-disk.bash
+zshcomp=$top_srcdir/completion/_podman-disk
+fishcomp=$top_srcdir/completion/podman-disk.fish
+for f in "$bashcomp" "$zshcomp" "$fishcomp"; do
+    [ -f "$f" ] || fail "$f is missing"
+done
+bash -n "$bashcomp" || fail "$bashcomp does not parse"
+
+# comp_line LINE: what the bash completion offers at the end of LINE, one a
+# line.  LINE is split into COMP_WORDS the way readline does it with the
+# default COMP_WORDBREAKS: at blanks, and runs of ':' or '=' are words of
+# their own.  Runs in a fresh bash without -e/-u, as an interactive shell
+# would call it; CONTAINERS_STORAGE_CONF is unset there so that the store
+# comes from the line.
+comp_line () {
+    env -u CONTAINERS_STORAGE_CONF bash --norc --noprofile -c '
+        source "$1" || exit 1
+        complete -p podman-disk >/dev/null || exit 1
+        line=$2 rest=$2
+        COMP_WORDS=()
+        while [[ $rest =~ ^[[:blank:]]*([:=]+|[^[:blank:]:=]+)(.*)$ ]]; do
+            COMP_WORDS+=("${BASH_REMATCH[1]}")
+            rest=${BASH_REMATCH[2]}
+        done
+        [[ $line == *[[:blank:]] ]] && COMP_WORDS+=("")
+        COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
+        COMP_LINE=$line COMP_POINT=${#line}
+        _podman_disk
+        ((${#COMPREPLY[@]})) && printf "%s\n" "${COMPREPLY[@]}"
+        exit 0
+    ' bash "$bashcomp" "$1"
+}
+
+# expect_completion LINE WORD...: the completions of LINE are exactly WORDs.
+expect_completion () {
+    local line=$1 got want
+    shift
+    got=$(comp_line "$line" | sort)
+    want=$(printf '%s\n' "$@" | sort)
+    [ "$got" = "$want" ] ||
+        fail "completing '$line': got [$(echo $got)], expected [$(echo $want)]"
+}
+# expect_offered LINE WORD...: the completions of LINE include every WORD.
+expect_offered () {
+    local line=$1 w
+    shift
+    comp_line "$line" > "$tmpdir/offered"
+    for w in "$@"; do
+        grep -qxF -- "$w" "$tmpdir/offered" ||
+            fail "completing '$line': '$w' not offered (got: $(echo $(cat "$tmpdir/offered")))"
+    done
+}
+
+pd=$PODMAN_DISK
+
+# Commands: every one that 'podman-disk --help' lists, and never the hook.
+help_commands=$(podman_disk --help | sed -n '/^Commands:/,/^$/s/^  \([a-z]*\) .*/\1/p')
+[ -n "$help_commands" ] || fail "no commands in podman-disk --help"
+expect_offered "$pd " $help_commands
+comp_line "$pd " | grep -qx hook && fail "the hidden hook command is offered"
+expect_completion "$pd lo" locate
+expect_completion "$pd l" locate list
+
+# Global options before the command, and --version only there.
+expect_completion "$pd --ro" --root
+expect_offered "$pd --" --root --runroot --storage-driver --log-level --help --version
+comp_line "$pd locate --" | grep -qx -- --version && fail "--version offered after a command"
+
+# Every long option of every built command's --help is offered after it.
+for cmd in $help_commands; do
+    podman_disk "$cmd" --help > "$tmpdir/help" || fail "podman-disk $cmd --help failed"
+    opts=$(grep -oE '^ +(-[a-zA-Z], )?--[a-z0-9-]+' "$tmpdir/help" |
+           grep -oE -- '--[a-z0-9-]+$' || true)
+    [ -n "$opts" ] || fail "no options in podman-disk $cmd --help"
+    expect_offered "$pd $cmd --" $opts
+done
+expect_completion "$pd locate --f" --format
+expect_completion "$pd json --no" --no-decode
+
+# Option values, as a separate word and after '='.
+expect_completion "$pd --log-level " debug info warn error
+expect_completion "$pd --storage-driver " overlay vfs
+expect_completion "$pd locate --format " text json
+expect_completion "$pd locate --format=j" json
+expect_completion "$pd cp --format " raw qcow2
+expect_completion "$pd serve --server " nbdkit qemu-nbd
+expect_completion "$pd serve --server=q" qemu-nbd
+# After an option's value the image comes: no option values offered.
+comp_line "$pd locate --format json " | grep -qx text && fail "a value offered after the value"
+
+# Paths after the transports; the word is split at ':' so what bash
+# replaces is the path.
+mkdir -p "$tmpdir/paths/layout-dir"
+touch "$tmpdir/paths/archive.tar"
+expect_completion "$pd locate oci:$tmpdir/paths/la" "$tmpdir/paths/layout-dir/"
+expect_completion "$pd json oci-archive:$tmpdir/paths/ar" "$tmpdir/paths/archive.tar"
+expect_completion "$pd serve docker-archive:$tmpdir/paths/a" "$tmpdir/paths/archive.tar"
+expect_completion "$pd locate oci" oci: oci-archive:
+# cp's second operand is a file.
+expect_completion "$pd cp someimage $tmpdir/paths/arch" "$tmpdir/paths/archive.tar"
+expect_completion "$pd --root $tmpdir/paths/lay" "$tmpdir/paths/layout-dir"
+
+# zsh and fish: the files at least parse.
+if command -v zsh >/dev/null; then
+    zsh -n "$zshcomp" || fail "$zshcomp does not parse"
+else
+    echo "zsh not installed: $zshcomp not parsed"
+fi
+if command -v fish >/dev/null; then
+    fish -n "$fishcomp" || fail "$fishcomp does not parse"
+    # And fish offers the commands and a command's options.
+    fish --no-config -c "source '$fishcomp'; complete -C '$pd '" | cut -f1 > "$tmpdir/fish"
+    for c in $help_commands; do
+        grep -qx "$c" "$tmpdir/fish" || fail "fish does not offer '$c'"
+    done
+    fish --no-config -c "source '$fishcomp'; complete -C '$pd serve --ser'" | cut -f1 > "$tmpdir/fish"
+    grep -qx -- --server "$tmpdir/fish" || fail "fish does not offer serve --server"
+else
+    echo "fish not installed: $fishcomp not parsed"
+fi
+
+# Image names from a private store, named on the line.
+requires command podman --version
+setup_store
+make_raw_disk "$tmpdir/disk.img" 1
+build_disk_image localhost/completion-test:v1 "$tmpdir/disk.img"
+build_disk_image quay.io/containerdisks/fedora:41 "$tmpdir/disk.img"
+storeargs="--root $store/root --runroot $store/runroot"
+if ! env -u CONTAINERS_STORAGE_CONF "$PODMAN_DISK" $storeargs list --quiet \
+        > "$tmpdir/names" 2>&1; then
+    skip "podman-disk list --quiet fails here, image names unchecked: $(head -n1 "$tmpdir/names")"
+fi
+grep -qx localhost/completion-test:v1 "$tmpdir/names" ||
+    fail "list --quiet does not name the test image: $(cat "$tmpdir/names")"
+
+expect_offered "$pd $storeargs locate " localhost/completion-test:v1 \
+    quay.io/containerdisks/fedora:41 oci: docker-archive:
+expect_completion "$pd $storeargs locate localhost/comp" localhost/completion-test:v1
+expect_completion "$pd --root=$store/root --runroot=$store/runroot json quay" \
+    quay.io/containerdisks/fedora:41
+# Store options after the command count too.
+expect_completion "$pd serve --root $store/root --runroot $store/runroot localhost/c" \
+    localhost/completion-test:v1
+# A name with a tag: the word is split at ':', bash replaces the tag.
+expect_completion "$pd $storeargs locate localhost/completion-test:v" v1
+expect_completion "$pd $storeargs cp containers-storage:localhost/comp" \
+    localhost/completion-test:v1
+# Without the store on the line, names come from the default store, not ours.
+comp_line "$pd --root $tmpdir/empty-store --runroot $tmpdir/empty-run locate localhost/comp" \
+    > "$tmpdir/none"
+[ ! -s "$tmpdir/none" ] || fail "names offered from a store not on the line: $(cat "$tmpdir/none")"
+
+echo "completion OK"

@@ -1,0 +1,90 @@
+#!/bin/bash
+# make install / uninstall into a DESTDIR: the binary, the man pages, the
+# three completions and the hooks.d JSON pointing at the installed binary;
+# uninstall removes every file again.
+source "$(dirname "$0")/functions.sh"
+
+requires make --version
+requires jq --version
+builddir=${BUILDDIR:-$top_srcdir/build}
+dest=$tmpdir/dest
+
+# make_in ARGS: make in the source tree, on the build the tests run on.
+make_in () { make -s -C "$top_srcdir" BUILDDIR="$builddir" "$@"; }
+
+make_in install DESTDIR="$dest" PREFIX=/usr
+
+# What must be there.
+expected=(usr/bin/podman-disk
+          usr/share/bash-completion/completions/podman-disk
+          usr/share/zsh/site-functions/_podman-disk
+          usr/share/fish/vendor_completions.d/podman-disk.fish)
+if command -v go-md2man >/dev/null; then
+    for md in "$top_srcdir"/man/*.md; do
+        page=$(basename "$md" .md)
+        expected+=("usr/share/man/man${page##*.}/$page")
+    done
+else
+    echo "go-md2man not installed: no man pages expected"
+fi
+hooks=()
+for src in "$top_srcdir"/hooks/*.json.in; do
+    [ -f "$src" ] || continue
+    hooks+=("usr/share/containers/oci/hooks.d/$(basename "$src" .in)")
+done
+expected+=("${hooks[@]}")
+
+(cd "$dest" && find . -type f -o -type l | sed 's|^\./||' | sort) > "$tmpdir/got"
+printf '%s\n' "${expected[@]}" | sort > "$tmpdir/want"
+diff -u "$tmpdir/want" "$tmpdir/got" >&2 || fail "installed files differ from the expected list"
+
+# The installed binary runs, and the pages are where man finds them.
+"$dest/usr/bin/podman-disk" --version | grep -q '^podman-disk ' || fail "the installed binary does not run"
+[ "$(stat -c %a "$dest/usr/bin/podman-disk")" = 755 ] || fail "the binary is not mode 0755"
+if command -v go-md2man >/dev/null; then
+    MANPATH=$dest/usr/share/man man -w podman-disk-locate >/dev/null ||
+        fail "man does not find podman-disk-locate(1) under the installed MANDIR"
+    MANPATH=$dest/usr/share/man man -w 5 podman-disk-hook >/dev/null ||
+        fail "man does not find podman-disk-hook(5) under the installed MANDIR"
+fi
+
+# The hooks.d JSON names the installed binary, with no placeholder left.
+check_hook () {
+    local json=$1 bindir=$2
+    jq -e . "$json" >/dev/null || fail "$json is not JSON"
+    ! grep -q '@[A-Z]*@' "$json" || fail "$json keeps a placeholder: $(grep '@[A-Z]*@' "$json")"
+    [ "$(jq -r '.version' "$json")" = 1.0.0 ] || fail "$json: not hooks schema 1.0.0"
+    [ "$(jq -r '.hook.path' "$json")" = "$bindir/podman-disk" ] ||
+        fail "$json: hook.path is $(jq -r '.hook.path' "$json"), not $bindir/podman-disk"
+}
+for h in "${hooks[@]}"; do
+    check_hook "$dest/$h" /usr/bin
+done
+
+# BINDIR, MANDIR and HOOKSDIR each move their files; the hook follows BINDIR.
+dest2=$tmpdir/dest2
+make_in install DESTDIR="$dest2" PREFIX=/opt/pd BINDIR=/opt/pd/sbin \
+    MANDIR=/opt/pd/man HOOKSDIR=/etc/containers/oci/hooks.d
+[ -x "$dest2/opt/pd/sbin/podman-disk" ] || fail "BINDIR was not honoured"
+[ -f "$dest2/opt/pd/share/bash-completion/completions/podman-disk" ] ||
+    fail "PREFIX was not honoured for the completions"
+if command -v go-md2man >/dev/null; then
+    [ -f "$dest2/opt/pd/man/man1/podman-disk.1" ] || fail "MANDIR was not honoured"
+fi
+for h in "${hooks[@]}"; do
+    check_hook "$dest2/etc/containers/oci/hooks.d/$(basename "$h")" /opt/pd/sbin
+done
+
+# Uninstall leaves no file behind, in either tree.
+make_in uninstall DESTDIR="$dest" PREFIX=/usr
+left=$(cd "$dest" && find . -type f -o -type l)
+[ -z "$left" ] || fail "uninstall left: $left"
+make_in uninstall DESTDIR="$dest2" PREFIX=/opt/pd BINDIR=/opt/pd/sbin \
+    MANDIR=/opt/pd/man HOOKSDIR=/etc/containers/oci/hooks.d
+left=$(cd "$dest2" && find . -type f -o -type l)
+[ -z "$left" ] || fail "uninstall left: $left"
+
+if [ ${#hooks[@]} = 0 ]; then
+    skip "everything else installs and uninstalls, but hooks/*.json.in is not there yet: the hooks.d JSON is unchecked"
+fi
+echo "install OK"

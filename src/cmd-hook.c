@@ -119,20 +119,21 @@ is_our_child (pid_t pid)
   return p && sscanf (p + 1, " %*c %d", &ppid) == 1 && ppid == getpid ();
 }
 
-/* hook _watch ID CONTAINER_PID PIDFD SERVER_PID SOCKET DEV:INO */
+/* hook _watch ID CONTAINER_PID PIDFD ERRFD SERVER_PID SOCKET DEV:INO */
 static int
 watch_stage (const char *state_dir, int argc, char **argv)
 {
-  int cpid, cfd, spid;
+  int cpid, cfd, efd, spid;
   uintmax_t dev, ino;
   char end;
 
-  if (argc != 6 || !state_dir || !oci_valid_id (argv[0])
+  if (argc != 7 || !state_dir || !oci_valid_id (argv[0])
       || sscanf (argv[1], "%d%c", &cpid, &end) != 1 || cpid <= 0
       || sscanf (argv[2], "%d%c", &cfd, &end) != 1 || cfd < -1
-      || sscanf (argv[3], "%d%c", &spid, &end) != 1 || spid <= 0
-      || argv[4][0] != '/'
-      || sscanf (argv[5], "%ju:%ju%c", &dev, &ino, &end) != 2)
+      || sscanf (argv[3], "%d%c", &efd, &end) != 1 || efd < -1
+      || sscanf (argv[4], "%d%c", &spid, &end) != 1 || spid <= 0
+      || argv[5][0] != '/'
+      || sscanf (argv[6], "%ju:%ju%c", &dev, &ino, &end) != 2)
     return usage_error ("hook", "%s is internal to podman-disk", EXPORT_WATCH_STAGE);
   if (!is_our_child (spid)) {
     error ("%s: process %d is not this watcher's server", EXPORT_WATCH_STAGE, spid);
@@ -140,7 +141,7 @@ watch_stage (const char *state_dir, int argc, char **argv)
     return EXIT_ERROR;
   }
   openlog ("podman-disk", LOG_PID, LOG_DAEMON);
-  export_watch (state_dir, argv[0], cpid, cfd, spid, argv[4], dev, ino);
+  export_watch (state_dir, argv[0], cpid, cfd, efd, spid, argv[5], dev, ino);
 }
 
 int

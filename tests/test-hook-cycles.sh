@@ -34,14 +34,15 @@ for i in $(seq 20); do
     fds "$watcher" > "$tmpdir/wfds.$i"
     fds "$server" | grep -v -- '-> /dev/fd\|socket:' > "$tmpdir/sfds.$i"
     if [ "$i" = 1 ]; then
-        # The watcher keeps stdio (the log), the container's pidfd, its
-        # signalfd and the server's pidfd: nothing else.
+        # The watcher keeps stdio (the log), the container's pidfd, the
+        # server's stderr (a memfd), its signalfd and the server's pidfd:
+        # nothing else.
         grep -q "$file" "$tmpdir/wfds.1" && fail "the watcher holds the disk open"
         grep -q 'pipe:' "$tmpdir/wfds.1" && fail "the watcher holds a pipe (the hook's?)"
         [ "$(grep -c 'anon_inode:\[pidfd\]' "$tmpdir/wfds.1")" = 2 ] ||
             { cat "$tmpdir/wfds.1" >&2; fail "the watcher has no pidfd of the container"; }
-        [ "$(wc -l < "$tmpdir/wfds.1")" -le 6 ] ||
-            { cat "$tmpdir/wfds.1" >&2; fail "the watcher holds more than 6 descriptors"; }
+        [ "$(wc -l < "$tmpdir/wfds.1")" -le 7 ] ||
+            { cat "$tmpdir/wfds.1" >&2; fail "the watcher holds more than 7 descriptors"; }
     else
         cmp -s "$tmpdir/wfds.1" "$tmpdir/wfds.$i" ||
             { diff "$tmpdir/wfds.1" "$tmpdir/wfds.$i" >&2; fail "cycle $i: watcher descriptors changed"; }

@@ -201,13 +201,66 @@ remove_own_files (const char *dir, const char *id)
   export_record_clear (&rec);
 }
 
+/* The server's output (its stderr is a memfd, see server.h) from byte
+ * FROM on, on one line, at most the last 2 KiB.
+ */
+static char *
+server_output (int errfd, off_t from)
+{
+  struct stat sb;
+  char buf[2048];
+  ssize_t n = 0;
+
+  if (errfd >= 0 && fstat (errfd, &sb) == 0 && sb.st_size > from) {
+    if (sb.st_size - from > (off_t) sizeof buf - 1)
+      from = sb.st_size - (off_t) sizeof buf + 1;
+    n = pread (errfd, buf, sizeof buf - 1, from);
+  }
+  buf[n > 0 ? n : 0] = '\0';
+  for (char *c = buf; *c; c++)
+    if (*c == '\n' && c[1])
+      *c = ';';
+    else if (*c == '\n')
+      *c = '\0';
+  return strdup (buf);
+}
+
+/* Copy the server's output so far to our log (stderr). */
+static off_t
+log_server_output (int errfd)
+{
+  struct stat sb;
+  char buf[4096];
+  off_t off = 0;
+  ssize_t n;
+
+  if (errfd < 0 || fstat (errfd, &sb) == -1)
+    return 0;
+  while (off < sb.st_size && (n = pread (errfd, buf, sizeof buf, off)) > 0) {
+    if (write (2, buf, n) != n)
+      break;
+    off += n;
+  }
+  return off;
+}
+
+/* Our child PID exited (not reaped yet). */
+static bool
+server_exited (pid_t pid)
+{
+  siginfo_t info = { .si_pid = 0 };
+  return waitid (P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0
+    && info.si_pid == pid;
+}
+
 /* The watcher's life after the server is ready: wait for the container
  * process to exit, the server to exit or a stop signal, then stop the
- * server and clean up.
+ * server and clean up.  The server's output from byte ERR_FROM of its
+ * memfd on is new since the start.
  */
 static void __attribute__ ((noreturn))
 watch (const char *dir, const char *id, pid_t container_pid,
-       struct server *srv, int container_fd)
+       struct server *srv, int container_fd, off_t err_from)
 {
   sigset_t set;
   sigemptyset (&set);
@@ -222,6 +275,7 @@ watch (const char *dir, const char *id, pid_t container_pid,
     { .fd = container_fd, .events = POLLIN },
     { .fd = server_fd, .events = POLLIN },
   };
+  int status;
 
   while (!why) {
     /* Without pidfds (old kernels) look once a second. */
@@ -236,62 +290,108 @@ watch (const char *dir, const char *id, pid_t container_pid,
     else if (pfd[1].revents || (container_fd < 0 && kill (container_pid, 0) == -1
                                 && errno == ESRCH))
       why = "the container's process exited";
-    else if (pfd[2].revents || (server_fd < 0
-                                && waitpid (srv->pid, NULL, WNOHANG) == srv->pid))
+    else if (pfd[2].revents || (server_fd < 0 && server_exited (srv->pid)))
       why = "the server exited";
   }
-  fprintf (stderr, "stopping: %s\n", why);
-  syslog (LOG_INFO, "%.12s: export stopped: %s", id, why);
+  if (strcmp (why, "the server exited") == 0
+      && waitpid (srv->pid, &status, 0) == srv->pid) {
+    /* Unexpected: say how, and what it said. */
+    _cleanup_free_ char *out = server_output (srv->errfd, err_from);
+    srv->pid = 0;
+    fprintf (stderr, "the server exited (%s %d)%s%s\n",
+             WIFSIGNALED (status) ? "signal" : "status",
+             WIFSIGNALED (status) ? WTERMSIG (status) : WEXITSTATUS (status),
+             out && *out ? ": " : "", out ? out : "");
+    syslog (LOG_WARNING, "%.12s: export stopped: the server exited (%s %d)%s%s", id,
+            WIFSIGNALED (status) ? "signal" : "status",
+            WIFSIGNALED (status) ? WTERMSIG (status) : WEXITSTATUS (status),
+            out && *out ? ": " : "", out ? out : "");
+  }
+  else {
+    fprintf (stderr, "stopping: %s\n", why);
+    syslog (LOG_INFO, "%.12s: export stopped: %s", id, why);
+  }
   server_stop (srv);
   remove_own_files (dir, id);
   _exit (0);
 }
 
+/* FD is a descriptor of KIND ("anon_inode:[pidfd]", "/memfd:..."):
+ * anything else (a watcher started by hand) is not used.
+ */
+static int
+checked_fd (int fd, const char *kind)
+{
+  char path[64], target[256];
+
+  if (fd < 0)
+    return -1;
+  snprintf (path, sizeof path, "/proc/self/fd/%d", fd);
+  ssize_t n = readlink (path, target, sizeof target - 1);
+  if (n <= 0 || (target[n] = '\0', strncmp (target, kind, strlen (kind)) != 0))
+    return -1;
+  fcntl (fd, F_SETFD, FD_CLOEXEC);
+  return fd;
+}
+
 void
 export_watch (const char *dir, const char *id, pid_t container_pid,
-              int container_fd, pid_t server_pid, const char *socket,
+              int container_fd, int errfd, pid_t server_pid, const char *socket,
               dev_t socket_dev, ino_t socket_ino)
 {
   struct server srv;
+  struct stat sb;
 
   server_block_signals ();
-  /* Only a pidfd is a pidfd: else watch by polling. */
-  if (container_fd >= 0) {
-    char path[64], target[64];
-    snprintf (path, sizeof path, "/proc/self/fd/%d", container_fd);
-    ssize_t n = readlink (path, target, sizeof target - 1);
-    if (n <= 0 || (target[n] = '\0', strcmp (target, "anon_inode:[pidfd]") != 0))
-      container_fd = -1;
-    else
-      fcntl (container_fd, F_SETFD, FD_CLOEXEC);
-  }
   server_init (&srv);
+  /* Without a pidfd the container is watched by polling. */
+  container_fd = checked_fd (container_fd, "anon_inode:[pidfd]");
+  srv.errfd = checked_fd (errfd, "/memfd:");
   srv.pid = server_pid;
   srv.socket = strdup (socket);
   srv.socket_dev = socket_dev;
   srv.socket_ino = socket_ino;
-  watch (dir, id, container_pid, &srv, container_fd);
+  watch (dir, id, container_pid, &srv, container_fd,
+         srv.errfd >= 0 && fstat (srv.errfd, &sb) == 0 ? sb.st_size : 0);
+}
+
+/* Move the descriptors the watcher keeps to 3 (the container's pidfd) and
+ * 4 (the server's stderr), without close-on-exec, and close all others.
+ */
+static void
+keep_only (int *container_fd, int *errfd)
+{
+  int c = *container_fd >= 0 ? fcntl (*container_fd, F_DUPFD, 10) : -1;
+  int e = *errfd >= 0 ? fcntl (*errfd, F_DUPFD, 10) : -1;
+
+  *container_fd = c >= 0 && dup2 (c, 3) == 3 ? 3 : -1;
+  *errfd = e >= 0 && dup2 (e, 4) == 4 ? 4 : -1;
+  close_range (5, ~0U, 0);
+  if (*container_fd < 0)
+    close (3);
+  if (*errfd < 0)
+    close (4);
 }
 
 /* Watching needs none of the libraries that starting loaded (libnbd and
  * gnutls, libmount...): the watcher execs itself afresh, the same process
- * still, parent of the server, with the container's pidfd as fd 3.  Only
- * returns if that fails.
+ * still, parent of the server.  Only returns if that fails.
  */
 static void
 reexec_watcher (const struct export_params *p, const struct server *srv,
                 int container_fd)
 {
-  char cpid[32], spid[32], cfd[32], dev[64];
+  char cpid[32], spid[32], cfd[32], efd[32], dev[64];
 
   snprintf (cpid, sizeof cpid, "%d", (int) p->container_pid);
   snprintf (spid, sizeof spid, "%d", (int) srv->pid);
   snprintf (cfd, sizeof cfd, "%d", container_fd);
+  snprintf (efd, sizeof efd, "%d", srv->errfd);
   snprintf (dev, sizeof dev, "%ju:%ju", (uintmax_t) srv->socket_dev,
             (uintmax_t) srv->socket_ino);
   char *argv[] = {
     (char *) "podman-disk", (char *) "hook", (char *) "--state-dir", (char *) p->dir,
-    (char *) EXPORT_WATCH_STAGE, (char *) p->id, cpid, cfd, spid, srv->socket, dev,
+    (char *) EXPORT_WATCH_STAGE, (char *) p->id, cpid, cfd, efd, spid, srv->socket, dev,
     NULL,
   };
   execv ("/proc/self/exe", argv);
@@ -360,24 +460,13 @@ watcher (const struct export_params *p, const struct disk_location *loc,
           rec->disk, rec->image ? rec->image : "?", rec->server, rec->uri,
           rec->volume_socket ? " and " : "",
           rec->volume_socket ? rec->volume_socket : "");
-  /* Keep only what watching needs: the container's pidfd. */
-  if (srv.errfd >= 0)
-    close (srv.errfd);
-  srv.errfd = -1;
-  if (container_fd >= 0) {
-    /* dup2 onto itself would keep pidfd_open's close-on-exec. */
-    if (container_fd != 3 && dup2 (container_fd, 3) != 3)
-      container_fd = -1;
-    else {
-      container_fd = 3;
-      fcntl (3, F_SETFD, 0);
-    }
-    close_range (container_fd + 1, ~0U, 0);
-  }
-  else
-    close_range (3, ~0U, 0);
+  /* Keep only what watching needs: the container's pidfd, the server's
+   * output.
+   */
+  off_t err_from = log_server_output (srv.errfd);
+  keep_only (&container_fd, &srv.errfd);
   reexec_watcher (p, &srv, container_fd);
-  watch (p->dir, p->id, p->container_pid, &srv, container_fd);
+  watch (p->dir, p->id, p->container_pid, &srv, container_fd, err_from);
 
  fail:
   report (reportfd, "ERR", error_message ());

@@ -46,13 +46,13 @@ int export_start (const struct export_params *p, const struct disk_location *loc
                   struct export_record *rec);
 
 /* The internal hook stage of a watcher that re-executed itself:
- *   hook --state-dir DIR _watch ID CONTAINER_PID PIDFD SERVER_PID SOCKET DEV:INO
+ *   hook --state-dir DIR _watch ID CONTAINER_PID PIDFD ERRFD SERVER_PID SOCKET DEV:INO
  */
 #define EXPORT_WATCH_STAGE "_watch"
 
 /* The watcher's loop, in a fresh image: never returns. */
 void export_watch (const char *dir, const char *id, pid_t container_pid,
-                   int container_fd, pid_t server_pid, const char *socket,
+                   int container_fd, int errfd, pid_t server_pid, const char *socket,
                    dev_t socket_dev, ino_t socket_ino)
   __attribute__ ((noreturn));
 

@@ -207,14 +207,14 @@ server_argv (const struct disk_location *loc,
   return a.v;
 }
 
-/* The program NAME in $PATH, or NULL with error () saying what to install. */
-static char *
-find_program (enum server_kind kind)
+char *
+server_find_program (const char *name)
 {
-  const char *name = server_name (kind);
   const char *path = getenv ("PATH");
   char *ret;
 
+  if (strchr (name, '/'))
+    return access (name, X_OK) == 0 ? strdup (name) : NULL;
   if (!path || !*path)
     path = "/usr/local/bin:/usr/bin:/bin";
   for (const char *p = path; ; p += strcspn (p, ":") + 1) {
@@ -226,8 +226,18 @@ find_program (enum server_kind kind)
       return ret;
     free (ret);
     if (p[len] == '\0')
-      break;
+      return NULL;
   }
+}
+
+/* The server's program, or NULL with error () saying what to install. */
+static char *
+find_server (enum server_kind kind)
+{
+  char *exe = server_find_program (server_name (kind));
+
+  if (exe)
+    return exe;
   if (kind == SERVER_NBDKIT)
     error ("nbdkit not found: install nbdkit (Debian: nbdkit, "
            "Fedora: nbdkit nbdkit-basic-filters)");
@@ -239,6 +249,28 @@ find_program (enum server_kind kind)
 
 /* ---- The listening socket ------------------------------------------------ */
 
+/* Root of the host, not root of a user namespace (podman unshare, where
+ * /run belongs to the host's root and the user's runtime dir is the place).
+ */
+static bool
+host_root (void)
+{
+  char buf[128];
+  unsigned long inside, outside, count;
+  FILE *f;
+  bool initial = false;
+
+  if (geteuid () != 0)
+    return false;
+  if ((f = fopen ("/proc/self/uid_map", "re")) == NULL)
+    return true;
+  if (fgets (buf, sizeof buf, f)
+      && sscanf (buf, "%lu %lu %lu", &inside, &outside, &count) == 3)
+    initial = inside == 0 && outside == 0 && count == 4294967295UL;
+  fclose (f);
+  return initial;
+}
+
 char *
 server_run_dir (void)
 {
@@ -247,7 +279,7 @@ server_run_dir (void)
   struct stat st;
   int r;
 
-  if (geteuid () == 0)
+  if (host_root () || ((!xdg || !*xdg) && geteuid () == 0))
     r = asprintf (&dir, "/run/podman-disk");
   else if (xdg && *xdg)
     r = asprintf (&dir, "%s/podman-disk", xdg);
@@ -474,7 +506,7 @@ server_stderr (const struct server *srv)
       n = 0;
   }
   buf[n] = '\0';
-  out = o = malloc (n * 2 + 1);
+  out = o = malloc (n * 2 + 16);
   if (!out)
     abort ();
   for (char *line = strtok (buf, "\n"); line; line = strtok (NULL, "\n")) {
@@ -482,7 +514,16 @@ server_stderr (const struct server *srv)
       line++;
     if (!*line)
       continue;
-    o += sprintf (o, "%s%s", o == out ? "" : "; ", line);
+    /* qemu-nbd quotes the whole json: spec: the disk is what it means. */
+    char *spec = strstr (line, "'json:{"), *end;
+    if (spec && (end = strchr (spec + 1, '\'')) != NULL) {
+      o += sprintf (o, "%s%.*s'the disk'", o == out ? "" : "; ",
+                    (int) (spec - line), line);
+      line = end + 1;
+    }
+    else if (o != out)
+      o += sprintf (o, "; ");
+    o += sprintf (o, "%s", line);
   }
   *o = '\0';
   return out;
@@ -648,7 +689,8 @@ static int
 not_ready (struct server *srv, const char *why)
 {
   int status;
-  bool exited = reap_within (srv, 200, &status);
+  /* A server that failed is usually exiting: give it a moment. */
+  bool exited = reap_within (srv, 1000, &status);
   _cleanup_free_ char *err = server_stderr (srv);
   char how[64];
 
@@ -695,10 +737,17 @@ wait_ready (struct server *srv, const struct sockaddr_storage *addr,
     not_ready (srv, why);
     goto out;
   }
-  if (sym_nbd_set_export_name (h, srv->export_name) == -1
-      || sym_nbd_aio_connect_socket (h, sock) == -1) {
+  if (sym_nbd_set_export_name (h, srv->export_name) == -1) {
     close (sock);
     error ("libnbd: %s", sym_nbd_get_error ());
+    goto out;
+  }
+  /* libnbd owns the socket from here; this already talks to the server,
+   * which may have died.
+   */
+  if (sym_nbd_aio_connect_socket (h, sock) == -1) {
+    snprintf (why, sizeof why, "%s", sym_nbd_get_error ());
+    not_ready (srv, why);
     goto out;
   }
   while (!sym_nbd_aio_is_ready (h)) {
@@ -754,6 +803,8 @@ server_block_signals (void)
   sigaddset (&set, SIGHUP);
   sigaddset (&set, SIGCHLD);
   sigprocmask (SIG_BLOCK, &set, NULL);
+  /* Ignored, it would never be queued: children would reap themselves. */
+  signal (SIGCHLD, SIG_DFL);
 }
 
 int
@@ -778,7 +829,7 @@ server_start (const struct disk_location *loc,
                   "(was the image removed?)", loc->file ? loc->file : "disk");
   if (server_choose (loc, opts, &srv->kind) == -1)
     return -1;
-  if ((exe = find_program (srv->kind)) == NULL)
+  if ((exe = find_server (srv->kind)) == NULL)
     return -1;
   if ((argv = server_argv (loc, opts, srv->kind, exe)) == NULL)
     return -1;

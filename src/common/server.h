@@ -93,14 +93,19 @@ char **server_argv (const struct disk_location *loc,
                     const struct server_options *opts,
                     enum server_kind kind, const char *exe);
 
+/* NAME in $PATH (as execvp would find it), or NULL.  Free the result. */
+char *server_find_program (const char *name);
+
 /* The private directory of default sockets: /run/podman-disk as root,
- * else $XDG_RUNTIME_DIR/podman-disk (or /tmp/podman-disk-UID); created mode
- * 0700 and checked to be ours.  Free the result.
+ * else (root of podman's rootless user namespace included)
+ * $XDG_RUNTIME_DIR/podman-disk (or /tmp/podman-disk-UID); created mode 0700
+ * and checked to be ours.  Free the result.
  */
 char *server_run_dir (void);
 
-/* Block SIGINT, SIGTERM, SIGHUP and SIGCHLD, so that server_wait can take
- * them.  Call before server_start; the children get an empty mask.
+/* Block SIGINT, SIGTERM, SIGHUP and SIGCHLD (and make SIGCHLD's action
+ * the default, not ignored), so that server_wait can take them.  Call
+ * before server_start; the children get an empty mask.
  */
 void server_block_signals (void);
 

@@ -1,0 +1,98 @@
+/* podman-disk: progress bar, see progress.h. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+
+#include "progress.h"
+
+#define BAR 30
+
+static int64_t
+now_ms (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+progress_start (struct progress *p, bool wanted, uint64_t total)
+{
+  memset (p, 0, sizeof *p);
+  p->shown = wanted && isatty (STDERR_FILENO);
+  p->total = total;
+  p->start_ms = now_ms ();
+}
+
+/* "12.3 MiB" */
+static void
+human (double bytes, char *buf, size_t len)
+{
+  static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+  int u = 0;
+  while (bytes >= 1024 && u < 4) {
+    bytes /= 1024;
+    u++;
+  }
+  snprintf (buf, len, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
+}
+
+static void
+draw (struct progress *p, uint64_t done, int64_t now)
+{
+  double frac = p->total ? (double) done / p->total : 1;
+  double secs = (now - p->start_ms) / 1000.0;
+  char bar[BAR + 1], rate[32], eta[32] = "";
+  int filled, n;
+
+  if (frac > 1)
+    frac = 1;
+  filled = frac * BAR;
+  memset (bar, '#', filled);
+  memset (bar + filled, '.', BAR - filled);
+  bar[BAR] = '\0';
+  if (secs > 0.05) {
+    human (done / secs, rate, sizeof rate - 2);
+    strcat (rate, "/s");
+  }
+  else
+    strcpy (rate, "-");
+  if (done > 0 && done < p->total && secs > 0.05) {
+    long left = (p->total - done) / (done / secs);
+    snprintf (eta, sizeof eta, "ETA %ld:%02ld:%02ld", left / 3600, left / 60 % 60, left % 60);
+  }
+  else if (done >= p->total)
+    snprintf (eta, sizeof eta, "in %.1fs", secs);
+  n = fprintf (stderr, "\r[%s] %3d%%  %s  %s", bar, (int) (frac * 100), rate, eta);
+  /* Wipe what a longer previous line left. */
+  if (n < p->width)
+    fprintf (stderr, "%*s", p->width - n, "");
+  p->width = n;
+  fflush (stderr);
+}
+
+void
+progress_update (struct progress *p, uint64_t done)
+{
+  int64_t now;
+
+  if (!p->shown)
+    return;
+  now = now_ms ();
+  if (now - p->last_ms < 100)
+    return;
+  p->last_ms = now;
+  draw (p, done, now);
+}
+
+void
+progress_end (struct progress *p, bool ok)
+{
+  if (!p->shown)
+    return;
+  if (ok)
+    draw (p, p->total, now_ms ());
+  fputc ('\n', stderr);
+}

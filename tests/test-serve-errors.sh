@@ -1,0 +1,65 @@
+#!/bin/bash
+# serve's errors: one clear line each, and no process or socket left.
+source "$(dirname "$0")/functions.sh"
+source "$testsdir/serve-lib.sh"
+requires_serve
+setup_store
+
+# 1 MiB + 100 bytes: fine for nbdkit, refused by qemu's raw driver.
+head -c $((1024 * 1024 + 100)) /dev/urandom > "$tmpdir/odd.img"
+serve_image localhost/err-disk "$tmpdir/odd.img"
+
+# Bad command lines: usage, exit 2, nothing started.
+for args in "--socket $tmpdir/s --port 10809" "--address 127.0.0.1" \
+            "--foreground --run true" "--port 0" "--port 70000" "--port x" \
+            "--server qemu" "--socket ''" "--bogus"; do
+    rc=0
+    eval podman_disk serve localhost/err-disk "$args" >"$tmpdir/out" 2>"$tmpdir/err" || rc=$?
+    [ "$rc" = 2 ] || fail "serve $args exited $rc, expected 2"
+    grep -q "Try 'podman-disk serve --help'" "$tmpdir/err" || fail "serve $args: no hint"
+    [ ! -s "$tmpdir/out" ] || fail "serve $args printed on stdout"
+done
+rc=0; podman_disk serve >/dev/null 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "serve without IMAGE exited $rc"
+check_no_leftovers localhost/err-disk
+
+# The socket path exists.
+touch "$tmpdir/taken.sock"
+expect_error 1 "$tmpdir/taken.sock: socket path exists" \
+    podman_disk serve localhost/err-disk --socket "$tmpdir/taken.sock"
+[ -f "$tmpdir/taken.sock" ] || fail "an existing file was removed"
+expect_error 1 "cannot create the socket $tmpdir/nodir/x.sock: No such file or directory" \
+    podman_disk serve localhost/err-disk --socket "$tmpdir/nodir/x.sock"
+
+# The port is in use.
+podman_disk serve localhost/err-disk --port 0 >/dev/null 2>&1 && fail "port 0 accepted"
+python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+print(s.getsockname()[1], flush=True); time.sleep(60)' > "$tmpdir/port" &
+listener=$!
+cleanup_fn "kill $listener"
+wait_until test -s "$tmpdir/port"
+port=$(cat "$tmpdir/port")
+expect_error 1 "port $port on 127.0.0.1 is in use" \
+    podman_disk serve localhost/err-disk --port "$port"
+kill $listener
+
+# The server program is missing: which package to install.
+mkdir "$tmpdir/bin"
+expect_error 1 '^podman-disk: nbdkit not found: install nbdkit \(Debian: nbdkit, Fedora: nbdkit nbdkit-basic-filters\)$' \
+    env PATH="$tmpdir/bin" "$PODMAN_DISK" serve localhost/err-disk
+expect_error 1 '^podman-disk: qemu-nbd not found: install qemu-utils \(Debian\) or qemu-img \(Fedora\)$' \
+    env PATH="$tmpdir/bin" "$PODMAN_DISK" serve localhost/err-disk --server qemu-nbd
+
+# The server dies before it is ready: its own words.
+for mode in "" "--foreground" "--run true"; do
+    expect_error 1 '^podman-disk: qemu-nbd exited before it was ready \(status 1\): .*not multiple of 512' \
+        podman_disk serve localhost/err-disk --server qemu-nbd $mode
+done
+check_no_leftovers localhost/err-disk
+
+# An image without a disk, a missing image: the locate errors.
+expect_error 1 'podman-disk: .*no-such-image' podman_disk serve localhost/no-such-image
+check_no_leftovers localhost/err-disk
+echo PASS

@@ -1,0 +1,65 @@
+#!/bin/bash
+# serve --run (captive, exits with the command's status) and --foreground
+# (stops on SIGTERM/SIGINT; reports a server that died), with no process or
+# socket left after any of them.
+source "$(dirname "$0")/functions.sh"
+source "$testsdir/serve-lib.sh"
+requires_serve
+setup_store
+
+make_raw_disk "$tmpdir/disk.img" 8
+serve_image localhost/run-disk "$tmpdir/disk.img"
+
+# The one-liner extract, and $uri/$nbd/$unixsocket in the environment.
+podman_disk serve localhost/run-disk --run 'nbdcopy "$uri" '"$tmpdir/copy.img"
+cmp "$tmpdir/disk.img" "$tmpdir/copy.img" || fail "--run nbdcopy copy differs"
+podman_disk serve localhost/run-disk --run 'echo "$uri $nbd $unixsocket"' > "$tmpdir/env"
+read -r uri nbd sock < "$tmpdir/env"
+[ "$uri" = "$nbd" ] && [ "$(socket_of "$uri")" = "$sock" ] || fail "--run environment: $(cat "$tmpdir/env")"
+path_gone "$sock" || fail "--run left its socket"
+check_no_leftovers localhost/run-disk
+
+# The command's exit status is serve's.
+rc=0
+podman_disk serve localhost/run-disk --run 'nbdinfo --size "$uri" >/dev/null; exit 3' || rc=$?
+[ "$rc" = 3 ] || fail "--run exit status $rc, expected 3"
+rc=0
+podman_disk serve localhost/run-disk --run 'kill -TERM $$' || rc=$?
+[ "$rc" = 143 ] || fail "--run killed by SIGTERM: status $rc, expected 143"
+check_no_leftovers localhost/run-disk
+
+# --foreground: the URI, then stays; SIGTERM stops it cleanly.
+for sig in TERM INT; do
+    "$PODMAN_DISK" serve localhost/run-disk --foreground > "$tmpdir/fg.out" 2>"$tmpdir/fg.err" &
+    fg=$!
+    wait_until test -s "$tmpdir/fg.out" || fail "--foreground printed no URI"
+    uri=$(head -n1 "$tmpdir/fg.out")
+    qemu-img compare -q -f raw "$tmpdir/disk.img" "$uri" || fail "--foreground export differs"
+    kill -$sig "$fg"
+    rc=0; wait "$fg" || rc=$?
+    [ "$rc" = 0 ] || fail "--foreground exited $rc after SIG$sig: $(cat "$tmpdir/fg.err")"
+    path_gone "$(socket_of "$uri")" || fail "--foreground left its socket after SIG$sig"
+    check_no_leftovers localhost/run-disk
+done
+
+# --foreground, the server is killed: serve says so and cleans up.
+"$PODMAN_DISK" serve localhost/run-disk --foreground --pidfile "$tmpdir/pid" > "$tmpdir/fg.out" 2>"$tmpdir/fg.err" &
+fg=$!
+wait_until test -s "$tmpdir/fg.out" || fail "--foreground printed no URI"
+uri=$(head -n1 "$tmpdir/fg.out")
+kill -9 "$(cat "$tmpdir/pid")"
+rc=0; wait "$fg" || rc=$?
+[ "$rc" = 1 ] || fail "--foreground exited $rc when its server was killed"
+grep -q '^podman-disk: nbdkit exited (killed by KILL)' "$tmpdir/fg.err" || fail "message: $(cat "$tmpdir/fg.err")"
+path_gone "$(socket_of "$uri")" || fail "socket left after the server was killed"
+path_gone "$tmpdir/pid" || fail "pidfile left after the server was killed"
+check_no_leftovers localhost/run-disk
+
+# serve itself killed with SIGKILL: its server goes too.
+"$PODMAN_DISK" serve localhost/run-disk --foreground > "$tmpdir/fg.out" &
+fg=$!
+wait_until test -s "$tmpdir/fg.out" || fail "--foreground printed no URI"
+kill -9 "$fg"
+wait "$fg" 2>/dev/null || true
+wait_until nothing_holds "$backing" || fail "the server outlived a killed serve"
+echo PASS

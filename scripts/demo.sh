@@ -8,7 +8,9 @@ image=localhost/podman-disk-demo:latest
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-step () { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+# Show each command before its output, in bold on a terminal.
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold= plain=; fi
+step () { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; "$@"; }
 
 mkdir -p "$work/fs" "$work/ctx"
 echo "Hello from inside a containerDisk." > "$work/fs/hello.txt"

@@ -24,8 +24,22 @@ static const char usage[] =
 struct list_state {
   enum output_format format;
   bool quiet;
+  bool header_done;
   json_object *array;
 };
+
+/* Printed with the first row (or at the end of an empty list), so that
+ * a failing list prints nothing on stdout.
+ */
+static void
+print_header (struct list_state *st)
+{
+  if (st->header_done || st->quiet || st->format != FORMAT_TEXT)
+    return;
+  printf ("%-45s %-6s %-10s %-12s %-12s %s\n",
+          "IMAGE", "FORMAT", "SIZE", "VIRTUAL SIZE", "IMAGE ID", "DISK");
+  st->header_done = true;
+}
 
 /* "10.0 GiB", like podman's human sizes but in binary units. */
 static const char *
@@ -60,6 +74,7 @@ list_one (const char *image_id, char *const *names,
     json_object_array_add (st->array, disk_location_to_json (loc));
     return 0;
   }
+  print_header (st);
   if (st->quiet) {
     if (names && names[0])
       for (char *const *n = names; *n; n++)
@@ -107,9 +122,6 @@ cmd_list (int argc, char **argv)
 
   if (st.format == FORMAT_JSON)
     st.array = json_object_new_array ();
-  else if (!st.quiet)
-    printf ("%-45s %-6s %-10s %-12s %-12s %s\n",
-            "IMAGE", "FORMAT", "SIZE", "VIRTUAL SIZE", "IMAGE ID", "DISK");
 
   int r = storage_list (list_one, &st);
   if (st.array) {
@@ -122,5 +134,6 @@ cmd_list (int argc, char **argv)
     error_print ();
     return EXIT_ERROR;
   }
+  print_header (&st);
   return EXIT_OK;
 }

@@ -26,10 +26,11 @@ requires_root () {
 _cleanups=()
 cleanup_fn () { _cleanups+=("$*"); }
 _run_cleanups () {
-    local rc=$? i
+    local rc=$? _ci
     set +e
-    for (( i=${#_cleanups[@]}-1; i>=0; i-- )); do
-        eval "${_cleanups[i]}" >/dev/null 2>&1
+    # _ci: a cleanup's own loop over "i" must not end this one.
+    for (( _ci=${#_cleanups[@]}-1; _ci>=0; _ci-- )); do
+        eval "${_cleanups[_ci]}" >/dev/null 2>&1
     done
     exit $rc
 }
@@ -126,3 +127,12 @@ expect_error () {
 
 # field KEY < locate-text: the value of one 'key: value' line.
 field () { sed -n "s/^$1: //p"; }
+
+# store_fingerprint [DIR...]: names, types, sizes, modes, owners and
+# mtimes of everything in the store (default the private one's root and
+# runroot), to show that a podman-disk command wrote nothing there:
+# compare before and after.
+store_fingerprint () {
+    [ $# -gt 0 ] || set -- "$store/root" "$store/runroot"
+    find "$@" -printf '%p %y %s %m %U:%G %T@\n' | LC_ALL=C sort | sha256sum
+}

@@ -1,0 +1,238 @@
+/* podman-disk: open a store set: locks, then JSON, see store.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "storage/store.h"
+
+/* Larger than any real store's metadata; a bound for a corrupt one. */
+#define STORE_MAX_JSON (512 * 1024 * 1024)
+
+/* Read the whole file PATH: 0, 1 when it does not exist, -1 on error. */
+static int
+read_text (const char *path, char **text, size_t *len)
+{
+  _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  struct stat st;
+
+  *text = NULL;
+  *len = 0;
+  if (fd == -1) {
+    if (errno == ENOENT)
+      return 1;
+    return store_access_error (errno, path);
+  }
+  if (fstat (fd, &st) == -1)
+    return error_errno (errno, "%s", path);
+  if (!S_ISREG (st.st_mode))
+    return error ("%s: not a regular file", path);
+  if (st.st_size > STORE_MAX_JSON)
+    return error ("%s: too large (%jd bytes)", path, (intmax_t) st.st_size);
+  char *buf = malloc (st.st_size + 1);
+  if (!buf)
+    return error_errno (errno, "malloc");
+  size_t got = 0;
+  while (got < (size_t) st.st_size) {
+    ssize_t n = read (fd, buf + got, st.st_size - got);
+    if (n == -1 && errno == EINTR)
+      continue;
+    if (n == -1) {
+      free (buf);
+      return error_errno (errno, "%s: read", path);
+    }
+    if (n == 0)
+      break;
+    got += n;
+  }
+  buf[got] = '\0';
+  *text = buf;
+  *len = got;
+  return 0;
+}
+
+/* Only blanks: containers/storage treats an empty file as no entries. */
+static bool
+is_blank (const char *text, size_t len)
+{
+  for (size_t i = 0; i < len; i++)
+    if (!strchr (" \t\r\n", text[i]))
+      return false;
+  return true;
+}
+
+static int
+load_layers (struct store *s, const char *path)
+{
+  _cleanup_free_ char *text = NULL;
+  size_t len;
+  int r = read_text (path, &text, &len);
+  if (r != 0 || is_blank (text, len))
+    return r == -1 ? -1 : 0;
+  return storejson_parse_layers (text, len, path, &s->layers, &s->nlayers);
+}
+
+static int
+load_images (struct store *s, size_t index, const char *path)
+{
+  _cleanup_free_ char *text = NULL;
+  size_t len;
+  int r = read_text (path, &text, &len);
+  if (r == 1)
+    debug ("%s does not exist: no images there", path);
+  if (r != 0 || is_blank (text, len))
+    return r == -1 ? -1 : 0;
+  return storejson_parse_images (text, len, path, index, &s->images,
+                                 &s->nimages);
+}
+
+/* Lock, then read, one store. */
+static int
+store_open (struct store *s, size_t index, const char *driver)
+{
+  char path[4096];
+
+  /* containers/storage's order: the layer store, then the image store. */
+  snprintf (path, sizeof path, "%s/%s-layers/layers.lock", s->root, driver);
+  if (store_lock_read (path, &s->layers_lock) == -1)
+    return -1;
+  snprintf (path, sizeof path, "%s/%s-images/images.lock", s->root, driver);
+  if (store_lock_read (path, &s->images_lock) == -1)
+    return -1;
+
+  snprintf (path, sizeof path, "%s/%s-layers/layers.json", s->root, driver);
+  if (load_layers (s, path) == -1)
+    return -1;
+  if (s->runroot) {
+    snprintf (path, sizeof path, "%s/%s-layers/volatile-layers.json",
+              s->runroot, driver);
+    if (load_layers (s, path) == -1)
+      return -1;
+  }
+  snprintf (path, sizeof path, "%s/%s-images/images.json", s->root, driver);
+  return load_images (s, index, path);
+}
+
+static bool
+is_dir (const char *path)
+{
+  struct stat st;
+  return stat (path, &st) == 0 && S_ISDIR (st.st_mode);
+}
+
+/* The configured driver, or the one whose files the root holds, in
+ * containers/storage's priority order.
+ */
+static int
+pick_driver (const char *configured, const char *root, char **driver)
+{
+  const char *d = configured;
+  if (!d) {
+    static const char *const known[] = { "overlay", "vfs" };
+    d = "overlay";
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+      char path[4096];
+      snprintf (path, sizeof path, "%s/%s-images", root, known[i]);
+      if (is_dir (path)) {
+        d = known[i];
+        break;
+      }
+    }
+  }
+  if (strcmp (d, "overlay2") == 0)
+    d = "overlay";
+  if (strcmp (d, "overlay") && strcmp (d, "vfs"))
+    return error ("storage driver '%s' is not supported: podman-disk reads "
+                  "overlay and vfs stores", d);
+  if ((*driver = strdup (d)) == NULL)
+    return error_errno (errno, "strdup");
+  return 0;
+}
+
+int
+store_set_open (struct store_set *set, const struct store_config *cfg)
+{
+  size_t n = 1;
+  for (char **p = cfg->image_stores; p && *p; p++)
+    n++;
+
+  memset (set, 0, sizeof *set);
+  if (pick_driver (cfg->driver, cfg->graphroot, &set->driver) == -1)
+    return -1;
+  set->stores = calloc (n, sizeof *set->stores);
+  if (!set->stores) {
+    store_set_close (set);
+    return error_errno (errno, "calloc");
+  }
+  for (size_t i = 0; i < n; i++) {
+    struct store *s = &set->stores[i];
+    s->layers_lock = s->images_lock = -1;
+    s->additional = i > 0;
+    s->root = strdup (i == 0 ? cfg->graphroot : cfg->image_stores[i - 1]);
+    s->runroot = i == 0 ? strdup (cfg->runroot) : NULL;
+    set->n++;
+    if (!s->root || (i == 0 && !s->runroot)) {
+      store_set_close (set);
+      return error_errno (errno, "strdup");
+    }
+    if (store_open (s, i, set->driver) == -1) {
+      store_set_close (set);
+      return -1;
+    }
+    debug ("store %s (%s): %zu images, %zu layers%s", s->root, set->driver,
+           s->nimages, s->nlayers, s->additional ? ", additional" : "");
+  }
+  return 0;
+}
+
+void
+store_set_close (struct store_set *set)
+{
+  for (size_t i = 0; i < set->n; i++) {
+    struct store *s = &set->stores[i];
+    /* Closing the fd drops the lock. */
+    if (s->images_lock >= 0)
+      close (s->images_lock);
+    if (s->layers_lock >= 0)
+      close (s->layers_lock);
+    st_images_free (s->images, s->nimages);
+    st_layers_free (s->layers, s->nlayers);
+    free (s->root);
+    free (s->runroot);
+  }
+  free (set->stores);
+  free (set->driver);
+  memset (set, 0, sizeof *set);
+}
+
+static const struct st_layer *
+find_in (const struct store *s, const char *id)
+{
+  for (size_t i = 0; i < s->nlayers; i++)
+    if (strcmp (s->layers[i].id, id) == 0)
+      return &s->layers[i];
+  return NULL;
+}
+
+const struct st_layer *
+store_set_find_layer (const struct store_set *set, size_t preferred,
+                      const char *id, size_t *store)
+{
+  const struct st_layer *l;
+  if (preferred < set->n && (l = find_in (&set->stores[preferred], id))) {
+    *store = preferred;
+    return l;
+  }
+  for (size_t i = 0; i < set->n; i++)
+    if (i != preferred && (l = find_in (&set->stores[i], id))) {
+      *store = i;
+      return l;
+    }
+  return NULL;
+}

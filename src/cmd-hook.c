@@ -40,8 +40,9 @@ enum { OPT_STATE_DIR = OPT_FIRST_COMMAND_OPTION };
 
 /* The container's start: export its disk if it asks for it. */
 static int
-hook_start (const char *dir, const struct oci_state *st)
+hook_start (const char *state_dir, const struct oci_state *st)
 {
+  _cleanup_free_ char *dir = NULL;
   struct oci_config cfg;
   struct container_ident ci;
   struct export_request req;
@@ -73,7 +74,8 @@ hook_start (const char *dir, const struct oci_state *st)
       error_context ("container %.12s", st->id);
     goto out;
   }
-  if (registry_create (dir) == -1)
+  /* Only now: a container that exports nothing needs no directory. */
+  if (registry_dir (state_dir, &dir) == -1 || registry_create (dir) == -1)
     goto out;
   const struct export_params p = {
     .dir = dir,
@@ -192,10 +194,13 @@ cmd_hook (int argc, char **argv)
     error_print ();
     return EXIT_ERROR;
   }
-  if (registry_dir (state_dir, &dir) == -1)
-    r = -1;
-  else if (start)
-    r = hook_start (dir, &st);
+  if (start)
+    r = hook_start (state_dir, &st);
+  else if (registry_dir (state_dir, &dir) == -1) {
+    /* Then no export could have started either: nothing to stop. */
+    debug ("%s", error_message ());
+    r = 0;
+  }
   else {
     /* podman runs poststop itself, with status "stopped" and no pid. */
     r = export_stop (dir, st.id);

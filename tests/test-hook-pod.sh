@@ -22,6 +22,7 @@ podman build -q -t localhost/hook-consumer "$ctx" >/dev/null
 vol=$tmpdir/vol
 out=$tmpdir/out
 mkdir -p "$vol" "$out"
+chmod 0777 "$out"
 cat > "$tmpdir/pod.yaml" <<EOF
 apiVersion: v1
 kind: Pod
@@ -40,6 +41,8 @@ spec:
       mountPath: /run/podman-disk
   - name: consumer
     image: localhost/hook-consumer
+    securityContext:
+      runAsUser: 107
     command: ["/usr/bin/busybox", "sh", "-c",
               "for i in \$(seq 600); do [ -S /run/podman-disk/disk.sock ] && break; sleep 0.1; done;
                exec nbdcopy nbd+unix:///?socket=/run/podman-disk/disk.sock /out/disk.raw"]
@@ -74,16 +77,20 @@ id=$(podman inspect -f '{{.Id}}' diskpod-disk)
 [ -f "$statedir/$id.json" ] || fail "the disk container is not exported"
 [ "$(record_field "$id" name)" = disk ] || fail "export name"
 [ -S "$vol/disk.sock" ] || fail "no socket in the shared volume"
+[ "$(stat -c %A "$vol/disk.sock")" = srw-rw-rw- ] ||
+    fail "the pod's socket is $(stat -c %A "$vol/disk.sock"): not for every user of the pod"
 [ "$(readlink "$statedir/$id.sock")" = "$vol/disk.sock" ] ||
     fail "the host socket is not a link to the volume's"
 [ "$(record_field "$id" volume_socket)" = "$vol/disk.sock" ] || fail "record volume_socket"
 [ "$(record_field "$id" container_uri)" = \
   "nbd+unix:///?socket=/run/podman-disk/disk.sock" ] || fail "record container_uri"
 
-# The consumer read the disk through the socket from inside the pod.
+# The consumer (uid 107, as KubeVirt's qemu) read the disk through the
+# socket from inside the pod.
 [ "$(podman wait diskpod-consumer)" = 0 ] ||
     { podman logs diskpod-consumer >&2; fail "the consumer failed"; }
 cmp "$tmpdir/raw.img" "$out/disk.raw" || fail "the consumer read other bytes"
+[ "$(stat -c %u "$out/disk.raw")" = 107 ] || fail "the consumer did not run as uid 107"
 
 # And the host reads it through the registry's path (a symlink).
 uri=$(record_field "$id" uri)

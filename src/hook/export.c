@@ -422,6 +422,13 @@ watcher (const struct export_params *p, const struct disk_location *loc,
     error_errno (errno, "cannot create %s", logpath);
     goto fail;
   }
+  /* In a shared volume the socket is for the pod's containers, whatever
+   * their user (qemu runs as 107 in KubeVirt's): the volume's directory
+   * says who may reach it.  Set by umask, as bind creates it: a chmod by
+   * path could follow a symlink a container put there meanwhile.
+   */
+  if (p->volume_dir)
+    umask (0111);
   if (server_start (loc, &opts, &srv) == -1)
     goto fail;
   /* Host clients use the registry's path: a symlink to the volume's. */

@@ -532,12 +532,14 @@ export_start (const struct export_params *p, const struct disk_location *loc,
     return registry_read (p->dir, p->id, rec) == 0 ? 0 : -1;
   if (fill_record (p, loc, rec) == -1)
     return -1;
-  /* Leftovers of a crash: this id's socket, the volume's NAME.sock. */
-  if (clear_stale_socket (rec->socket, "by a process podman-disk does not know") == -1)
-    return -1;
+  /* Leftovers of a crash: this id's socket or link, the volume's
+   * NAME.sock.  The registry is ours: a link there is our own.
+   */
   struct stat sb;
   if (lstat (rec->socket, &sb) == 0 && S_ISLNK (sb.st_mode) && unlink (rec->socket) == -1)
     return error_errno (errno, "cannot remove the stale %s", rec->socket);
+  if (clear_stale_socket (rec->socket, "by a process podman-disk does not know") == -1)
+    return -1;
   if (rec->volume_socket
       && clear_stale_socket (rec->volume_socket, "another container of the pod?") == -1)
     return -1;

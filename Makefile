@@ -64,6 +64,10 @@ UNIT_BINS  = $(UNIT_SRCS:%.c=$(BUILDDIR)/%)
 include fuzz/fuzz.mk
 include tests/valgrind/valgrind.mk
 PROG       = $(BUILDDIR)/podman-disk
+# hooks.d files of the build tree, pointing at its binary: try the hook
+# with 'podman --hooks-dir build/hooks run ...' (make install writes the
+# installed ones).
+HOOKS      = $(patsubst hooks/%.json.in,$(BUILDDIR)/hooks/%.json,$(wildcard hooks/*.json.in))
 
 # Man pages: man/NAME.SECTION from man/NAME.SECTION.md, built by 'make'
 # only when go-md2man is there (Debian go-md2man, Fedora
@@ -81,10 +85,14 @@ RPMBUILD_FLAGS ?=
 .PHONY: all check check-run check-sanitize unit demo bench deps install uninstall clean
 .PHONY: man dist rpm
 
-all: $(PROG) $(if $(HAVE_MD2MAN),man)
+all: $(PROG) $(HOOKS) $(if $(HAVE_MD2MAN),man)
 
 $(PROG): $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILDDIR)/hooks/%.json: hooks/%.json.in Makefile
+	@mkdir -p $(@D)
+	sed 's|@BINDIR@|$(abspath $(BUILDDIR))|g' $< > $@
 
 $(BUILDDIR)/libpodman-disk.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^

@@ -18,6 +18,8 @@ const struct command commands[] = {
   { "list", "list the images in the store that hold a disk", cmd_list, false },
   { "serve", "export the disk over NBD, read-only, in place (nbdkit, qemu-nbd)", cmd_serve, false },
   { "cp", "extract the disk to a file or block device, sparse", cmd_cp, false },
+  { "exports", "list the disks the OCI hook exports for running containers", cmd_exports, false },
+  { "hook", "the OCI hook (run by podman or CRI-O, see podman-disk-hook(5))", cmd_hook, true },
   { NULL, NULL, NULL, false }
 };
 

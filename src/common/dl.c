@@ -12,9 +12,18 @@
 #define LIBNBD_SONAME "libnbd.so.0"
 #endif
 
+#ifndef LIBMOUNT_SONAME
+#define LIBMOUNT_SONAME "libmount.so.1"
+#endif
+#ifndef LIBSELINUX_SONAME
+#define LIBSELINUX_SONAME "libselinux.so.1"
+#endif
+
 #define DL_DEFINE(name) __typeof__ (name) *sym_##name;
 DL_ARCHIVE_SYMBOLS (DL_DEFINE)
 DL_NBD_SYMBOLS (DL_DEFINE)
+DL_MOUNT_SYMBOLS (DL_DEFINE)
+DL_SELINUX_SYMBOLS (DL_DEFINE)
 
 static void *
 dl_open (const char *soname, const char *package)
@@ -54,6 +63,34 @@ dl_libnbd (void)
   if ((h = dl_open (soname, "libnbd0 (Debian) or libnbd (Fedora)")) == NULL)
     return -1;
   DL_NBD_SYMBOLS (DL_LOAD)
+  return 0;
+}
+
+int
+dl_libmount (void)
+{
+  static void *h;
+  const char *soname = LIBMOUNT_SONAME;
+
+  if (h)
+    return 0;
+  if ((h = dl_open (soname, "libmount1 (Debian) or libmount (Fedora)")) == NULL)
+    return -1;
+  DL_MOUNT_SYMBOLS (DL_LOAD)
+  return 0;
+}
+
+int
+dl_libselinux (void)
+{
+  static void *h;
+  const char *soname = LIBSELINUX_SONAME;
+
+  if (h)
+    return 0;
+  if ((h = dl_open (soname, "libselinux1 (Debian) or libselinux (Fedora)")) == NULL)
+    return -1;
+  DL_SELINUX_SYMBOLS (DL_LOAD)
   return 0;
 }
 

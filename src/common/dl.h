@@ -14,6 +14,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <libnbd.h>
+#include <libmount.h>
+#include <selinux/selinux.h>
 
 #define DL_ARCHIVE_SYMBOLS(X)                                           \
   X (archive_version_string)                                            \
@@ -43,14 +45,27 @@
   X (nbd_pwrite) X (nbd_poll) X (nbd_aio_connect_socket)               \
   X (nbd_aio_is_ready) X (nbd_aio_is_dead) X (nbd_aio_is_closed)
 
+/* The OCI hook: the rootfs overlay mount, and the socket's SELinux label. */
+#define DL_MOUNT_SYMBOLS(X)                                             \
+  X (mnt_new_table_from_file) X (mnt_unref_table)                       \
+  X (mnt_table_find_target) X (mnt_fs_get_fstype)                       \
+  X (mnt_fs_get_fs_options) X (mnt_optstr_get_option)
+
+#define DL_SELINUX_SYMBOLS(X)                                           \
+  X (is_selinux_enabled) X (lsetfilecon)
+
 #define DL_DECLARE(name) extern __typeof__ (name) *sym_##name;
 DL_ARCHIVE_SYMBOLS (DL_DECLARE)
 DL_NBD_SYMBOLS (DL_DECLARE)
+DL_MOUNT_SYMBOLS (DL_DECLARE)
+DL_SELINUX_SYMBOLS (DL_DECLARE)
 #undef DL_DECLARE
 
 /* Load the library: 0, or -1 with error () saying what to install. */
 int dl_libarchive (void);
 int dl_libnbd (void);
+int dl_libmount (void);
+int dl_libselinux (void);
 
 /* Version strings for --version, NULL if the library is missing. */
 const char *dl_libarchive_version (void);

@@ -1,0 +1,216 @@
+/* podman-disk hook: the OCI hook that exports a container's disk while
+ * it runs (hooks/podman-disk-*.json.in configure it in hooks.d).
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "common/cli.h"
+#include "common/error.h"
+#include "hook/export.h"
+#include "hook/oci.h"
+#include "hook/registry.h"
+#include "hook/request.h"
+#include "hook/rootfs.h"
+
+static const char usage[] =
+  "Usage: podman-disk hook [--state-dir DIR] STAGE < STATE\n"
+  "\n"
+  "The OCI hook of podman-disk, run by podman, CRI-O or the OCI runtime as\n"
+  "hooks.d says (see podman-disk-hook(5)), with the container's state JSON on\n"
+  "stdin.  STAGE is createRuntime (or prestart) to export the disk of a\n"
+  "container annotated io.podman-disk.export, and poststop to stop it.\n"
+  "\n"
+  "Options:\n"
+  "      --state-dir DIR        where the sockets and records are (default\n"
+  "                             /run/podman-disk, rootless\n"
+  "                             $XDG_RUNTIME_DIR/podman-disk)\n"
+  "\n"
+  GLOBAL_OPTIONS_HELP;
+
+enum { OPT_STATE_DIR = OPT_FIRST_COMMAND_OPTION };
+
+/* The state on stdin is small: runc writes a few hundred bytes. */
+#define STATE_MAX (1024 * 1024)
+
+/* The container's start: export its disk if it asks for it. */
+static int
+hook_start (const char *state_dir, const struct oci_state *st)
+{
+  _cleanup_free_ char *dir = NULL;
+  struct oci_config cfg;
+  struct container_ident ci;
+  struct export_request req;
+  _cleanup_location_ struct disk_location loc;
+  struct export_record rec = { 0 };
+  int r = -1;
+
+  disk_location_init (&loc);
+  if (st->pid <= 0)
+    return error ("the OCI state of %.12s has no process id: is the hook "
+                  "configured for the createRuntime stage?", st->id);
+  if (oci_config_load (st->bundle, &cfg) == -1)
+    return -1;
+  memset (&req, 0, sizeof req);
+  if (container_ident_load (&ci, st, &cfg) == -1)
+    goto out;
+  if (export_request_parse (cfg.annotations, &ci, &req) == -1)
+    goto out;
+  if (!req.wanted) {
+    debug ("%.12s: no export asked for this container", st->id);
+    r = 0;
+    goto out;
+  }
+
+  if (rootfs_locate (cfg.root_path, req.disk, &loc) == -1) {
+    if (req.disk)
+      error_context ("container %.12s: %s=%s", st->id, ANNOTATION_DISK, req.disk);
+    else
+      error_context ("container %.12s", st->id);
+    goto out;
+  }
+  /* Only now: a container that exports nothing needs no directory. */
+  if (registry_dir (state_dir, &dir) == -1 || registry_create (dir) == -1)
+    goto out;
+  const struct export_params p = {
+    .dir = dir,
+    .id = st->id,
+    .container_pid = st->pid,
+    .name = req.name,
+    .volume_dir = oci_config_bind_source (&cfg, CONTAINER_SOCKET_DIR),
+    .label = cfg.mount_label,
+    .cow = req.cow,
+    .image = ci.image_name,
+    .image_id = ci.image_id,
+  };
+  if (export_start (&p, &loc, &rec) == -1) {
+    error_context ("cannot export the disk %s of container %.12s", loc.member, st->id);
+    goto out;
+  }
+  debug ("%.12s: %s exports %s at %s", st->id, rec.server, rec.disk, rec.uri);
+  r = 0;
+ out:
+  export_record_clear (&rec);
+  export_request_clear (&req);
+  container_ident_clear (&ci);
+  oci_config_clear (&cfg);
+  return r;
+}
+
+/* The parent of the server is this very process (it re-executed itself
+ * as the watcher): check it, so that this internal stage never signals
+ * anyone else's process.
+ */
+static bool
+is_our_child (pid_t pid)
+{
+  char path[64];
+  _cleanup_free_ char *buf = NULL;
+  size_t len;
+
+  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  if (read_all_file (path, 4096, &buf, &len) == -1)
+    return false;
+  const char *p = strrchr (buf, ')');
+  int ppid;
+  return p && sscanf (p + 1, " %*c %d", &ppid) == 1 && ppid == getpid ();
+}
+
+/* hook _watch ID CONTAINER_PID PIDFD ERRFD SERVER_PID SOCKET DEV:INO */
+static int
+watch_stage (const char *state_dir, int argc, char **argv)
+{
+  int cpid, cfd, efd, spid;
+  uintmax_t dev, ino;
+  char end;
+
+  if (argc != 7 || !state_dir || !oci_valid_id (argv[0])
+      || sscanf (argv[1], "%d%c", &cpid, &end) != 1 || cpid <= 0
+      || sscanf (argv[2], "%d%c", &cfd, &end) != 1 || cfd < -1
+      || sscanf (argv[3], "%d%c", &efd, &end) != 1 || efd < -1
+      || sscanf (argv[4], "%d%c", &spid, &end) != 1 || spid <= 0
+      || argv[5][0] != '/'
+      || sscanf (argv[6], "%ju:%ju%c", &dev, &ino, &end) != 2)
+    return usage_error ("hook", "%s is internal to podman-disk", EXPORT_WATCH_STAGE);
+  if (!is_our_child (spid)) {
+    error ("%s: process %d is not this watcher's server", EXPORT_WATCH_STAGE, spid);
+    error_print ();
+    return EXIT_ERROR;
+  }
+  openlog ("podman-disk", LOG_PID, LOG_DAEMON);
+  export_watch (state_dir, argv[0], cpid, cfd, efd, spid, argv[5], dev, ino);
+}
+
+int
+cmd_hook (int argc, char **argv)
+{
+  static const struct option longopts[] = {
+    GLOBAL_LONG_OPTIONS,
+    { "state-dir", required_argument, NULL, OPT_STATE_DIR },
+    { NULL }
+  };
+  const char *state_dir = NULL;
+  int c;
+
+  while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
+    if (cli_global_option (c, optarg))
+      continue;
+    switch (c) {
+    case 'h': fputs (usage, stdout); return EXIT_OK;
+    case OPT_STATE_DIR: state_dir = optarg; break;
+    default: return cli_bad_option ("hook");
+    }
+  }
+  if (optind >= argc)
+    return usage_error ("hook", "missing STAGE (createRuntime, prestart or poststop)");
+  if (strcmp (argv[optind], EXPORT_WATCH_STAGE) == 0)
+    return watch_stage (state_dir, argc - optind - 1, argv + optind + 1);
+  if (argc - optind > 1)
+    return usage_error ("hook", "one STAGE only, got '%s' too", argv[optind + 1]);
+  const char *stage = argv[optind];
+  bool start;
+  if (strcmp (stage, "createRuntime") == 0 || strcmp (stage, "prestart") == 0)
+    start = true;
+  else if (strcmp (stage, "poststop") == 0)
+    start = false;
+  else
+    return usage_error ("hook", "unknown STAGE '%s': createRuntime, prestart or poststop",
+                        stage);
+
+  openlog ("podman-disk", LOG_PID, LOG_DAEMON);
+  _cleanup_free_ char *buf = NULL, *dir = NULL;
+  size_t len;
+  struct oci_state st;
+  int r;
+
+  if (read_all_fd (0, STATE_MAX, "the OCI state on stdin", &buf, &len) == -1
+      || oci_state_parse (buf, len, &st) == -1) {
+    syslog (LOG_ERR, "%s hook: %s", stage, error_message ());
+    error_print ();
+    return EXIT_ERROR;
+  }
+  if (start)
+    r = hook_start (state_dir, &st);
+  else if (registry_dir (state_dir, &dir) == -1) {
+    /* Then no export could have started either: nothing to stop. */
+    debug ("%s", error_message ());
+    r = 0;
+  }
+  else {
+    /* podman runs poststop itself, with status "stopped" and no pid. */
+    r = export_stop (dir, st.id);
+    if (r == -1)
+      error_context ("cannot stop the export of container %.12s", st.id);
+  }
+  if (r == -1) {
+    syslog (LOG_ERR, "%.12s: %s", st.id, error_message ());
+    error_print ();
+  }
+  oci_state_clear (&st);
+  return r == -1 ? EXIT_ERROR : EXIT_OK;
+}

@@ -1,0 +1,88 @@
+/* podman-disk: the registry of exports the hook started.
+ *
+ * One directory, /run/podman-disk (rootless: $XDG_RUNTIME_DIR/podman-disk),
+ * mode 0700, holds per container ID:
+ *   ID.sock   the export's socket (or a symlink to it in a shared volume)
+ *   ID.json   the record: who, what, where, which processes
+ *   ID.log    the server's stdout and stderr
+ * A record is written whole (temporary file + rename), so readers never
+ * see half of one.
+ */
+#ifndef PODMAN_DISK_HOOK_REGISTRY_H
+#define PODMAN_DISK_HOOK_REGISTRY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct json_object;
+
+struct export_record {
+  char *id;                 /* container id */
+  char *name;               /* export name: NAME.sock in a shared volume */
+  char *image;              /* image name, else id, or NULL */
+  char *image_id;
+  char *disk;               /* the member: /disk/x.qcow2 */
+  char *file;               /* the layer file on the host */
+  char *layer;
+  char *format;             /* raw, qcow2 */
+  uint64_t size;            /* bytes the export serves */
+  bool cow;                 /* writes go to a throw-away overlay */
+  char *server;             /* nbdkit, qemu-nbd */
+  char *uri;                /* NBD URI for the host */
+  char *socket;             /* REGISTRY/ID.sock */
+  char *volume_socket;      /* VOLUME/NAME.sock on the host, or NULL */
+  char *container_uri;      /* the URI inside containers sharing the volume */
+  pid_t container_pid;
+  pid_t server_pid;
+  uint64_t server_start;    /* /proc/PID/stat starttime: pid reuse check */
+  pid_t watcher_pid;        /* ours, that stops the server with the container */
+  uint64_t watcher_start;
+  char *started;            /* RFC 3339, UTC */
+};
+
+void export_record_clear (struct export_record *rec);
+
+/* The registry directory: DIR if given, else the default for this user
+ * (a rootless hook runs as root in podman's user namespace but has
+ * _CONTAINERS_ROOTLESS_UID set).  Malloc'd.
+ */
+int registry_dir (const char *dir, char **out);
+/* Create it (and parents) if needed; the last component mode 0700. */
+int registry_create (const char *dir);
+
+/* DIR/ID.SUFFIX, malloc'd. */
+char *registry_path (const char *dir, const char *id, const char *suffix);
+
+struct json_object *export_record_to_json (const struct export_record *rec);
+int export_record_from_json (struct json_object *o, struct export_record *rec);
+
+int registry_write (const char *dir, const struct export_record *rec);
+/* 0, 1 when there is no record for ID, -1 on error. */
+int registry_read (const char *dir, const char *id, struct export_record *rec);
+/* Every record in DIR, by container id; unreadable ones are reported
+ * with the id and skipped.
+ */
+typedef int (*registry_cb) (const struct export_record *rec, void *arg);
+int registry_list (const char *dir, registry_cb cb, void *arg);
+
+/* Remove every file of the export of ID: socket (only if it is a socket
+ * or our symlink), the volume socket of REC (only if it is a socket),
+ * log and record.  Missing files are fine.
+ */
+int registry_remove (const char *dir, const char *id,
+                     const struct export_record *rec);
+
+/* The process start time from /proc/PID/stat (clock ticks since boot),
+ * 0 if the process does not exist.
+ */
+uint64_t process_start_time (pid_t pid);
+/* PID still runs and is the same process (START, when not 0) and its
+ * command line contains WORD (when not NULL).
+ */
+bool process_alive (pid_t pid, uint64_t start, const char *word);
+
+/* Is the export's server still running? */
+bool export_record_alive (const struct export_record *rec);
+
+#endif

@@ -1,0 +1,107 @@
+# podman-disk OCI hook test helpers, sourced by tests/test-hook-*.sh after
+# functions.sh.  The hook runs for real: podman (runc) on a private store,
+# --hooks-dir pointing at hooks.d files generated from hooks/*.json.in with
+# this build's binary, and a private state directory (--state-dir) so that
+# nothing touches /run/podman-disk.
+
+requires_root
+requires command podman --version
+requires runc --version
+requires nbdkit --version
+requires nbdinfo --version
+requires nbdcopy --version
+requires jq --version
+busybox=$(command -v busybox) || skip "busybox not installed (Debian: busybox-static)"
+ldd "$busybox" >/dev/null 2>&1 && skip "$busybox is not static (Debian: busybox-static)"
+
+setup_store "${hook_store_driver:-overlay}"
+statedir=$tmpdir/run
+hooksdir=$tmpdir/hooks.d
+mkdir -p "$hooksdir"
+for f in "$top_srcdir"/hooks/*.json.in; do
+    sed "s|@BINDIR@/podman-disk|$PODMAN_DISK|" "$f" |
+        jq --arg dir "$statedir" \
+           '.hook.args |= (.[0:2] + ["--state-dir", $dir] + .[2:])' \
+           > "$hooksdir/$(basename "$f" .in)"
+done
+
+# podman with the hooks of this build.
+hpodman () { podman --hooks-dir "$hooksdir" "$@"; }
+exports () { podman_disk exports --state-dir "$statedir" "$@"; }
+
+# Whatever a failing test leaves: stop every export it started, by the
+# pids its records name (ours only), before the store goes.
+_stop_exports () {
+    local f
+    for f in "$statedir"/*.json; do
+        [ -f "$f" ] || continue
+        kill "$(jq -r .watcher_pid "$f")" "$(jq -r .pid "$f")" 2>/dev/null
+    done
+}
+cleanup_fn _stop_exports
+
+# build_hook_image NAME DISK-FILE...: FROM scratch, a static busybox for a
+# process that sleeps, and each file under /disk/.
+build_hook_image () {
+    local name=$1 ctx f
+    shift
+    ctx=$(mktemp -d "$tmpdir/ctx.XXXXXX")
+    cp "$busybox" "$ctx/busybox"
+    {
+        echo "FROM scratch"
+        echo "COPY busybox /bin/busybox"
+        for f in "$@"; do
+            cp "$f" "$ctx/"
+            echo "COPY $(basename "$f") /disk/"
+        done
+    } > "$ctx/Containerfile"
+    podman build -q -t "$name" "$ctx" >/dev/null
+}
+
+# The record of container ID (full id), as JSON on stdout.
+record () { cat "$statedir/$1.json"; }
+record_field () { jq -r ".$2" "$statedir/$1.json"; }
+
+# wait_until SECONDS CMD...: poll CMD every 0.1 s; fail after SECONDS.
+# A bound against hangs, not a timing assertion.
+wait_until () {
+    local secs=$1 i
+    shift
+    for (( i = 0; i < secs * 10; i++ )); do
+        "$@" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+pid_gone () { ! kill -0 "$1" 2>/dev/null; }
+
+# Nothing of the export of container ID is left: no record, socket or
+# log, and neither of the pids WATCHER SERVER runs.
+assert_export_gone () {
+    local id=$1 watcher=$2 server=$3
+    wait_until 30 pid_gone "$server" || fail "$id: server $server still runs"
+    wait_until 30 pid_gone "$watcher" || fail "$id: watcher $watcher still runs"
+    for suffix in json sock log; do
+        [ ! -e "$statedir/$id.$suffix" ] && [ ! -L "$statedir/$id.$suffix" ] ||
+            fail "$id: $statedir/$id.$suffix left behind"
+    done
+}
+
+# The state directory holds nothing (apart from the directory itself).
+assert_statedir_empty () {
+    if [ -d "$statedir" ] && [ -n "$(ls -A "$statedir")" ]; then
+        ls -la "$statedir" >&2
+        fail "the state directory is not empty"
+    fi
+}
+
+# No process of ours holds FILE open (the disk's layer file).
+assert_not_open () {
+    local file=$1 p
+    for p in /proc/[0-9]*/fd/*; do
+        [ "$(readlink "$p" 2>/dev/null)" = "$file" ] &&
+            fail "$file is still open: $p"
+    done
+    return 0
+}

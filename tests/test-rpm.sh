@@ -48,8 +48,10 @@ grep -qE "^podman-disk-$version/man/[^/]*\.[15]$" "$tmpdir/tarlist" &&
 
 # The %check section ran the unit tests (when there are any).
 if compgen -G "$top_srcdir/tests/unit/test-*.c" >/dev/null; then
-    grep -q '^== build/tests/unit/test-' "$tmpdir/rpmbuild.log" ||
+    grep -q '^== build/tests/unit/test-' "$tmpdir/rpmbuild.log" || {
+        grep -A30 'Executing(%check)' "$tmpdir/rpmbuild.log" >&2
         fail "%check did not run the unit tests"
+    }
 fi
 
 rpm=$(find "$topdir/RPMS" -name "podman-disk-$version-*.rpm" ! -name '*debug*' | head -n1)

@@ -8,6 +8,11 @@ setup_store
 # 1 MiB + 100 bytes: fine for nbdkit, refused by qemu's raw driver.
 head -c $((1024 * 1024 + 100)) /dev/urandom > "$tmpdir/odd.img"
 serve_image localhost/err-disk "$tmpdir/odd.img"
+# A qcow2 header that podman-disk's checks let through (refcount_order, at
+# byte 96 of a v3 header, is qemu's business) but qemu-nbd refuses.
+qemu-img create -q -f qcow2 "$tmpdir/bad.qcow2" 1M
+printf '\x00\x00\x00\x07' | dd of="$tmpdir/bad.qcow2" bs=1 seek=96 conv=notrunc status=none
+serve_image localhost/err-qcow2 "$tmpdir/bad.qcow2"
 
 # Bad command lines: usage, exit 2, nothing started.
 for args in "--socket $tmpdir/s --port 10809" "--address 127.0.0.1" \
@@ -50,14 +55,20 @@ mkdir "$tmpdir/bin"
 expect_error 1 '^podman-disk: nbdkit not found: install nbdkit \(Debian: nbdkit, Fedora: nbdkit nbdkit-basic-filters\)$' \
     env PATH="$tmpdir/bin" "$PODMAN_DISK" serve localhost/err-disk
 expect_error 1 '^podman-disk: qemu-nbd not found: install qemu-utils \(Debian\) or qemu-img \(Fedora\)$' \
-    env PATH="$tmpdir/bin" "$PODMAN_DISK" serve localhost/err-disk --server qemu-nbd
+    env PATH="$tmpdir/bin" "$PODMAN_DISK" serve localhost/err-qcow2
+
+# qemu counts in 512-byte sectors: an odd-sized raw disk is refused before
+# anything starts, rather than exported with bytes that are not the disk's.
+expect_error 1 '^podman-disk: qemu-nbd cannot export 1048676 bytes exactly \(not a multiple of 512\): use --server nbdkit$' \
+    podman_disk serve localhost/err-disk --server qemu-nbd
+check_no_leftovers localhost/err-disk
 
 # The server dies before it is ready: its own words.
 for mode in "" "--foreground" "--run true"; do
-    expect_error 1 '^podman-disk: qemu-nbd exited before it was ready \(status 1\): .*not multiple of 512' \
-        podman_disk serve localhost/err-disk --server qemu-nbd $mode
+    expect_error 1 '^podman-disk: qemu-nbd exited before it was ready \(status 1\): .*Reference count entry width too large' \
+        podman_disk serve localhost/err-qcow2 $mode
 done
-check_no_leftovers localhost/err-disk
+check_no_leftovers localhost/err-qcow2
 
 # An image without a disk, a missing image: the locate errors.
 expect_error 1 'podman-disk: .*no-such-image' podman_disk serve localhost/no-such-image

@@ -100,6 +100,13 @@ server_choose (const struct disk_location *loc,
   if (opts->kind == SERVER_NBDKIT && decodes_qcow2 (loc, opts))
     return error ("nbdkit cannot decode the qcow2 disk: use --server qemu-nbd, "
                   "or --no-decode to export its bytes as stored");
+  /* qemu sees files in 512-byte sectors: it would refuse the raw window,
+   * or export a whole file rounded up with bytes that are not the disk's.
+   */
+  if (opts->kind == SERVER_QEMU_NBD && !decodes_qcow2 (loc, opts)
+      && loc->size % 512)
+    return error ("qemu-nbd cannot export %" PRIu64 " bytes exactly (not a "
+                  "multiple of 512): use --server nbdkit", loc->size);
   *out = opts->kind;
   return 0;
 }

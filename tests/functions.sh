@@ -44,6 +44,59 @@ cleanup_fn "rm -rf '$tmpdir'"
 # podman-disk as the tests run it (PODMAN_DISK may be a sanitizer build).
 podman_disk () { "$PODMAN_DISK" "$@"; }
 
+# write_containers_conf FILE [ENGINE-LINES]: the tests' own containers.conf:
+# runc and lowered ulimits, as crun fails on these machines' hybrid cgroups.
+write_containers_conf () {
+    cat > "$1" <<EOC
+[containers]
+default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+${2:-}
+EOC
+}
+
+# setup_rootless_user NAME [RUNDIR] [ENGINE-LINES]: a throw-away user NAME
+# with subordinate id ranges, home $home, runtime dir $run (RUNDIR, or one
+# under $tmpdir), removed with its processes at exit.  Defines as_user,
+# which runs a command as that user with its default store and the tests'
+# containers.conf.  Skips when rootless podman does not work here.
+setup_rootless_user () {
+    requires_root
+    requires useradd --help
+    requires runuser --help
+    requires test -u /usr/bin/newuidmap
+    user=$1
+    home=$tmpdir/home
+    run=${2:-$tmpdir/run}
+    mkdir -p "$run"
+    useradd -m -d "$home" -s /bin/sh "$user" || skip "useradd $user failed"
+    cleanup_fn "userdel -f $user; sed -i '/^$user:/d' /etc/subuid /etc/subgid"
+    # Debian's useradd adds subordinate ranges; add them where it does not.
+    local f
+    for f in /etc/subuid /etc/subgid; do
+        grep -q "^$user:" "$f" ||
+            echo "$user:$((300000 + $$ % 1000 * 65536)):65536" >> "$f"
+    done
+    chmod 0700 "$run"
+    chown "$user:" "$run"
+    chmod 0755 "$tmpdir"
+    # Whatever the user left running (rootless podman's pause process, a
+    # server after a failure) goes: the user is this test's own.
+    cleanup_fn "ps -o pid= -u $user | xargs -r kill -9"
+    write_containers_conf "$tmpdir/user-containers.conf" "${3:-}"
+    chmod a+r "$tmpdir/user-containers.conf"
+    as_user podman info >"$tmpdir/info" 2>&1 ||
+        skip "rootless podman does not work here: $(grep -m1 -i error "$tmpdir/info")"
+}
+as_user () {
+    runuser -u "$user" -- env -u CONTAINERS_STORAGE_CONF -u CONTAINERS_CONF \
+        HOME="$home" XDG_RUNTIME_DIR="$run" \
+        CONTAINERS_CONF="$tmpdir/user-containers.conf" "$@"
+}
+
 # setup_store [DRIVER]: a private podman store under $tmpdir with its own
 # storage.conf and containers.conf; 'podman' then means podman on it, and
 # podman-disk finds it through CONTAINERS_STORAGE_CONF like podman does.
@@ -57,15 +110,7 @@ driver = "$driver"
 graphroot = "$store/root"
 runroot = "$store/runroot"
 EOC
-    # runc and lowered ulimits: crun fails on these machines' hybrid cgroups.
-    cat > "$store/containers.conf" <<EOC
-[containers]
-default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-EOC
+    write_containers_conf "$store/containers.conf"
     export CONTAINERS_STORAGE_CONF=$store/storage.conf
     export CONTAINERS_CONF=$store/containers.conf
     cleanup_fn teardown_store

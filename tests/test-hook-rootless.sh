@@ -7,32 +7,11 @@
 # $XDG_RUNTIME_DIR/podman-disk, where the user reads it; rm leaves nothing.
 source "$(dirname "$0")/functions.sh"
 requires command podman --version
-requires useradd --help
-requires runuser --help
-requires test -u /usr/bin/newuidmap
 requires nbdcopy --version
 requires jq --version
 requires_root
 busybox=$(command -v busybox) || skip "busybox not installed (Debian: busybox-static)"
 ldd "$busybox" >/dev/null 2>&1 && skip "$busybox is not static (Debian: busybox-static)"
-
-user=pdhook$$
-home=$tmpdir/home
-# A short $XDG_RUNTIME_DIR, as /run/user/UID is: socket paths have a limit
-# of 107 bytes, and the socket is named by the 64-character container id.
-run=$(mktemp -d /tmp/pdhook.XXXXXX)
-cleanup_fn "rm -rf '$run'"
-useradd -m -d "$home" -s /bin/sh "$user" || skip "useradd $user failed"
-cleanup_fn "userdel -f $user; sed -i '/^$user:/d' /etc/subuid /etc/subgid"
-for f in /etc/subuid /etc/subgid; do
-    if ! grep -q "^$user:" "$f"; then
-        echo "$user:$((400000 + $$ % 1000 * 65536)):65536" >> "$f"
-    fi
-done
-chmod 0700 "$run"
-chown "$user:" "$run"
-# The user's rootless podman leaves a pause process: end it by its pid.
-cleanup_fn 'p=$(cat "$run/libpod/tmp/pause.pid" 2>/dev/null) && kill "$p" && for w in $(seq 50); do kill -0 "$p" || break; sleep 0.1; done'
 
 # The installed hooks.d files, but naming this build: no --state-dir, the
 # rootless default is under test.
@@ -42,21 +21,11 @@ for f in "$top_srcdir"/hooks/*.json.in; do
     sed "s|@BINDIR@/podman-disk|$PODMAN_DISK|" "$f" > "$hooks/$(basename "$f" .in)"
 done
 chmod -R a+rX "$hooks"
-cat > "$tmpdir/containers.conf" <<EOC
-[containers]
-default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-hooks_dir = ["$hooks"]
-EOC
-as_user () {
-    runuser -u "$user" -- env -u CONTAINERS_STORAGE_CONF HOME="$home" \
-        XDG_RUNTIME_DIR="$run" CONTAINERS_CONF="$tmpdir/containers.conf" "$@"
-}
-as_user podman info >"$tmpdir/info" 2>&1 ||
-    skip "rootless podman does not work here: $(grep -m1 -i error "$tmpdir/info")"
+# A short $XDG_RUNTIME_DIR, as /run/user/UID is: socket paths have a limit
+# of 107 bytes, and the socket is named by the 64-character container id.
+run=$(mktemp -d /tmp/pdhook.XXXXXX)
+cleanup_fn "rm -rf '$run'"
+setup_rootless_user pdhook$$ "$run" "hooks_dir = [\"$hooks\"]"
 # Whatever a failure leaves: the user's containers (their exports follow).
 cleanup_fn "as_user podman rm -a -f -t 0"
 

@@ -6,41 +6,7 @@
 source "$(dirname "$0")/functions.sh"
 source "$testsdir/serve-lib.sh"
 requires_serve
-requires useradd --help
-requires runuser --help
-requires test -u /usr/bin/newuidmap
-
-user=pdserve$$
-home=$tmpdir/home
-run=$tmpdir/run
-useradd -m -d "$home" -s /bin/sh "$user" || skip "useradd $user failed"
-cleanup_fn "userdel -f $user; sed -i '/^$user:/d' /etc/subuid /etc/subgid"
-for f in /etc/subuid /etc/subgid; do
-    if ! grep -q "^$user:" "$f"; then
-        echo "$user:$((300000 + $$ % 1000 * 65536)):65536" >> "$f"
-    fi
-done
-mkdir -m 0700 "$run"
-chown "$user:" "$run"
-chmod 0755 "$tmpdir"
-cleanup_fn 'p=$(cat "$run/libpod/tmp/pause.pid" 2>/dev/null) && kill "$p" && for w in $(seq 50); do kill -0 "$p" || break; sleep 0.1; done'
-# A server of the test user's left by a failure (the user is this test's own).
-cleanup_fn "ps -o pid= -u $user | xargs -r kill -9"
-
-cat > "$tmpdir/containers.conf" <<EOC
-[containers]
-default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-EOC
-as_user () {
-    runuser -u "$user" -- env -u CONTAINERS_STORAGE_CONF HOME="$home" \
-        XDG_RUNTIME_DIR="$run" CONTAINERS_CONF="$tmpdir/containers.conf" "$@"
-}
-as_user podman info >"$tmpdir/info" 2>&1 ||
-    skip "rootless podman does not work here: $(grep -m1 -i error "$tmpdir/info")"
+setup_rootless_user pdserve$$
 
 make_raw_disk "$tmpdir/locked.img" 4
 chmod 0644 "$tmpdir/locked.img"

@@ -8,45 +8,8 @@
 source "$(dirname "$0")/functions.sh"
 requires command podman --version
 requires qemu-img --version
-requires useradd --help
-requires runuser --help
-requires test -u /usr/bin/newuidmap
-requires_root
-
-user=pdtest$$
-home=$tmpdir/home
-run=$tmpdir/run
-useradd -m -d "$home" -s /bin/sh "$user" || skip "useradd $user failed"
-cleanup_fn "userdel -f $user; sed -i '/^$user:/d' /etc/subuid /etc/subgid"
-# Debian's useradd adds subordinate ranges; add them where it does not.
-for f in /etc/subuid /etc/subgid; do
-    if ! grep -q "^$user:" "$f"; then
-        echo "$user:$((300000 + $$ % 1000 * 65536)):65536" >> "$f"
-    fi
-done
-mkdir -m 0700 "$run"
-chown "$user:" "$run"
-# The user's rootless podman leaves a pause process: end it by its pid.
-cleanup_fn 'p=$(cat "$run/libpod/tmp/pause.pid" 2>/dev/null) && kill "$p" && for w in $(seq 50); do kill -0 "$p" || break; sleep 0.1; done'
-
-cat > "$tmpdir/containers.conf" <<EOC
-[containers]
-default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-EOC
-# as_user CMD...: CMD as the test user, in its own environment: its
-# default store (no CONTAINERS_STORAGE_CONF), podman-disk's path as ours.
-as_user () {
-    runuser -u "$user" -- env -u CONTAINERS_STORAGE_CONF HOME="$home" \
-        XDG_RUNTIME_DIR="$run" CONTAINERS_CONF="$tmpdir/containers.conf" "$@"
-}
+setup_rootless_user pdtest$$
 pd () { as_user "$PODMAN_DISK" "$@"; }
-
-as_user podman info >"$tmpdir/info" 2>&1 ||
-    skip "rootless podman does not work here: $(grep -m1 -i error "$tmpdir/info")"
 
 make_raw_disk "$tmpdir/locked.img" 1
 make_qcow2_disk "$tmpdir/open.qcow2"

@@ -299,15 +299,16 @@ test_tcp (void)
   opts.port = port;
   serve_and_check (&loc, &opts, disk, DISK_SIZE, "nbdkit tcp");
 
-  /* A port someone listens on (reused: the last server's connections
-   * may linger in TIME_WAIT).
+  /* A port someone listens on: a fresh one the kernel picks, so that
+   * nothing else (the last server's lingering connections, another test
+   * run) can be on it.
    */
-  int one = 1;
+  socklen_t len = sizeof sin;
   fd = socket (AF_INET, SOCK_STREAM, 0);
-  setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sin.sin_port = htons (atoi (port));
-  if (bind (fd, (struct sockaddr *) &sin, sizeof sin) == -1 || listen (fd, 1) == -1)
+  if (bind (fd, (struct sockaddr *) &sin, sizeof sin) == -1 || listen (fd, 1) == -1
+      || getsockname (fd, (struct sockaddr *) &sin, &len) == -1)
     die ("bind");
+  snprintf (port, sizeof port, "%d", ntohs (sin.sin_port));
   CHECK (server_start (&loc, &opts, &srv) == -1
          && strstr (error_message (), "is in use"), "port in use");
   close (fd);

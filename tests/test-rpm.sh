@@ -67,7 +67,7 @@ hooks=()
 for src in $(git -C "$top_srcdir" ls-files 'hooks/*.json.in'); do
     hooks+=("/usr/share/containers/oci/hooks.d/$(basename "$src" .in)")
 done
-want+=("${hooks[@]}")
+want+=("${hooks[@]}" /usr/share/doc/podman-disk/README.md)
 for md in "$top_srcdir"/man/*.md; do
     page=$(basename "$md" .md)
     want+=("/usr/share/man/man${page##*.}/$page")

@@ -69,6 +69,7 @@ run_block () {
         cat "$out" >&2
         fail "the README's '$1' workflow failed"
     fi
+    sed "s/^/$1| /" "$out"      # for the log
 }
 expect_output () {
     grep -qF -- "$2" "$out" || { cat "$out" >&2; fail "'$1': no '$2' in its output"; }
@@ -114,7 +115,7 @@ if command -v qemu-system-x86_64 >/dev/null; then
     run_block qemu-system
     # The drive is the NBD export, under the throw-away overlay.
     expect_output qemu-system "virtio0"
-    expect_output qemu-system "nbd"
+    expect_output qemu-system '"driver": "nbd"'
 else
     left_out+=("qemu-system: not installed (Debian: qemu-system-x86)")
 fi
@@ -122,8 +123,8 @@ fi
 cleanup_fn "hpodman pod rm -f -t 0 vm"
 run_block pod
 expect_output pod "$original_sum  -"
-grep -qE '^[0-9a-f]{12,}.* (disk|vm-disk) ' "$out" ||
-    grep -q "nbd+unix" "$out" || { cat "$out" >&2; fail "'pod': the export is not listed"; }
+grep -qE '^[0-9a-f]{12} +disk +localhost/podman-disk-demo:latest .* yes +nbd\+unix:' "$out" ||
+    fail "'pod': podman-disk exports does not list the live export of the container 'disk'"
 # kube down stopped the export: its socket, record and log are gone.
 wait_until 30 test -z "$(ls -A "$tmpdir/wf-pod/nbd")" || fail "'pod': the socket is left in the volume"
 wait_until 30 test -z "$(ls -A "$statedir")" || assert_statedir_empty

@@ -67,7 +67,7 @@ hooks=()
 for src in $(git -C "$top_srcdir" ls-files 'hooks/*.json.in'); do
     hooks+=("/usr/share/containers/oci/hooks.d/$(basename "$src" .in)")
 done
-want+=("${hooks[@]}" /usr/share/doc/podman-disk/README.md)
+want+=("${hooks[@]}")
 for md in "$top_srcdir"/man/*.md; do
     page=$(basename "$md" .md)
     want+=("/usr/share/man/man${page##*.}/$page")
@@ -77,6 +77,10 @@ for f in "${want[@]}"; do
     grep -qE "^$f(\.gz|\.bz2|\.xz|\.zst)?$" "$tmpdir/files" ||
         fail "the RPM lacks $f (it holds: $(echo $(cat "$tmpdir/files")))"
 done
+
+# %doc: /usr/share/doc/podman-disk (Fedora) or podman-disk-VERSION (older rpm macros).
+grep -qE "^/usr/share/doc/podman-disk(-$version)?/README.md$" "$tmpdir/files" ||
+    fail "the RPM lacks the README under /usr/share/doc"
 
 rpm -qp --requires "$rpm" > "$tmpdir/requires"
 for r in nbdkit nbdkit-basic-plugins nbdkit-basic-filters qemu-img podman libnbd libarchive; do

@@ -106,6 +106,18 @@ __podman_disk_prefixed_paths ()
     done < <(compgen -f -- "$path")
 }
 
+# A layout or archive for 'list LAYOUT': transport paths only.
+__podman_disk_layouts ()
+{
+    local cur=$1
+    case $cur in
+        oci:*) __podman_disk_prefixed_paths oci: dirs "$cur" ;;
+        oci-archive:*) __podman_disk_prefixed_paths oci-archive: files "$cur" ;;
+        docker-archive:*) __podman_disk_prefixed_paths docker-archive: files "$cur" ;;
+        *) compgen -W "oci: oci-archive: docker-archive:" -- "$cur" ;;
+    esac
+}
+
 # Images: transport paths, or names from the store and the transports.
 __podman_disk_images ()
 {
@@ -185,6 +197,8 @@ _podman_disk ()
         case $cmd:$operand in
             locate:0|json:0|serve:0|cp:0)
                 candidates=$(__podman_disk_images "$cur" "$prog" "${store[@]}") ;;
+            list:0)
+                candidates=$(__podman_disk_layouts "$cur") ;;
             cp:1)
                 filenames=1
                 candidates=$(compgen -f -- "$cur") ;;

@@ -89,6 +89,24 @@ function __podman_disk_wants_image
     and test (__podman_disk_operands) -eq 0
 end
 
+function __podman_disk_wants_layout
+    __fish_seen_subcommand_from list
+    and test (__podman_disk_operands) -eq 0
+end
+
+# A layout or archive for 'list LAYOUT': transport paths only.
+function __podman_disk_layouts
+    set -l tok (commandline -ct)
+    switch $tok
+        case 'oci:*' 'oci-archive:*' 'docker-archive:*'
+            __podman_disk_images
+        case '*'
+            printf '%s\t%s\n' oci: 'an OCI image layout directory' \
+                oci-archive: 'an OCI layout in a tar file' \
+                docker-archive: 'the output of podman save'
+    end
+end
+
 function __podman_disk_wants_dest
     __fish_seen_subcommand_from cp
     and test (__podman_disk_operands) -eq 1
@@ -152,3 +170,4 @@ complete -c podman-disk -n '__fish_seen_subcommand_from exports' -l state-dir -x
 # Operands: an image, and for cp a destination file.
 complete -c podman-disk -n __podman_disk_wants_image -a '(__podman_disk_images)'
 complete -c podman-disk -n __podman_disk_wants_dest -F
+complete -c podman-disk -n __podman_disk_wants_layout -a '(__podman_disk_layouts)'

@@ -104,6 +104,10 @@ expect_completion "$pd locate oci:$tmpdir/paths/la" "$tmpdir/paths/layout-dir/"
 expect_completion "$pd json oci-archive:$tmpdir/paths/ar" "$tmpdir/paths/archive.tar"
 expect_completion "$pd serve docker-archive:$tmpdir/paths/a" "$tmpdir/paths/archive.tar"
 expect_completion "$pd locate oci" oci: oci-archive:
+# list takes a layout or archive, never an image of the store.
+expect_completion "$pd list " oci: oci-archive: docker-archive:
+expect_completion "$pd list oci:$tmpdir/paths/la" "$tmpdir/paths/layout-dir/"
+expect_completion "$pd list docker-archive:$tmpdir/paths/a" "$tmpdir/paths/archive.tar"
 # cp's second operand is a file.
 expect_completion "$pd cp someimage $tmpdir/paths/arch" "$tmpdir/paths/archive.tar"
 expect_completion "$pd --root $tmpdir/paths/lay" "$tmpdir/paths/layout-dir"
@@ -123,6 +127,8 @@ if command -v fish >/dev/null; then
     done
     fish --no-config -c "source '$fishcomp'; complete -C '$pd serve --ser'" | cut -f1 > "$tmpdir/fish"
     grep -qx -- --server "$tmpdir/fish" || fail "fish does not offer serve --server"
+    fish --no-config -c "source '$fishcomp'; complete -C '$pd list '" | cut -f1 > "$tmpdir/fish"
+    grep -qx oci-archive: "$tmpdir/fish" || fail "fish does not offer a layout after list"
 else
     echo "fish not installed: $fishcomp not parsed"
 fi

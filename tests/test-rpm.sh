@@ -78,6 +78,10 @@ for f in "${want[@]}"; do
         fail "the RPM lacks $f (it holds: $(echo $(cat "$tmpdir/files")))"
 done
 
+# %doc: /usr/share/doc/podman-disk (Fedora) or podman-disk-VERSION (older rpm macros).
+grep -qE "^/usr/share/doc/podman-disk(-$version)?/README.md$" "$tmpdir/files" ||
+    fail "the RPM lacks the README under /usr/share/doc"
+
 rpm -qp --requires "$rpm" > "$tmpdir/requires"
 for r in nbdkit nbdkit-basic-plugins nbdkit-basic-filters qemu-img podman libnbd libarchive; do
     grep -qx "$r" "$tmpdir/requires" || fail "the RPM does not require $r"

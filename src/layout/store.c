@@ -103,6 +103,53 @@ store_close (struct store *s)
   s->fd = -1;
 }
 
+/* Without openat2 (Linux < 5.6, or valgrind): open NAME one component
+ * at a time with O_NOFOLLOW, so a symlink anywhere in it (blobs/ or
+ * blobs/sha256/ as well as the blob) is refused with ELOOP, and ".."
+ * never climbs out.
+ */
+static int
+open_nofollow_walk (int dirfd, const char *name)
+{
+  _cleanup_free_ char *copy = strdup (name);
+  _cleanup_close_ int dir = -1;
+  char *comp, *next;
+  struct stat st = { 0 };
+  int fd;
+
+  if (!copy)
+    return -1;
+  for (comp = copy; (next = strchr (comp, '/')) != NULL; comp = next + 1) {
+    *next = '\0';
+    if (*comp == '\0' || !strcmp (comp, "."))
+      continue;
+    if (!strcmp (comp, "..")) {
+      errno = EXDEV;            /* as RESOLVE_BENEATH says it */
+      return -1;
+    }
+    /* O_PATH: a symlink opens as itself, and is then refused as one. */
+    fd = openat (dir >= 0 ? dir : dirfd, comp,
+                 O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd == -1)
+      return -1;
+    if (fstat (fd, &st) == -1 || !S_ISDIR (st.st_mode)) {
+      int e = S_ISLNK (st.st_mode) ? ELOOP : ENOTDIR;
+      close (fd);
+      errno = e;
+      return -1;
+    }
+    if (dir >= 0)
+      close (dir);
+    dir = fd;
+  }
+  if (!strcmp (comp, "..")) {
+    errno = EXDEV;
+    return -1;
+  }
+  return openat (dir >= 0 ? dir : dirfd, comp,
+                 O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+}
+
 /* Open NAME under the layout directory: symlinks in it resolve inside
  * the layout, so a hostile layout cannot make us read a host file.
  */
@@ -115,7 +162,7 @@ open_beneath (int dirfd, const char *name)
   };
   int fd = syscall (SYS_openat2, dirfd, name, &how, sizeof how);
   if (fd == -1 && errno == ENOSYS)       /* Linux < 5.6 */
-    fd = openat (dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+    fd = open_nofollow_walk (dirfd, name);
   return fd;
 }
 

@@ -1,0 +1,51 @@
+#!/bin/bash
+# OCI layout reader regressions (issue 7): index.json holding null;
+# two manifests under one ref name; a symlink in a directory component of
+# a blob's path when openat2 is missing (valgrind does not know openat2,
+# so under it the reader takes the component-by-component fallback that
+# kernels before 5.6 get).
+source "$(dirname "$0")/functions.sh"
+source "$testsdir/hostile/functions.sh"
+requires python3 --version
+layout_implemented || skip "OCI layouts are not implemented yet"
+
+O=$tmpdir/oci
+head -c 1M /dev/urandom > "$tmpdir/disk.raw"
+mktar "$tmpdir/good.tar" '[{"name":"disk","type":"dir"},{"name":"disk/disk.img","type":"file","from":"'"$tmpdir/disk.raw"'"}]'
+fresh () { rm -rf "$O"; mklayout "$O" img "$tmpdir/good.tar"; }
+fresh
+podman_disk locate "oci:$O:img" > /dev/null || fail "the good layout is refused"
+
+# blobs/ a symlink to a copy of the blobs outside the layout: refused
+# with openat2 (resolved inside the layout: not found) and without it
+# (O_NOFOLLOW on every component).
+fresh
+mv "$O/blobs" "$tmpdir/outside-blobs"
+ln -s "$tmpdir/outside-blobs" "$O/blobs"
+expect_error 1 'blobs/sha256/[0-9a-f]{64}.*(No such file|not found|missing)' \
+    podman_disk locate "oci:$O:img"
+if valgrind --version >/dev/null 2>&1; then
+    # Under valgrind openat2 is ENOSYS: the fallback path.
+    rc=0
+    valgrind -q --error-exitcode=99 "$PODMAN_DISK" locate "oci:$O:img" \
+        > "$tmpdir/out" 2> "$tmpdir/verr" || rc=$?
+    [ $rc = 1 ] || { cat "$tmpdir/verr"; fail "fallback: exit $rc, not 1"; }
+    grep -q 'Too many levels of symbolic links' "$tmpdir/verr" ||
+        { cat "$tmpdir/verr"; fail "fallback: the blobs/ symlink was followed"; }
+    # A symlink deeper down (blobs/sha256) likewise.
+    rm "$O/blobs"; mkdir "$O/blobs"
+    ln -s "$tmpdir/outside-blobs/sha256" "$O/blobs/sha256"
+    rc=0
+    valgrind -q --error-exitcode=99 "$PODMAN_DISK" locate "oci:$O:img" \
+        > "$tmpdir/out" 2> "$tmpdir/verr" || rc=$?
+    [ $rc = 1 ] && grep -q 'Too many levels of symbolic links' "$tmpdir/verr" ||
+        { cat "$tmpdir/verr"; fail "fallback: the blobs/sha256 symlink was followed"; }
+    # And the plain layout still reads through the fallback.
+    fresh
+    valgrind -q --error-exitcode=99 "$PODMAN_DISK" locate "oci:$O:img" \
+        > "$tmpdir/out" 2> "$tmpdir/verr" ||
+        { cat "$tmpdir/verr"; fail "fallback: the good layout is refused"; }
+else
+    echo "valgrind missing: the no-openat2 fallback is not exercised"
+fi
+echo "layout regressions: ok"

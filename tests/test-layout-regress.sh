@@ -16,6 +16,14 @@ fresh () { rm -rf "$O"; mklayout "$O" img "$tmpdir/good.tar"; }
 fresh
 podman_disk locate "oci:$O:img" > /dev/null || fail "the good layout is refused"
 
+# null is not a truncated document.
+echo null > "$O/index.json"
+expect_error 1 'index.json: not a JSON object \(it holds null\)$' \
+    podman_disk locate "oci:$O:img"
+echo '[1]' > "$O/index.json"
+expect_error 1 'index.json: not a JSON object \(it holds array\)$' \
+    podman_disk locate "oci:$O:img"
+
 # blobs/ a symlink to a copy of the blobs outside the layout: refused
 # with openat2 (resolved inside the layout: not found) and without it
 # (O_NOFOLLOW on every component).

@@ -305,7 +305,7 @@ json_parse_bytes (const char *data, size_t len, const char *display,
   size_t end = json_tokener_get_parse_end (tok);
   json_tokener_free (tok);
 
-  if (err == json_tokener_continue || (err == json_tokener_success && !*out))
+  if (err == json_tokener_continue)
     return error ("%s: truncated JSON (%zu bytes)", display, len);
   if (err == json_tokener_error_depth)
     return error ("%s: JSON nested more than %d levels deep: refused",
@@ -320,11 +320,14 @@ json_parse_bytes (const char *data, size_t len, const char *display,
       return error ("%s: invalid JSON: garbage after the value at byte %zu",
                     display, i);
     }
-  if (!json_object_is_type (*out, type)) {
+  /* json-c parses "null" to NULL with success. */
+  if (!*out || !json_object_is_type (*out, type)) {
+    const char *have = *out ? json_type_to_name (json_object_get_type (*out))
+                            : "null";
     json_object_put (*out);
     *out = NULL;
-    return error ("%s: not a JSON %s", display,
-                  type == json_type_array ? "array" : "object");
+    return error ("%s: not a JSON %s (it holds %s)", display,
+                  type == json_type_array ? "array" : "object", have);
   }
   return 0;
 }

@@ -24,6 +24,41 @@ echo '[1]' > "$O/index.json"
 expect_error 1 'index.json: not a JSON object \(it holds array\)$' \
     podman_disk locate "oci:$O:img"
 
+# The same manifest entry twice under "img" (and once more differing in
+# nothing but a platform both share): ambiguous, naming the digests.
+fresh
+python3 - "$O/index.json" <<'EOP'
+import json, sys
+p = sys.argv[1]
+v = json.load(open(p))
+m = v["manifests"][0]
+v["manifests"] = [m, dict(m)]
+json.dump(v, open(p, "w"))
+EOP
+expect_error 1 "index.json: 2 manifests are named 'img': ambiguous \\(sha256:[0-9a-f]{64}, sha256:[0-9a-f]{64}\\); the layout is damaged" \
+    podman_disk locate "oci:$O:img"
+expect_error 1 "ambiguous" podman_disk locate "oci:$O"
+python3 - "$O/index.json" <<'EOP'
+import json, sys
+p = sys.argv[1]
+v = json.load(open(p))
+for m in v["manifests"]:
+    m["platform"] = {"os": "linux", "architecture": "amd64"}
+json.dump(v, open(p, "w"))
+EOP
+expect_error 1 "2 manifests are named 'img': ambiguous" \
+    podman_disk locate "oci:$O:img"
+# Two platforms under one name stay a valid multi-platform image.
+python3 - "$O/index.json" <<'EOP'
+import json, sys
+p = sys.argv[1]
+v = json.load(open(p))
+v["manifests"][1]["platform"] = {"os": "linux", "architecture": "s390x"}
+json.dump(v, open(p, "w"))
+EOP
+podman_disk locate --platform linux/s390x "oci:$O:img" > /dev/null ||
+    fail "a two-platform image under one name is refused"
+
 # blobs/ a symlink to a copy of the blobs outside the layout: refused
 # with openat2 (resolved inside the layout: not found) and without it
 # (O_NOFOLLOW on every component).

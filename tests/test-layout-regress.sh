@@ -91,4 +91,20 @@ if valgrind --version >/dev/null 2>&1; then
 else
     echo "valgrind missing: the no-openat2 fallback is not exercised"
 fi
+# locate's text form: a member name holding a newline and an escape
+# stays on its one line ('?' for control bytes, as in error messages);
+# --format json keeps it exact.
+mktar "$tmpdir/evil.tar" '[{"name":"disk","type":"dir"},{"name":"disk/x\nformat: qcow2\u001b[31m.img","type":"file","from":"'"$tmpdir/disk.raw"'"}]'
+rm -rf "$tmpdir/evil"; mklayout "$tmpdir/evil" img "$tmpdir/evil.tar"
+podman_disk locate "oci:$tmpdir/evil:img" > "$tmpdir/text"
+podman_disk locate --format json "oci:$tmpdir/evil:img" > "$tmpdir/json"
+keys=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$tmpdir/json")
+[ "$(wc -l < "$tmpdir/text")" = "$keys" ] ||
+    { cat -A "$tmpdir/text"; fail "locate text: more lines than fields"; }
+[ "$(grep -c '^format: ' "$tmpdir/text")" = 1 ] && grep -qx 'format: raw' "$tmpdir/text" ||
+    fail "locate text: a fake format line"
+grep -qx 'member: /disk/x?format: qcow2?\[31m.img' "$tmpdir/text" ||
+    { cat -A "$tmpdir/text"; fail "locate text: member not escaped"; }
+python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["member"] == "/disk/x\nformat: qcow2\x1b[31m.img"' "$tmpdir/json" ||
+    fail "locate json: member not exact"
 echo "layout regressions: ok"

@@ -107,4 +107,20 @@ grep -qx 'member: /disk/x?format: qcow2?\[31m.img' "$tmpdir/text" ||
     { cat -A "$tmpdir/text"; fail "locate text: member not escaped"; }
 python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["member"] == "/disk/x\nformat: qcow2\x1b[31m.img"' "$tmpdir/json" ||
     fail "locate json: member not exact"
+# A raw disk inside a tar, 1000100 bytes (not a multiple of 512): qemu's
+# raw driver cannot take that size, so json says so and points at serve,
+# whose nbdkit exports it exactly.
+head -c 1000100 /dev/urandom > "$tmpdir/odd.raw"
+mktar "$tmpdir/odd.tar" '[{"name":"disk","type":"dir"},{"name":"disk/disk.img","type":"file","from":"'"$tmpdir/odd.raw"'"}]'
+rm -rf "$tmpdir/odd"; mklayout "$tmpdir/odd" img "$tmpdir/odd.tar"
+for opt in "" --no-decode; do
+    expect_error 1 "^podman-disk: the disk is 1000100 bytes inside $tmpdir/odd/blobs/sha256/[0-9a-f]{64}, not a multiple of 512: qemu's raw driver cannot open that exactly; use 'podman-disk serve' \\(nbdkit exports any size\\)\$" \
+        podman_disk json $opt "oci:$tmpdir/odd:img"
+done
+if nbdcopy --version >/dev/null 2>&1 && nbdkit --version >/dev/null 2>&1; then
+    podman_disk serve --server nbdkit "oci:$tmpdir/odd:img" \
+        --run 'nbdcopy "$uri" '"$tmpdir/odd.served" ||
+        fail "serve of the odd-sized disk failed"
+    cmp "$tmpdir/odd.raw" "$tmpdir/odd.served" || fail "serve: other bytes"
+fi
 echo "layout regressions: ok"

@@ -67,10 +67,12 @@ mv "$O/blobs" "$tmpdir/outside-blobs"
 ln -s "$tmpdir/outside-blobs" "$O/blobs"
 expect_error 1 'blobs/sha256/[0-9a-f]{64}.*(No such file|not found|missing)' \
     podman_disk locate "oci:$O:img"
+# (check-valgrind runs the tests with PODMAN_DISK a valgrind wrapper.)
+real=${PODMAN_DISK_REAL:-$PODMAN_DISK}
 if valgrind --version >/dev/null 2>&1; then
     # Under valgrind openat2 is ENOSYS: the fallback path.
     rc=0
-    valgrind -q --error-exitcode=99 "$PODMAN_DISK" locate "oci:$O:img" \
+    valgrind -q --error-exitcode=99 "$real" locate "oci:$O:img" \
         > "$tmpdir/out" 2> "$tmpdir/verr" || rc=$?
     [ $rc = 1 ] || { cat "$tmpdir/verr"; fail "fallback: exit $rc, not 1"; }
     grep -q 'Too many levels of symbolic links' "$tmpdir/verr" ||
@@ -79,13 +81,13 @@ if valgrind --version >/dev/null 2>&1; then
     rm "$O/blobs"; mkdir "$O/blobs"
     ln -s "$tmpdir/outside-blobs/sha256" "$O/blobs/sha256"
     rc=0
-    valgrind -q --error-exitcode=99 "$PODMAN_DISK" locate "oci:$O:img" \
+    valgrind -q --error-exitcode=99 "$real" locate "oci:$O:img" \
         > "$tmpdir/out" 2> "$tmpdir/verr" || rc=$?
     [ $rc = 1 ] && grep -q 'Too many levels of symbolic links' "$tmpdir/verr" ||
         { cat "$tmpdir/verr"; fail "fallback: the blobs/sha256 symlink was followed"; }
     # And the plain layout still reads through the fallback.
     fresh
-    valgrind -q --error-exitcode=99 "$PODMAN_DISK" locate "oci:$O:img" \
+    valgrind -q --error-exitcode=99 "$real" locate "oci:$O:img" \
         > "$tmpdir/out" 2> "$tmpdir/verr" ||
         { cat "$tmpdir/verr"; fail "fallback: the good layout is refused"; }
 else

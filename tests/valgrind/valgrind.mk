@@ -17,8 +17,11 @@ VALGRIND_TESTS ?= $(filter-out $(VALGRIND_SKIP),$(wildcard tests/test-*.sh))
 check-valgrind: $(PROG)
 	rm -rf $(BUILDDIR)/valgrind && mkdir -p $(BUILDDIR)/valgrind
 	chmod 1777 $(BUILDDIR)/valgrind   # tests run podman-disk as other users too
-	PODMAN_DISK_REAL=$(abspath $(PROG)) \
+	@# The summary is printed whether the tests passed or not; either
+	@# failing fails the target.
+	rc=0; PODMAN_DISK_REAL=$(abspath $(PROG)) \
 	  PODMAN_DISK=$(abspath tests/valgrind/podman-disk) \
 	  VALGRIND_LOGDIR=$(abspath $(BUILDDIR)/valgrind) \
-	  BUILDDIR=$(abspath $(BUILDDIR)) tests/run $(VALGRIND_TESTS)
-	tests/valgrind/summary $(BUILDDIR)/valgrind
+	  BUILDDIR=$(abspath $(BUILDDIR)) tests/run $(VALGRIND_TESTS) || rc=1; \
+	tests/valgrind/summary $(BUILDDIR)/valgrind || rc=1; \
+	exit $$rc

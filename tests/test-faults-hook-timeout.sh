@@ -1,7 +1,7 @@
 #!/bin/bash
 # The createRuntime hook killed at its timeout (issue 7): the server
 # never becomes ready (an nbdkit first in the hook's PATH that only
-# sleeps), the runtime kills the hook after the hooks.d timeout (3 s
+# sleeps), the runtime kills the hook after the hooks.d timeout (10 s
 # here), the container does not start, and nothing is left: the server,
 # the watcher, the record, socket and log all go (the watcher gives up at
 # its own readiness bound and finds the hook gone).  Bounded waits only.
@@ -29,10 +29,10 @@ kill_fakes () {
 }
 cleanup_fn kill_fakes
 
-# The hooks with a 3 s timeout and that PATH.
+# The hooks with a 10 s timeout (valgrind too must reach the server) and that PATH.
 for f in "$hooksdir"/*.json; do
     jq --arg path "PATH=$fakebin:/usr/sbin:/usr/bin:/sbin:/bin" \
-       '.hook.timeout = 3 | .hook.env = [$path]' "$f" > "$f.new"
+       '.hook.timeout = 10 | .hook.env = [$path]' "$f" > "$f.new"
     mv "$f.new" "$f"
 done
 
@@ -66,4 +66,4 @@ wait_until 90 none_ours || fail "podman-disk processes left: $(ours)"
 wait_until 30 statedir_empty || true
 assert_statedir_empty
 [ -z "$(exports --format json | jq -r '.[].container')" ] || fail "exports still lists an export"
-echo "ok - hook killed at its 3 s timeout: container refused; server, watcher and state gone"
+echo "ok - hook killed at its 10 s timeout: container refused; server, watcher and state gone"

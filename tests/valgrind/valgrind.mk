@@ -27,6 +27,7 @@ check-valgrind: $(PROG)
 	sed -e 's|@PODMAN_DISK_REAL@|$(abspath $(PROG))|' \
 	    -e 's|@VALGRIND_LOGDIR@|$(abspath $(BUILDDIR)/valgrind)|' \
 	    -e 's|@VALGRIND_SUPP@|$(abspath tests/valgrind/podman-disk.supp)|' \
+	    -e "s|@VALGRIND@|$$(command -v valgrind)|" \
 	    tests/valgrind/podman-disk > $(BUILDDIR)/valgrind/podman-disk
 	chmod 755 $(BUILDDIR)/valgrind/podman-disk
 	@# The summary is printed whether the tests passed or not; either

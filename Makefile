@@ -61,9 +61,10 @@ OBJS       = $(SRCS:%.c=$(BUILDDIR)/%.o)
 LIB_OBJS   = $(filter-out $(BUILDDIR)/src/main.o,$(OBJS))
 UNIT_SRCS  = $(wildcard tests/unit/test-*.c)
 UNIT_BINS  = $(UNIT_SRCS:%.c=$(BUILDDIR)/%)
+PROG       = $(BUILDDIR)/podman-disk
+# (after PROG: their rules name it as a prerequisite, expanded when read)
 include fuzz/fuzz.mk
 include tests/valgrind/valgrind.mk
-PROG       = $(BUILDDIR)/podman-disk
 # hooks.d files of the build tree, pointing at its binary: try the hook
 # with 'podman --hooks-dir build/hooks run ...' (make install writes the
 # installed ones).

@@ -234,7 +234,7 @@ convert (const struct disk_location *loc, struct dest *d,
   if (!exe)
     return error ("qemu-img not found: install qemu-utils (Debian) or qemu-img (Fedora)");
   if (!spec)
-    return error ("cannot build the qemu json: spec of the disk");
+    return -1;                          /* error() says why */
   if (d->blockdev && strcmp (format, "raw") == 0) {
     _cleanup_close_ int fd = open (d->path, O_WRONLY | O_CLOEXEC);
     if (fd == -1)

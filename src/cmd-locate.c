@@ -28,6 +28,17 @@ static const char usage[] =
 /* The text form is the JSON object, one "key: value" line per member, so
  * the two never drift apart.
  */
+/* A value in the text form: names come from the image (a tar member may
+ * be called "x\nformat: raw"), so control bytes are shown as '?', as in
+ * error messages, and every field stays one line.  --format json is exact.
+ */
+static void
+print_value (const char *s)
+{
+  for (; s && *s; s++)
+    putchar ((unsigned char) *s < 0x20 || *s == 0x7f ? '?' : *s);
+}
+
 static void
 print_text (json_object *o)
 {
@@ -35,13 +46,15 @@ print_text (json_object *o)
     printf ("%s: ", key);
     if (json_object_is_type (val, json_type_array)) {
       size_t n = json_object_array_length (val);
-      for (size_t i = 0; i < n; i++)
-        printf ("%s%s", i ? ", " : "",
-                json_object_get_string (json_object_array_get_idx (val, i)));
-      putchar ('\n');
+      for (size_t i = 0; i < n; i++) {
+        if (i)
+          fputs (", ", stdout);
+        print_value (json_object_get_string (json_object_array_get_idx (val, i)));
+      }
     }
     else
-      printf ("%s\n", json_object_get_string (val));
+      print_value (json_object_get_string (val));
+    putchar ('\n');
   }
 }
 

@@ -4,7 +4,10 @@
 # the disk shows up here, whatever its name or arguments.
 holders () {
     local f p
-    f=$(readlink -f "$1")
+    # -m: the file may be gone (image removed), its directory too; an
+    # empty name would match every process's fds.
+    f=$(readlink -m "$1")
+    [ -n "$f" ] || return 0
     for p in /proc/[0-9]*; do
         [ "$p" = "/proc/$$" ] && continue
         if ls -l "$p/fd" 2>/dev/null | grep -qF -- "-> $f"; then

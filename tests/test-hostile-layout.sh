@@ -63,10 +63,8 @@ fresh; python3 -c 'import sys; sys.stdout.write("[" * 100000 + "]" * 100000)' > 
 hostile_case "$img" 'index.json: JSON nested more than 32 levels deep: refused'
 fresh; python3 -c 'import sys; sys.stdout.write("{\"manifests\":" * 100000 + "[]" + "}" * 100000)' > "$O/index.json"
 hostile_case "$img" 'index.json: JSON nested more than 32 levels deep: refused'
-# (json-c parses null to NULL with success; the layout reader calls that
-# truncated, which is one line but not the best words: see the report.)
 fresh; echo null > "$O/index.json"
-hostile_case "$img" 'index.json: (not a JSON object|.*null|truncated JSON)'
+hostile_case "$img" 'index.json: not a JSON object \(it holds null\)'
 fresh; edit_json "$O/index.json" 'v["manifests"] = "img"'
 hostile_case "$img" 'index.json.*manifests'
 fresh; edit_json "$O/index.json" 'v["manifests"][0]["digest"] = 12'

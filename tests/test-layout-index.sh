@@ -170,13 +170,18 @@ b=$tmpdir/bad; rm -rf "$b"; cp -a "$tmpdir/one" "$b"
 layer=$(sha256sum < "$tmpdir/A.tar" | cut -d' ' -f1)
 rm "$b/blobs/sha256/$layer"
 ln -s "$tmpdir/A.tar" "$b/blobs/sha256/$layer"
-expect_error 1 "layer sha256:$layer \(application/vnd.oci.image.layer.v1.tar\): $b/blobs/sha256/$layer: No such file or directory" \
+expect_error 1 "layer sha256:$layer \(application/vnd.oci.image.layer.v1.tar\): $b/blobs/sha256/$layer: (No such file or directory|Too many levels of symbolic links)" \
     podman_disk locate "oci:$b"
 # ... and an absolute one resolves inside the layout too; the location
 # names the file it resolved to, so that qemu opens that one.
 mkdir -p "$b$tmpdir"
 cp "$tmpdir/A.tar" "$b$tmpdir/A.tar"
-same_disk "$tmpdir/A.img" "oci:$b"
-[ "$(podman_disk locate "oci:$b" | field file)" = "$b$tmpdir/A.tar" ] ||
-    fail "a symlinked blob: file is not the file opened"
+# (Without openat2 (kernels before 5.6, or under valgrind) every symlink
+# in a layout is refused instead: stricter, never outside.)
+if podman_disk locate "oci:$b" > /dev/null 2> "$tmpdir/err" ||
+   ! grep -q 'Too many levels of symbolic links' "$tmpdir/err"; then
+    same_disk "$tmpdir/A.img" "oci:$b"
+    [ "$(podman_disk locate "oci:$b" | field file)" = "$b$tmpdir/A.tar" ] ||
+        fail "a symlinked blob: file is not the file opened"
+fi
 echo "test-layout-index: ok"

@@ -1,4 +1,6 @@
 /* podman-disk: qemu json: filenames, see qemuspec.h. */
+#include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,7 +27,7 @@ file_size (const struct disk_location *loc)
   return st.st_size;
 }
 
-static void
+static int
 add_window (json_object *node, const struct disk_location *loc, bool decode)
 {
   uint64_t size = loc->size, fsize;
@@ -33,14 +35,21 @@ add_window (json_object *node, const struct disk_location *loc, bool decode)
   if (size % 512) {
     fsize = file_size (loc);
     if (loc->offset == 0 && fsize == size)
-      return;
+      return 0;
     uint64_t rounded = (size + 511) & ~UINT64_C (511);
     if (decode && loc->fmt.format == DISK_QCOW2 && fsize != UINT64_MAX &&
         loc->offset <= fsize && rounded <= fsize - loc->offset)
       size = rounded;
+    else
+      /* Rounding up would show bytes that are not the disk's. */
+      return error ("the disk is %" PRIu64 " bytes inside %s, not a multiple "
+                    "of 512: qemu's raw driver cannot open that exactly; "
+                    "use 'podman-disk serve' (nbdkit exports any size)",
+                    loc->size, loc->file);
   }
   json_object_object_add (node, "offset", json_object_new_int64 (loc->offset));
   json_object_object_add (node, "size", json_object_new_int64 (size));
+  return 0;
 }
 
 char *
@@ -56,8 +65,11 @@ qemuspec_build (const struct disk_location *loc, bool decode,
 
   json_object *node = json_object_new_object ();
   json_object_object_add (node, "driver", json_object_new_string ("raw"));
-  add_window (node, loc, decode);
   json_object_object_add (node, "file", file);
+  if (add_window (node, loc, decode) == -1) {
+    json_object_put (node);
+    return NULL;
+  }
 
   if (decode && loc->fmt.format == DISK_QCOW2) {
     json_object *top = json_object_new_object ();
@@ -72,8 +84,10 @@ qemuspec_build (const struct disk_location *loc, bool decode,
   const char *s = json_object_to_json_string_ext (
     node, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
   char *ret;
-  if (asprintf (&ret, "json:%s", s) == -1)
+  if (asprintf (&ret, "json:%s", s) == -1) {
+    error_errno (errno, "asprintf");
     ret = NULL;
+  }
   json_object_put (node);
   return ret;
 }

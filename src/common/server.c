@@ -196,9 +196,11 @@ server_argv (const struct disk_location *loc,
   }
   else {
     char *spec = qemuspec_build (loc, opts->decode, DISK_FD_PATH);
-    if (spec && opts->writable)
-      spec = spec_without_top_read_only (spec);
-    if (!spec) {
+    if (!spec) {                        /* error() says why */
+      strv_free (a.v);
+      return NULL;
+    }
+    if (opts->writable && !(spec = spec_without_top_read_only (spec))) {
       strv_free (a.v);
       error ("cannot build the qemu json: spec of the disk");
       return NULL;

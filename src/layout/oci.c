@@ -167,6 +167,38 @@ list_descs (const struct desc *d, size_t n, bool platforms)
   return s;
 }
 
+/* "sha256:..., sha256:..." of the descriptors' digests. */
+static char *
+list_digests (const struct desc *d, size_t n)
+{
+  char *s = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream (&s, &len);
+
+  if (!f)
+    return NULL;
+  for (size_t i = 0; i < n && i <= MAX_LISTED; i++)
+    fprintf (f, "%s%s", i ? ", " : "", i == MAX_LISTED ? "..." : d[i].digest);
+  fclose (f);
+  return s;
+}
+
+/* Whether each descriptor names a platform no other one names. */
+static bool
+distinct_platforms (const struct desc *d, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    if (!d[i].has_platform)
+      return false;
+    for (size_t j = 0; j < i; j++)
+      if (!strcmp (d[i].platform.os, d[j].platform.os)
+          && !strcmp (d[i].platform.arch, d[j].platform.arch)
+          && !strcmp (d[i].platform.variant, d[j].platform.variant))
+        return false;
+  }
+  return true;
+}
+
 /* Which manifest of an index: by REF (index.json only), then by platform. */
 static int
 pick_manifest (const struct store *s, json_object *index,
@@ -218,6 +250,17 @@ pick_manifest (const struct store *s, json_object *index,
                       s->transport, s->path, names ? names : "?");
       }
     }
+
+  /* Several manifests under one name: only an image for several
+   * platforms, each named once, may share it.
+   */
+  if (top && count > 1 && !distinct_platforms (cands, count)) {
+    _cleanup_free_ char *digests = list_digests (cands, count);
+    return error ("%s: %zu manifests are named '%s': ambiguous (%s); "
+                  "the layout is damaged", display, count,
+                  cands[0].ref_name ? cands[0].ref_name : "",
+                  digests ? digests : "?");
+  }
 
   /* One image: the platform matters only when asked for. */
   if (count == 1 && !(explicit_platform && cands[0].has_platform)) {

@@ -103,6 +103,53 @@ store_close (struct store *s)
   s->fd = -1;
 }
 
+/* Without openat2 (Linux < 5.6, or valgrind): open NAME one component
+ * at a time with O_NOFOLLOW, so a symlink anywhere in it (blobs/ or
+ * blobs/sha256/ as well as the blob) is refused with ELOOP, and ".."
+ * never climbs out.
+ */
+static int
+open_nofollow_walk (int dirfd, const char *name)
+{
+  _cleanup_free_ char *copy = strdup (name);
+  _cleanup_close_ int dir = -1;
+  char *comp, *next;
+  struct stat st = { 0 };
+  int fd;
+
+  if (!copy)
+    return -1;
+  for (comp = copy; (next = strchr (comp, '/')) != NULL; comp = next + 1) {
+    *next = '\0';
+    if (*comp == '\0' || !strcmp (comp, "."))
+      continue;
+    if (!strcmp (comp, "..")) {
+      errno = EXDEV;            /* as RESOLVE_BENEATH says it */
+      return -1;
+    }
+    /* O_PATH: a symlink opens as itself, and is then refused as one. */
+    fd = openat (dir >= 0 ? dir : dirfd, comp,
+                 O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd == -1)
+      return -1;
+    if (fstat (fd, &st) == -1 || !S_ISDIR (st.st_mode)) {
+      int e = S_ISLNK (st.st_mode) ? ELOOP : ENOTDIR;
+      close (fd);
+      errno = e;
+      return -1;
+    }
+    if (dir >= 0)
+      close (dir);
+    dir = fd;
+  }
+  if (!strcmp (comp, "..")) {
+    errno = EXDEV;
+    return -1;
+  }
+  return openat (dir >= 0 ? dir : dirfd, comp,
+                 O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+}
+
 /* Open NAME under the layout directory: symlinks in it resolve inside
  * the layout, so a hostile layout cannot make us read a host file.
  */
@@ -115,7 +162,7 @@ open_beneath (int dirfd, const char *name)
   };
   int fd = syscall (SYS_openat2, dirfd, name, &how, sizeof how);
   if (fd == -1 && errno == ENOSYS)       /* Linux < 5.6 */
-    fd = openat (dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+    fd = open_nofollow_walk (dirfd, name);
   return fd;
 }
 
@@ -258,7 +305,7 @@ json_parse_bytes (const char *data, size_t len, const char *display,
   size_t end = json_tokener_get_parse_end (tok);
   json_tokener_free (tok);
 
-  if (err == json_tokener_continue || (err == json_tokener_success && !*out))
+  if (err == json_tokener_continue)
     return error ("%s: truncated JSON (%zu bytes)", display, len);
   if (err == json_tokener_error_depth)
     return error ("%s: JSON nested more than %d levels deep: refused",
@@ -273,11 +320,14 @@ json_parse_bytes (const char *data, size_t len, const char *display,
       return error ("%s: invalid JSON: garbage after the value at byte %zu",
                     display, i);
     }
-  if (!json_object_is_type (*out, type)) {
+  /* json-c parses "null" to NULL with success. */
+  if (!*out || !json_object_is_type (*out, type)) {
+    const char *have = *out ? json_type_to_name (json_object_get_type (*out))
+                            : "null";
     json_object_put (*out);
     *out = NULL;
-    return error ("%s: not a JSON %s", display,
-                  type == json_type_array ? "array" : "object");
+    return error ("%s: not a JSON %s (it holds %s)", display,
+                  type == json_type_array ? "array" : "object", have);
   }
   return 0;
 }

@@ -8,8 +8,15 @@
 
 # Not the timed concurrency test, nor packaging (install, man, rpm), nor
 # the rootless test (its messages name the binary, which is then valgrind's).
+# Nor the tests that run the OCI hook under runc: valgrind 3.19 does not
+# know pidfd_open (the watcher's way to follow the container), and the
+# watcher re-executes /proc/self/exe, which under valgrind is valgrind's
+# own tool binary: they measure valgrind, not podman-disk.
+# (test-hook-exports runs no hook: it stays.)
 VALGRIND_SKIP  = tests/test-concurrency.sh tests/test-install.sh tests/test-man.sh \
-                 tests/test-rpm.sh tests/test-storage-rootless.sh
+                 tests/test-rpm.sh tests/test-storage-rootless.sh \
+                 $(filter-out tests/test-hook-exports.sh,$(wildcard tests/test-hook-*.sh)) \
+                 tests/test-faults-hook-timeout.sh
 VALGRIND_TESTS ?= $(filter-out $(VALGRIND_SKIP),$(wildcard tests/test-*.sh))
 
 .PHONY: check-valgrind
@@ -17,8 +24,17 @@ VALGRIND_TESTS ?= $(filter-out $(VALGRIND_SKIP),$(wildcard tests/test-*.sh))
 check-valgrind: $(PROG)
 	rm -rf $(BUILDDIR)/valgrind && mkdir -p $(BUILDDIR)/valgrind
 	chmod 1777 $(BUILDDIR)/valgrind   # tests run podman-disk as other users too
-	PODMAN_DISK_REAL=$(abspath $(PROG)) \
-	  PODMAN_DISK=$(abspath tests/valgrind/podman-disk) \
+	sed -e 's|@PODMAN_DISK_REAL@|$(abspath $(PROG))|' \
+	    -e 's|@VALGRIND_LOGDIR@|$(abspath $(BUILDDIR)/valgrind)|' \
+	    -e 's|@VALGRIND_SUPP@|$(abspath tests/valgrind/podman-disk.supp)|' \
+	    -e "s|@VALGRIND@|$$(command -v valgrind)|" \
+	    tests/valgrind/podman-disk > $(BUILDDIR)/valgrind/podman-disk
+	chmod 755 $(BUILDDIR)/valgrind/podman-disk
+	@# The summary is printed whether the tests passed or not; either
+	@# failing fails the target.
+	rc=0; PODMAN_DISK_REAL=$(abspath $(PROG)) \
+	  PODMAN_DISK=$(abspath $(BUILDDIR)/valgrind/podman-disk) \
 	  VALGRIND_LOGDIR=$(abspath $(BUILDDIR)/valgrind) \
-	  BUILDDIR=$(abspath $(BUILDDIR)) tests/run $(VALGRIND_TESTS)
-	tests/valgrind/summary $(BUILDDIR)/valgrind
+	  BUILDDIR=$(abspath $(BUILDDIR)) tests/run $(VALGRIND_TESTS) || rc=1; \
+	tests/valgrind/summary $(BUILDDIR)/valgrind || rc=1; \
+	exit $$rc

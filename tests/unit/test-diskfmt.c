@@ -16,22 +16,7 @@
 #include "common/diskfmt.h"
 #include "common/error.h"
 
-static int passed, failed;
-
-static void
-check (bool ok, const char *fmt, ...)
-{
-  va_list ap;
-  printf ("%s - ", ok ? "ok" : "FAIL");
-  va_start (ap, fmt);
-  vprintf (fmt, ap);
-  va_end (ap);
-  putchar ('\n');
-  if (ok)
-    passed++;
-  else
-    failed++;
-}
+#include "unit.h"
 
 static unsigned char buf[DISKFMT_HEADER_SIZE];
 
@@ -434,6 +419,5 @@ main (void)
   test_probe_fd ();
   test_qemu_img ();
   rmdir (tmpdir);
-  printf ("%d passed, %d failed\n", passed, failed);
-  return failed ? 1 : 0;
+  return unit_summary ();
 }

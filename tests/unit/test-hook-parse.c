@@ -18,22 +18,7 @@
 #include "hook/request.h"
 #include "hook/rootfs.h"
 
-static int passed, failed;
-
-static void
-check (bool ok, const char *fmt, ...)
-{
-  va_list ap;
-  printf ("%s - ", ok ? "ok" : "FAIL");
-  va_start (ap, fmt);
-  vprintf (fmt, ap);
-  va_end (ap);
-  putchar ('\n');
-  if (ok)
-    passed++;
-  else
-    failed++;
-}
+#include "unit.h"
 
 /* The error recorded contains WANT. */
 static bool
@@ -427,6 +412,5 @@ main (void)
   test_request ();
   test_storage_names ();
   test_lowerdir ();
-  printf ("%d passed, %d failed\n", passed, failed);
-  return failed ? 1 : 0;
+  return unit_summary ();
 }

@@ -16,24 +16,10 @@
 #include "common/error.h"
 #include "storage/config.h"
 
-static int passed, failed;
+#include "unit.h"
+
 static char top[] = "/tmp/test-storage-config.XXXXXX";
 static char usr[256], etc[256], home[256];
-
-static void
-check (bool ok, const char *fmt, ...)
-{
-  va_list ap;
-  printf ("%s - ", ok ? "ok" : "FAIL");
-  va_start (ap, fmt);
-  vprintf (fmt, ap);
-  va_end (ap);
-  putchar ('\n');
-  if (ok)
-    passed++;
-  else
-    failed++;
-}
 
 static bool
 same (const char *a, const char *b)
@@ -307,6 +293,5 @@ main (void)
   check (config_rootless_uid () == geteuid (), "else the effective uid");
 
   nftw (top, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-  printf ("%d passed, %d failed\n", passed, failed);
-  return failed ? 1 : 0;
+  return unit_summary ();
 }

@@ -11,22 +11,7 @@
 #include "common/error.h"
 #include "storage/store.h"
 
-static int passed, failed;
-
-static void
-check (bool ok, const char *fmt, ...)
-{
-  va_list ap;
-  printf ("%s - ", ok ? "ok" : "FAIL");
-  va_start (ap, fmt);
-  vprintf (fmt, ap);
-  va_end (ap);
-  putchar ('\n');
-  if (ok)
-    passed++;
-  else
-    failed++;
-}
+#include "unit.h"
 
 #define L1 "1111111111111111111111111111111111111111111111111111111111111111"
 #define L2 "2222222222222222222222222222222222222222222222222222222222222222"
@@ -174,6 +159,5 @@ main (void)
   test_images_bad ();
   test_layers ();
   test_layers_bad ();
-  printf ("%d passed, %d failed\n", passed, failed);
-  return failed ? 1 : 0;
+  return unit_summary ();
 }

@@ -13,22 +13,7 @@
 #include "common/error.h"
 #include "storage/reference.h"
 
-static int passed, failed;
-
-static void
-check (bool ok, const char *fmt, ...)
-{
-  va_list ap;
-  printf ("%s - ", ok ? "ok" : "FAIL");
-  va_start (ap, fmt);
-  vprintf (fmt, ap);
-  va_end (ap);
-  putchar ('\n');
-  if (ok)
-    passed++;
-  else
-    failed++;
-}
+#include "unit.h"
 
 static bool
 same (const char *a, const char *b)
@@ -279,6 +264,5 @@ main (void)
   test_spec ();
   test_names ();
   test_lookup ();
-  printf ("%d passed, %d failed\n", passed, failed);
-  return failed ? 1 : 0;
+  return unit_summary ();
 }

@@ -20,23 +20,9 @@
 #include "storage/disk.h"
 #include "storage/store.h"
 
-static int passed, failed;
-static char top[] = "/tmp/test-storage-store.XXXXXX";
+#include "unit.h"
 
-static void
-check (bool ok, const char *fmt, ...)
-{
-  va_list ap;
-  printf ("%s - ", ok ? "ok" : "FAIL");
-  va_start (ap, fmt);
-  vprintf (fmt, ap);
-  va_end (ap);
-  putchar ('\n');
-  if (ok)
-    passed++;
-  else
-    failed++;
-}
+static char top[] = "/tmp/test-storage-store.XXXXXX";
 
 static void
 mkdirs (const char *path)
@@ -376,6 +362,5 @@ main (void)
   test_store ();
   test_drivers ();
   nftw (top, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-  printf ("%d passed, %d failed\n", passed, failed);
-  return failed ? 1 : 0;
+  return unit_summary ();
 }

@@ -12,22 +12,7 @@
 #include "common/error.h"
 #include "storage/toml.h"
 
-static int passed, failed;
-
-static void
-check (bool ok, const char *fmt, ...)
-{
-  va_list ap;
-  printf ("%s - ", ok ? "ok" : "FAIL");
-  va_start (ap, fmt);
-  vprintf (fmt, ap);
-  va_end (ap);
-  putchar ('\n');
-  if (ok)
-    passed++;
-  else
-    failed++;
-}
+#include "unit.h"
 
 /* Every key read, as "path=value" lines, values rendered by type. */
 static char seen[8192];
@@ -202,6 +187,5 @@ main (void)
   test_errors ();
   test_callback_stops ();
   test_file ();
-  printf ("%d passed, %d failed\n", passed, failed);
-  return failed ? 1 : 0;
+  return unit_summary ();
 }

@@ -22,25 +22,11 @@
 #include "common/error.h"
 #include "common/tree.h"
 
-static int passed, failed;
+#include "unit.h"
+
 static char top[] = "/tmp/test-tree.XXXXXX";
 static int case_no;
 static char *layer_paths[100];
-
-static void
-check (bool ok, const char *fmt, ...)
-{
-  va_list ap;
-  printf ("%s - ", ok ? "ok" : "FAIL");
-  va_start (ap, fmt);
-  vprintf (fmt, ap);
-  va_end (ap);
-  putchar ('\n');
-  if (ok)
-    passed++;
-  else
-    failed++;
-}
 
 static void
 die (const char *what, const char *path)
@@ -627,6 +613,5 @@ main (void)
   nftw (top, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
   for (int i = 0; i < case_no; i++)
     free (layer_paths[i]);
-  printf ("%d passed, %d failed\n", passed, failed);
-  return failed ? 1 : 0;
+  return unit_summary ();
 }

@@ -11,12 +11,13 @@
 # Nor the tests that run the OCI hook under runc: valgrind 3.19 does not
 # know pidfd_open (the watcher's way to follow the container), and the
 # watcher re-executes /proc/self/exe, which under valgrind is valgrind's
-# own tool binary: they measure valgrind, not podman-disk.
-# (test-hook-exports runs no hook: it stays.)
+# own tool binary: they measure valgrind, not podman-disk.  test-readme
+# is one of them through its pod workflow; its other workflows are the
+# serve and json tests', which stay.  (test-hook-exports runs no hook.)
 VALGRIND_SKIP  = tests/test-concurrency.sh tests/test-install.sh tests/test-man.sh \
                  tests/test-rpm.sh tests/test-storage-rootless.sh \
                  $(filter-out tests/test-hook-exports.sh,$(wildcard tests/test-hook-*.sh)) \
-                 tests/test-faults-hook-timeout.sh
+                 tests/test-faults-hook-timeout.sh tests/test-readme.sh
 VALGRIND_TESTS ?= $(filter-out $(VALGRIND_SKIP),$(wildcard tests/test-*.sh))
 
 .PHONY: check-valgrind

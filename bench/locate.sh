@@ -4,6 +4,7 @@
 # The fixture helpers are the tests' (private store, cleanup traps).
 source "$(dirname "$0")/../tests/functions.sh"
 requires hyperfine --version
+requires test -x /usr/bin/time
 setup_store
 
 make_raw_disk "$tmpdir/disk.img" 256
@@ -21,7 +22,10 @@ measure () {
     local t_pd t_podman
     t_pd=$(mean "$PODMAN_DISK locate $img")
     t_podman=$(mean "$inspect")
-    read -r rss blocks _ < <(python3 "$testsdir/../bench/rusage.py" "$PODMAN_DISK" locate "$img")
+    # GNU time: a small C parent, so the peak RSS is podman-disk's own (a
+    # Python parent's memory would count, fork or vfork alike).
+    read -r rss blocks < <(/usr/bin/time -f '%M %I' "$PODMAN_DISK" locate "$img" 2>&1 >/dev/null)
+    blocks=$((blocks * 512))
     rchar=$("$PODMAN_DISK" --log-level debug locate "$img" 2>&1 >/dev/null | sed -n 's/.*io: rchar: //p')
     printf '%4d images: locate %.2f ms, podman image inspect %.2f ms: %.1fx faster; locate peak RSS %d KiB, read %s bytes (disk is %d bytes), %s bytes from the block layer\n' \
         "$n" "$(echo "$t_pd * 1000" | bc -l)" "$(echo "$t_podman * 1000" | bc -l)" \

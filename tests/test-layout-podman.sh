@@ -120,7 +120,12 @@ expect_error 1 "$gzip_refused" podman_disk locate "oci:$out/sk-gz"
 # while plain locate (headers only) still answers.
 cp -a "$out/oci-u" "$out/oci-bad"
 blob=$out/oci-bad/blobs/sha256/${layer#sha256:}
-printf 'X' | dd of="$blob" bs=1 seek=$((offset + 4096)) conv=notrunc status=none
+# A byte that differs from the one there (the disk is random: an 'X' may
+# already be in place, 1 time in 256).
+old=$(dd if="$blob" bs=1 skip=$((offset + 4096)) count=1 status=none)
+if [ "$old" = X ]; then new=Y; else new=X; fi
+printf '%s' "$new" | dd of="$blob" bs=1 seek=$((offset + 4096)) conv=notrunc status=none
+cmp -s "$blob" "$out/oci-u/blobs/sha256/${layer#sha256:}" && fail "the blob was not changed"
 podman_disk locate "oci:$out/oci-bad" > /dev/null
 expect_error 1 "layer $layer \(application/vnd.oci.image.layer.v1.tar\): the content's digest is sha256:[0-9a-f]{64}, not $layer: the layout is damaged or was modified" \
     podman_disk locate --verify "oci:$out/oci-bad"

@@ -99,6 +99,10 @@ add_strings (json_object *entry, const char *key, char ***v, size_t *n,
   if (!nv)
     return error_errno (errno, "realloc");
   *v = nv;
+  /* Terminated at once: an empty array, or a failure at its first element,
+   * must still leave a vector that strv_free and the callers can walk.
+   */
+  nv[*n] = NULL;
   for (size_t i = 0; i < len; i++) {
     json_object *s = json_object_array_get_idx (a, i);
     if (!json_object_is_type (s, json_type_string))

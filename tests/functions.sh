@@ -40,6 +40,9 @@ trap 'exit 130' INT TERM
 tmpdir=$(mktemp -d /var/tmp/podman-disk-test.XXXXXX)
 chmod 0755 "$tmpdir"
 cleanup_fn "rm -rf '$tmpdir'"
+# podman-disk's answer cache (common/cache.h) goes with the test, never
+# into the caller's ~/.cache.
+export XDG_CACHE_HOME=$tmpdir/cache
 
 # podman-disk as the tests run it (PODMAN_DISK may be a sanitizer build).
 podman_disk () { "$PODMAN_DISK" "$@"; }
@@ -93,7 +96,7 @@ setup_rootless_user () {
 }
 as_user () {
     runuser -u "$user" -- env -u CONTAINERS_STORAGE_CONF -u CONTAINERS_CONF \
-        HOME="$home" XDG_RUNTIME_DIR="$run" \
+        HOME="$home" XDG_RUNTIME_DIR="$run" XDG_CACHE_HOME="$home/.cache" \
         CONTAINERS_CONF="$tmpdir/user-containers.conf" "$@"
 }
 

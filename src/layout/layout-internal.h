@@ -106,6 +106,27 @@ struct image {
 
 void image_clear (struct image *img);
 
+/* The disk, as found in an image's layers: what cache.c keeps. */
+struct layer_pick {
+  size_t layer;              /* index in the image's layers */
+  char *member;              /* its path in the image */
+  uint64_t header_offset, offset, size;
+};
+struct cache;
+/* The question for IMG's disk (DISK: --disk or NULL) in store S, whose
+ * tar layers are open in BLOBS (fd -1 for those not opened).
+ */
+void layer_cache_question (struct cache *c, const struct store *s,
+                           const struct image *img, const char *disk,
+                           const struct blob *blobs);
+/* 0 with *PICK (free its member) when a kept answer still matches the
+ * member's tar header, 1 when there is none.
+ */
+int layer_cache_lookup (const struct cache *c, const struct image *img,
+                        const struct blob *blobs, struct layer_pick *pick);
+void layer_cache_store (const struct cache *c, const struct layer_pick *pick,
+                        const struct blob *blobs);
+
 /* The image of index.json named REF (NULL: the only one), or its entry
  * ENTRY (>= 0), then down nested indexes by PLATFORM (NULL: the host's).
  * On failure IMG may still hold the entry's digest and name.

@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "common/cache.h"
 #include "common/diskfmt.h"
 #include "common/error.h"
 #include "common/tarscan.h"
@@ -119,9 +120,10 @@ open_layer (struct store *s, const struct layer *l, const char *what,
   return 0;
 }
 
+/* Open the blob of tar layer L: a compressed one is refused. */
 static int
-scan_layer (struct store *s, const struct layer *l, uint32_t index,
-            bool verify, struct tartree *tt, struct blob *b)
+open_tar_layer (struct store *s, const struct layer *l, bool verify,
+                struct blob *b)
 {
   _cleanup_free_ char *what = layer_what (l);
   const char *compression;
@@ -136,6 +138,17 @@ scan_layer (struct store *s, const struct layer *l, uint32_t index,
   if ((compression = tarscan_compression (b->data, b->size)) != NULL)
     return error ("%s is %s-compressed: its files cannot be served in "
                   "place; " UNCOMPRESSED_HINT, what, compression);
+  return 0;
+}
+
+static int
+scan_layer (const struct layer *l, uint32_t index, struct tartree *tt,
+            const struct blob *b)
+{
+  _cleanup_free_ char *what = layer_what (l);
+
+  if (!what)
+    return error_errno (errno, "asprintf");
   if (tartree_begin_layer (tt, index, what, true) == -1
       || tarscan_memory (b->data, b->size, b->offset, what,
                          tartree_add_member, tt) == -1
@@ -180,45 +193,76 @@ fill_location (struct store *s, const char *ref, struct image *img,
   return 0;
 }
 
+/* The disk the slow way: every tar layer's headers scanned into one
+ * tree, and the /disk/ rule or --disk applied to it.
+ */
+static int
+pick_by_scanning (const char *ref, const struct locate_request *req,
+                  const struct image *img, const struct blob *blobs,
+                  struct layer_pick *pick)
+{
+  struct tartree *tt = tartree_new ();
+  struct tree tree;
+  struct tnode node = { 0 };
+  int r = -1;
+
+  if (!tt)
+    return error_errno (ENOMEM, "tartree_new");
+  for (size_t i = 0; i < img->n_layers; i++)
+    if (blobs[i].data && scan_layer (&img->layers[i], i, tt, &blobs[i]) == -1)
+      goto out;
+  tartree_tree (tt, &tree);
+  if (tree_pick_disk (&tree, req->disk, &node, &pick->member) == -1) {
+    error_context ("%s", ref);
+    goto out;
+  }
+  const struct tartree_entry *e = tartree_node_entry (&node);
+  pick->layer = e->layer;
+  pick->offset = e->offset;
+  pick->size = e->size;
+  pick->header_offset = e->header_offset;
+  tnode_release (&tree, &node);
+  r = 0;
+ out:
+  tartree_free (tt);
+  return r;
+}
+
 static int
 locate_in_layers (struct store *s, const char *ref,
                   const struct locate_request *req, struct image *img,
                   struct disk_location *loc)
 {
-  struct tartree *tt = tartree_new ();
   struct blob *blobs = calloc (img->n_layers, sizeof *blobs);
-  struct tree tree;
-  struct tnode node = { 0 };
-  _cleanup_free_ char *member = NULL;
+  _cleanup_cache_ struct cache c;
+  struct layer_pick pick = { 0 };
   int r = -1;
 
-  if (!tt || !blobs) {
-    error_errno (ENOMEM, "calloc");
-    goto out;
-  }
+  cache_init (&c, "layout");
+  if (!blobs)
+    return error_errno (ENOMEM, "calloc");
   for (size_t i = 0; i < img->n_layers; i++)
     blobs[i].fd = -1;
   for (size_t i = 0; i < img->n_layers; i++) {
-    if (is_raw_blob (&img->layers[i])) {
+    if (is_raw_blob (&img->layers[i]))
       debug ("layer %s (%s) is not a tar: not part of the file tree",
              img->layers[i].digest, img->layers[i].media_type);
-      continue;
-    }
-    if (scan_layer (s, &img->layers[i], i, req->verify, tt, &blobs[i]) == -1)
+    else if (open_tar_layer (s, &img->layers[i], req->verify, &blobs[i]) == -1)
       goto out;
   }
-  tartree_tree (tt, &tree);
-  if (tree_pick_disk (&tree, req->disk, &node, &member) == -1) {
-    error_context ("%s", ref);
-    goto out;
+  /* --verify reads every byte anyway: the scan costs nothing more. */
+  layer_cache_question (&c, s, img, req->disk, blobs);
+  if (req->verify || layer_cache_lookup (&c, img, blobs, &pick) != 0) {
+    if (pick_by_scanning (ref, req, img, blobs, &pick) == -1)
+      goto out;
+    layer_cache_store (&c, &pick, blobs);
   }
-  const struct tartree_entry *e = tartree_node_entry (&node);
-  r = fill_location (s, ref, img, &img->layers[e->layer], &blobs[e->layer],
-                     member, e->offset, e->size, e->header_offset, loc);
-  tnode_release (&tree, &node);
+  r = fill_location (s, ref, img, &img->layers[pick.layer], &blobs[pick.layer],
+                     pick.member, pick.offset, pick.size, pick.header_offset,
+                     loc);
  out:
+  free (pick.member);
   blobs_free (blobs, img->n_layers);
-  tartree_free (tt);
   return r;
 }
 

@@ -5,6 +5,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <json-c/json.h>
+
+#include "common/cache.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "storage/config.h"
@@ -64,6 +67,46 @@ other_driver_hint (const struct store_set *set, char *buf, size_t len)
   return buf;
 }
 
+/* The image SPEC names, in a locked SET: from the cache when the store's
+ * files have not changed since it was last looked up (*CACHED), else from
+ * the files.
+ */
+static int
+lookup_image (const struct storage_spec *spec, struct store_set *set,
+              struct cache *c, const struct st_image **image, bool *cached)
+{
+  _cleanup_free_ const struct st_image **images = NULL;
+  size_t n, found;
+  json_object *answer;
+
+  cache_ask (c, "reference", spec->ref);
+  store_set_cache_sources (set, c);
+  if ((answer = cache_lookup (c)) != NULL) {
+    int r = store_set_load_answer (set, answer, image);
+    json_object_put (answer);
+    if (r == 0) {
+      *cached = true;
+      return 0;
+    }
+    debug ("cache: answer not usable: %s", error_message ());
+    error_clear ();
+  }
+
+  if (store_set_load (set) == -1 || store_set_images (set, &images, &n) == -1)
+    return -1;
+  int l = storage_ref_lookup (spec->ref, images, n, &found);
+  if (l == 1) {
+    char hint[256];
+    return error ("%s: image not known in %s (driver %s): %s", spec->ref,
+                  set->stores[0].root, set->driver,
+                  other_driver_hint (set, hint, sizeof hint));
+  }
+  if (l == -1)
+    return -1;
+  *image = images[found];
+  return 0;
+}
+
 int
 storage_locate (const char *ref, const struct locate_request *req,
                 struct disk_location *loc)
@@ -71,33 +114,30 @@ storage_locate (const char *ref, const struct locate_request *req,
   struct storage_spec spec;
   struct store_config cfg;
   struct store_set set;
-  _cleanup_free_ const struct st_image **images = NULL;
-  size_t n, found;
+  _cleanup_cache_ struct cache c;
+  const struct st_image *image;
+  bool cached = false;
   int r = -1;
 
+  cache_init (&c, "storage");
   if (storage_spec_parse (ref, &spec) == -1)
     return -1;
   if (config_for (&spec, &cfg) == -1)
     goto out_spec;
-  if (store_set_open (&set, &cfg) == -1)
+  if (store_set_lock (&set, &cfg) == -1)
     goto out_cfg;
-  if (store_set_images (&set, &images, &n) == -1)
+  if (lookup_image (&spec, &set, &c, &image, &cached) == -1)
     goto out_set;
-
-  int l = storage_ref_lookup (spec.ref, images, n, &found);
-  if (l == 1) {
-    char hint[256];
-    error ("%s: image not known in %s (driver %s): %s", spec.ref,
-           set.stores[0].root, set.driver,
-           other_driver_hint (&set, hint, sizeof hint));
-    goto out_set;
-  }
-  if (l == -1)
-    goto out_set;
-  debug ("%s is image %s", spec.ref, images[found]->id);
-  r = image_find_disk (&set, images[found], req, loc);
+  debug ("%s is image %s", spec.ref, image->id);
+  r = image_find_disk (&set, image, req, loc);
   if (r == -1)
     error_context ("%s", spec.ref);
+  else if (!cached) {
+    json_object *answer = store_set_answer (&set, image);
+    if (answer)
+      cache_store (&c, answer);
+    json_object_put (answer);
+  }
 
  out_set:
   /* The disk's fd is open: podman may now change the store again. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,9 +16,13 @@
 /* Larger than any real store's metadata; a bound for a corrupt one. */
 #define STORE_MAX_JSON (512 * 1024 * 1024)
 
-/* Read the whole file PATH: 0, 1 when it does not exist, -1 on error. */
+/* Map the whole file PATH (munmap *TEXT, *LEN after use; an empty file is
+ * NULL, 0): 0, 1 when it does not exist, -1 on error.  Mapped, not read:
+ * no copy of a file of hundreds of KiB into fresh heap pages.  The store
+ * replaces these files by rename, under the lock held, never in place.
+ */
 static int
-read_text (const char *path, char **text, size_t *len)
+map_text (const char *path, char **text, size_t *len)
 {
   _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   struct stat st;
@@ -35,25 +40,13 @@ read_text (const char *path, char **text, size_t *len)
     return error ("%s: not a regular file", path);
   if (st.st_size > STORE_MAX_JSON)
     return error ("%s: too large (%jd bytes)", path, (intmax_t) st.st_size);
-  char *buf = malloc (st.st_size + 1);
-  if (!buf)
-    return error_errno (errno, "malloc");
-  size_t got = 0;
-  while (got < (size_t) st.st_size) {
-    ssize_t n = read (fd, buf + got, st.st_size - got);
-    if (n == -1 && errno == EINTR)
-      continue;
-    if (n == -1) {
-      free (buf);
-      return error_errno (errno, "%s: read", path);
-    }
-    if (n == 0)
-      break;
-    got += n;
-  }
-  buf[got] = '\0';
-  *text = buf;
-  *len = got;
+  if (st.st_size == 0)
+    return 0;
+  void *m = mmap (NULL, st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  if (m == MAP_FAILED)
+    return error_errno (errno, "%s: mmap", path);
+  *text = m;
+  *len = st.st_size;
   return 0;
 }
 
@@ -70,52 +63,76 @@ is_blank (const char *text, size_t len)
 static int
 load_layers (struct store *s, const char *path)
 {
-  _cleanup_free_ char *text = NULL;
+  char *text = NULL;
   size_t len;
-  int r = read_text (path, &text, &len);
+  int r = map_text (path, &text, &len);
   if (r != 0 || is_blank (text, len))
     return r == -1 ? -1 : 0;
-  return storejson_parse_layers (text, len, path, &s->layers, &s->nlayers);
+  r = storejson_parse_layers (text, len, path, &s->layers, &s->nlayers);
+  munmap (text, len);
+  return r;
 }
 
 static int
 load_images (struct store *s, size_t index, const char *path)
 {
-  _cleanup_free_ char *text = NULL;
+  char *text = NULL;
   size_t len;
-  int r = read_text (path, &text, &len);
+  int r = map_text (path, &text, &len);
   if (r == 1)
     debug ("%s does not exist: no images there", path);
   if (r != 0 || is_blank (text, len))
     return r == -1 ? -1 : 0;
-  return storejson_parse_images (text, len, path, index, &s->images,
-                                 &s->nimages);
+  r = storejson_parse_images (text, len, path, index, &s->images, &s->nimages);
+  munmap (text, len);
+  return r;
 }
 
-/* Lock, then read, one store. */
+void
+store_json_path (const struct store *s, const char *driver,
+                 enum store_json which, char *path, size_t len)
+{
+  switch (which) {
+  case STORE_LAYERS:
+    snprintf (path, len, "%s/%s-layers/layers.json", s->root, driver);
+    break;
+  case STORE_VOLATILE_LAYERS:
+    snprintf (path, len, "%s/%s-layers/volatile-layers.json",
+              s->runroot ? s->runroot : "", driver);
+    break;
+  case STORE_IMAGES:
+    snprintf (path, len, "%s/%s-images/images.json", s->root, driver);
+    break;
+  }
+}
+
+/* containers/storage's order: the layer store, then the image store. */
 static int
-store_open (struct store *s, size_t index, const char *driver)
+store_lock (struct store *s, const char *driver)
 {
   char path[4096];
 
-  /* containers/storage's order: the layer store, then the image store. */
   snprintf (path, sizeof path, "%s/%s-layers/layers.lock", s->root, driver);
   if (store_lock_read (path, &s->layers_lock) == -1)
     return -1;
   snprintf (path, sizeof path, "%s/%s-images/images.lock", s->root, driver);
-  if (store_lock_read (path, &s->images_lock) == -1)
-    return -1;
+  return store_lock_read (path, &s->images_lock);
+}
 
-  snprintf (path, sizeof path, "%s/%s-layers/layers.json", s->root, driver);
+static int
+store_load (struct store *s, size_t index, const char *driver)
+{
+  char path[4096];
+
+  store_json_path (s, driver, STORE_LAYERS, path, sizeof path);
   if (load_layers (s, path) == -1)
     return -1;
   if (s->runroot) {
-    snprintf (path, sizeof path, "%s/%s-layers/volatile-layers.json",
-              s->runroot, driver);
+    store_json_path (s, driver, STORE_VOLATILE_LAYERS, path, sizeof path);
     if (load_layers (s, path) == -1)
       return -1;
   }
-  snprintf (path, sizeof path, "%s/%s-images/images.json", s->root, driver);
+  store_json_path (s, driver, STORE_IMAGES, path, sizeof path);
   return load_images (s, index, path);
 }
 
@@ -156,7 +173,7 @@ pick_driver (const char *configured, const char *root, char **driver)
 }
 
 int
-store_set_open (struct store_set *set, const struct store_config *cfg)
+store_set_lock (struct store_set *set, const struct store_config *cfg)
 {
   size_t n = 1;
   for (char **p = cfg->image_stores; p && *p; p++)
@@ -181,12 +198,35 @@ store_set_open (struct store_set *set, const struct store_config *cfg)
       store_set_close (set);
       return error_errno (errno, "strdup");
     }
-    if (store_open (s, i, set->driver) == -1) {
+    if (store_lock (s, set->driver) == -1) {
       store_set_close (set);
       return -1;
     }
+  }
+  return 0;
+}
+
+int
+store_set_load (struct store_set *set)
+{
+  for (size_t i = 0; i < set->n; i++) {
+    struct store *s = &set->stores[i];
+    if (store_load (s, i, set->driver) == -1)
+      return -1;
     debug ("store %s (%s): %zu images, %zu layers%s", s->root, set->driver,
            s->nimages, s->nlayers, s->additional ? ", additional" : "");
+  }
+  return 0;
+}
+
+int
+store_set_open (struct store_set *set, const struct store_config *cfg)
+{
+  if (store_set_lock (set, cfg) == -1)
+    return -1;
+  if (store_set_load (set) == -1) {
+    store_set_close (set);
+    return -1;
   }
   return 0;
 }

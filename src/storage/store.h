@@ -54,6 +54,32 @@ struct store_set {
 int store_set_open (struct store_set *set, const struct store_config *cfg);
 void store_set_close (struct store_set *set);
 
+/* store_set_open in two steps: take the locks, then parse every store's
+ * files (or, instead, load a cached answer: storage/storecache.c).
+ */
+int store_set_lock (struct store_set *set, const struct store_config *cfg);
+int store_set_load (struct store_set *set);
+
+enum store_json { STORE_LAYERS, STORE_VOLATILE_LAYERS, STORE_IMAGES };
+/* The path of one of store S's JSON files. */
+void store_json_path (const struct store *s, const char *driver,
+                      enum store_json which, char *path, size_t len);
+
+/* The answer to a lookup, for the cache: image IMG and its layer chain, as
+ * containers/storage's own JSON, one {"images","layers"} per store.
+ */
+struct json_object;
+struct json_object *store_set_answer (const struct store_set *set,
+                                      const struct st_image *img);
+/* Load a locked set from such an ANSWER instead of its files, and point
+ * *IMAGE at its image.  On failure the set is left empty, as it was.
+ */
+int store_set_load_answer (struct store_set *set, struct json_object *answer,
+                           const struct st_image **image);
+struct cache;
+/* The files an answer about SET depends on. */
+void store_set_cache_sources (const struct store_set *set, struct cache *c);
+
 /* Find layer ID, searching PREFERRED's store first, then all in order.
  * Sets *STORE to the index of the store holding it.
  */

@@ -5,8 +5,8 @@
  * milliseconds; the answer it yields (which layer, which member, at which
  * offsets) is kept for the image's manifest digest, the --disk asked for and
  * the identity of every layer's file.  Before a kept answer is used, the
- * member's own tar header is read again at the kept offset: it must still
- * name the same member with its data at the same offset and size.
+ * member's tar header bytes are read again at the kept offset: they must
+ * still be the very bytes the scan saw.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -16,42 +16,31 @@
 
 #include "common/cache.h"
 #include "common/error.h"
-#include "common/tarscan.h"
+#include "common/sha256.h"
 #include "layout/layout-internal.h"
 
-/* The first member of a tar at a header offset, for the check. */
-struct first_member {
-  char *name;
-  enum tnode_type type;
-  bool hardlink;
-  uint64_t offset, size;
-};
+/* A member's headers (a pax or GNU long-name header, then its own) are
+ * far smaller than this; a kept answer claiming more is not believed.
+ */
+#define MAX_HEADER_BYTES (1024 * 1024)
 
+/* The digest of the header bytes of the member PICK in blob B: they fix
+ * its name, type and size, and end where its data starts.  So equal bytes
+ * at the same offset are the same member, with no tar parsing (and no
+ * libarchive to load).  -1 if PICK does not fit in B.
+ */
 static int
-take_first (const struct tar_member *m, void *arg)
+header_digest (const struct blob *b, const struct layer_pick *pick,
+               char hex[65])
 {
-  struct first_member *f = arg;
-  f->name = strdup (m->name);
-  f->type = m->type;
-  f->hardlink = m->hardlink != NULL;
-  f->offset = m->offset;
-  f->size = m->size;
-  return f->name ? 1 : error_errno (errno, "strdup");
-}
-
-/* The member whose header is at HEADER_OFFSET (in B's file), or -1. */
-static int
-member_at (const struct blob *b, uint64_t header_offset, struct first_member *f)
-{
-  memset (f, 0, sizeof *f);
-  if (header_offset < b->offset || header_offset - b->offset >= b->size)
-    return error ("the header offset is outside the layer");
-  uint64_t skip = header_offset - b->offset;
-  int r = tarscan_memory (b->data + skip, b->size - skip, header_offset,
-                          "cached member", take_first, f);
-  if (r == 0)
-    return error ("no member at the kept offset");
-  return r == 1 ? 0 : -1;
+  if (pick->header_offset < b->offset || pick->offset <= pick->header_offset
+      || pick->offset - pick->header_offset > MAX_HEADER_BYTES
+      || pick->offset - b->offset > b->size
+      || pick->size > b->size - (pick->offset - b->offset))
+    return -1;
+  sha256_hex (b->data + (pick->header_offset - b->offset),
+              pick->offset - pick->header_offset, hex);
+  return 0;
 }
 
 void
@@ -86,9 +75,9 @@ int
 layer_cache_lookup (const struct cache *c, const struct image *img,
                     const struct blob *blobs, struct layer_pick *pick)
 {
-  json_object *answer = cache_lookup (c), *member, *name;
-  struct first_member f = { 0 };
+  json_object *answer = cache_lookup (c), *member, *digest;
   uint64_t layer;
+  char hex[65];
   int r = 1;
 
   memset (pick, 0, sizeof *pick);
@@ -99,22 +88,16 @@ layer_cache_lookup (const struct cache *c, const struct image *img,
       && get_u64 (answer, "header_offset", &pick->header_offset)
       && get_u64 (answer, "offset", &pick->offset)
       && get_u64 (answer, "size", &pick->size)
+      && json_object_object_get_ex (answer, "header_sha256", &digest)
+      && header_digest (&blobs[layer], pick, hex) == 0
+      && strcmp (hex, json_object_get_string (digest)) == 0
       && json_object_object_get_ex (answer, "member", &member)
-      && json_object_object_get_ex (answer, "tar_name", &name)
-      && member_at (&blobs[layer], pick->header_offset, &f) == 0
-      && f.type == TN_REG && !f.hardlink
-      && f.offset == pick->offset && f.size == pick->size
-      && strcmp (f.name, json_object_get_string (name)) == 0
       && (pick->member = strdup (json_object_get_string (member))) != NULL) {
     pick->layer = layer;
     r = 0;
   }
-  else {
-    debug ("cache: the kept member no longer matches its tar header: %s",
-           error_message ());
-    error_clear ();
-  }
-  free (f.name);
+  else
+    debug ("cache: the kept member no longer matches its tar header");
   json_object_put (answer);
   return r;
 }
@@ -123,24 +106,19 @@ void
 layer_cache_store (const struct cache *c, const struct layer_pick *pick,
                    const struct blob *blobs)
 {
-  struct first_member f;
+  char hex[65];
 
-  /* The name the check will compare: the one in the member's header. */
-  if (member_at (&blobs[pick->layer], pick->header_offset, &f) == -1) {
-    debug ("cache: %s", error_message ());
-    error_clear ();
+  if (header_digest (&blobs[pick->layer], pick, hex) == -1)
     return;
-  }
   json_object *a = json_object_new_object ();
-  if (a) {
-    json_object_object_add (a, "layer", json_object_new_int64 (pick->layer));
-    json_object_object_add (a, "member", json_object_new_string (pick->member));
-    json_object_object_add (a, "tar_name", json_object_new_string (f.name));
-    json_object_object_add (a, "header_offset", json_object_new_int64 (pick->header_offset));
-    json_object_object_add (a, "offset", json_object_new_int64 (pick->offset));
-    json_object_object_add (a, "size", json_object_new_int64 (pick->size));
-    cache_store (c, a);
-    json_object_put (a);
-  }
-  free (f.name);
+  if (!a)
+    return;
+  json_object_object_add (a, "layer", json_object_new_int64 (pick->layer));
+  json_object_object_add (a, "member", json_object_new_string (pick->member));
+  json_object_object_add (a, "header_offset", json_object_new_int64 (pick->header_offset));
+  json_object_object_add (a, "offset", json_object_new_int64 (pick->offset));
+  json_object_object_add (a, "size", json_object_new_int64 (pick->size));
+  json_object_object_add (a, "header_sha256", json_object_new_string (hex));
+  cache_store (c, a);
+  json_object_put (a);
 }

@@ -69,7 +69,7 @@ other_driver_hint (const struct store_set *set, char *buf, size_t len)
 
 /* The image SPEC names, in a locked SET: from the cache when the store's
  * files have not changed since it was last looked up (*CACHED), else from
- * the files.
+ * the files.  1 when there is no such image.
  */
 static int
 lookup_image (const struct storage_spec *spec, struct store_set *set,
@@ -95,16 +95,9 @@ lookup_image (const struct storage_spec *spec, struct store_set *set,
   if (store_set_load (set) == -1 || store_set_images (set, &images, &n) == -1)
     return -1;
   int l = storage_ref_lookup (spec->ref, images, n, &found);
-  if (l == 1) {
-    char hint[256];
-    return error ("%s: image not known in %s (driver %s): %s", spec->ref,
-                  set->stores[0].root, set->driver,
-                  other_driver_hint (set, hint, sizeof hint));
-  }
-  if (l == -1)
-    return -1;
-  *image = images[found];
-  return 0;
+  if (l == 0)
+    *image = images[found];
+  return l;
 }
 
 int
@@ -126,7 +119,19 @@ storage_locate (const char *ref, const struct locate_request *req,
     goto out_spec;
   if (store_set_lock (&set, &cfg) == -1)
     goto out_cfg;
-  if (lookup_image (&spec, &set, &c, &image, &cached) == -1)
+  int l = lookup_image (&spec, &set, &c, &image, &cached);
+  if (l == 1) {
+    /* Not an image: maybe an artifact (podman artifact add). */
+    r = storage_artifact_locate (set.stores[0].root, spec.ref, req, loc);
+    if (r == 1) {
+      char hint[256];
+      r = error ("%s: image not known in %s (driver %s): %s", spec.ref,
+                 set.stores[0].root, set.driver,
+                 other_driver_hint (&set, hint, sizeof hint));
+    }
+    goto out_set;
+  }
+  if (l == -1)
     goto out_set;
   debug ("%s is image %s", spec.ref, image->id);
   r = image_find_disk (&set, image, req, loc);

@@ -10,6 +10,14 @@
 int storage_locate (const char *ref, const struct locate_request *req,
                     struct disk_location *loc);
 
+/* The artifact REF of podman's artifact store under GRAPHROOT (podman
+ * artifact add): 0 with its disk in LOC, 1 when there is no such artifact,
+ * -1 on error.
+ */
+int storage_artifact_locate (const char *graphroot, const char *ref,
+                             const struct locate_request *req,
+                             struct disk_location *loc);
+
 /* Call CB for every image of the store (and additional image stores).
  * LOC is its disk when it has one, else NULL with WHY saying why not.
  * A non-zero return from CB stops and is returned.

@@ -4,12 +4,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -18,27 +16,9 @@
 #include "common/sha256.h"
 #include "layout/layout.h"
 
-extern char **environ;
-static int failures;
+#include "unit.h"
+
 static char tmp[] = "/var/tmp/test-layout-list.XXXXXX";
-
-#define CHECK(cond) do {                                                \
-    if (!(cond)) {                                                      \
-      fprintf (stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                       \
-    }                                                                   \
-  } while (0)
-
-static int
-run (char *const argv[])
-{
-  pid_t pid;
-  int status;
-  if (posix_spawnp (&pid, argv[0], NULL, NULL, argv, environ) != 0
-      || waitpid (pid, &status, 0) == -1)
-    return -1;
-  return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
-}
 
 static char *
 slurp (const char *path, size_t *len)
@@ -94,7 +74,7 @@ image (const char *src, const char *ref)
   snprintf (dir, sizeof dir, "%s/%s", tmp, src);
   snprintf (out, sizeof out, "%s/%s.tar", tmp, src);
   char *const argv[] = { "tar", "-C", dir, "-cf", out, ".", NULL };
-  CHECK (run (argv) == 0);
+  CHECK (unit_run (argv) == 0);
   char *tar = slurp (out, &len);
   json_object *layers = json_object_new_array ();
   json_object_array_add (layers, put_blob (tar, len, "application/vnd.oci.image.layer.v1.tar"));
@@ -140,8 +120,7 @@ int
 main (void)
 {
   char path[512];
-  if (!mkdtemp (tmp))
-    return 1;
+  unit_tmpdir (tmp);
   const char *dirs[] = { "oci", "oci/blobs", "oci/blobs/sha256", "a", "a/disk", "b", "b/etc" };
   for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
     snprintf (path, sizeof path, "%s/%s", tmp, dirs[i]);
@@ -182,10 +161,5 @@ main (void)
   CHECK (layout_list (ref, &req, list_cb, &seen) == -1);
   CHECK (strstr (error_message (), "is not a docker archive"));
 
-  char *const rm[] = { "rm", "-rf", tmp, NULL };
-  run (rm);
-  if (failures)
-    return 1;
-  printf ("test-layout-list: ok\n");
-  return 0;
+  return unit_summary ();
 }

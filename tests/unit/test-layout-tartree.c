@@ -6,14 +6,7 @@
 #include "common/error.h"
 #include "common/tartree.h"
 
-static int failures;
-
-#define CHECK(cond) do {                                                \
-    if (!(cond)) {                                                      \
-      fprintf (stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                       \
-    }                                                                   \
-  } while (0)
+#include "unit.h"
 
 static struct tartree *tt;
 static struct tree tree;
@@ -26,10 +19,7 @@ member (const char *name, enum tnode_type type, uint64_t offset,
     .name = name, .type = type, .offset = offset, .size = size,
     .header_offset = offset - 512, .symlink = link, .hardlink = hardlink,
   };
-  if (tartree_add_member (&m, tt) == -1) {
-    fprintf (stderr, "unexpected error: %s\n", error_message ());
-    failures++;
-  }
+  CHECK (tartree_add_member (&m, tt) != -1, "%s", name);
 }
 #define REG(name, off, size) member (name, TN_REG, off, size, NULL, NULL)
 #define DIR(name) member (name, TN_DIR, 512, 0, NULL, NULL)
@@ -94,10 +84,7 @@ begin (uint32_t layer, bool whiteouts)
 static void
 end (void)
 {
-  if (tartree_end_layer (tt) == -1) {
-    fprintf (stderr, "unexpected error: %s\n", error_message ());
-    failures++;
-  }
+  CHECK (tartree_end_layer (tt) != -1);
 }
 
 static void
@@ -194,12 +181,10 @@ expect_refused (const char *name, const char *hardlink, const char *text)
   int r = tartree_add_member (&m, tt);
   if (r == 0)
     r = tartree_end_layer (tt);
-  CHECK (r == -1);
-  if (r == -1 && (!strstr (error_message (), text)
-                  || !strstr (error_message (), "sha256:layer0"))) {
-    fprintf (stderr, "%s: wrong message: %s\n", name, error_message ());
-    failures++;
-  }
+  CHECK (r == -1, "%s", name);
+  if (r == -1)
+    CHECK (strstr (error_message (), text)
+           && strstr (error_message (), "sha256:layer0"), "%s: wrong message", name);
   tartree_free (tt);
 }
 
@@ -248,10 +233,5 @@ main (void)
   test_layers ();
   test_refused ();
   test_no_whiteouts ();
-  if (failures) {
-    fprintf (stderr, "%d failures\n", failures);
-    return 1;
-  }
-  printf ("test-layout-tartree: ok\n");
-  return 0;
+  return unit_summary ();
 }

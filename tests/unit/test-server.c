@@ -15,58 +15,25 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include "common/dl.h"
 #include "common/error.h"
 #include "common/location.h"
 #include "common/server.h"
 
+#include "unit.h"
+
 #define DISK_SIZE (4 * 1024 * 1024)
 
 static char tmpdir[] = "/tmp/test-server.XXXXXX";
 static unsigned char *disk;          /* the guest bytes */
-static int failures;
-
-#define CHECK(cond, ...)                                                \
-  do {                                                                  \
-    if (!(cond)) {                                                      \
-      fprintf (stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);  \
-      fprintf (stderr, __VA_ARGS__);                                    \
-      fprintf (stderr, " [error: %s]\n", error_message ());             \
-      failures++;                                                       \
-    }                                                                   \
-  } while (0)
-
-static void
-remove_tmpdir (void)
-{
-  char cmd[64];
-  snprintf (cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  if (system (cmd) != 0)
-    fprintf (stderr, "could not remove %s\n", tmpdir);
-}
-
-static void
-die (const char *what)
-{
-  perror (what);
-  exit (1);      /* remove_tmpdir runs */
-}
-
-static int
-run (const char *cmd)
-{
-  int r = system (cmd);
-  return WIFEXITED (r) ? WEXITSTATUS (r) : -1;
-}
 
 static char *
 path (const char *name)
 {
   char *p;
   if (asprintf (&p, "%s/%s", tmpdir, name) == -1)
-    die ("asprintf");
+    unit_die ("asprintf");
   return p;
 }
 
@@ -76,7 +43,7 @@ write_file (const char *name, const void *buf, size_t len, int flags)
   _cleanup_free_ char *p = path (name);
   int fd = open (p, O_WRONLY | O_CREAT | flags, 0644);
   if (fd == -1 || write (fd, buf, len) != (ssize_t) len || close (fd) == -1)
-    die (p);
+    unit_die (p);
 }
 
 static unsigned char *
@@ -87,10 +54,10 @@ read_file (const char *name, size_t *len)
   int fd = open (p, O_RDONLY);
   unsigned char *buf;
   if (fd == -1 || fstat (fd, &st) == -1)
-    die (p);
+    unit_die (p);
   buf = malloc (st.st_size);
   if (read (fd, buf, st.st_size) != st.st_size)
-    die (p);
+    unit_die (p);
   close (fd);
   *len = st.st_size;
   return buf;
@@ -105,7 +72,7 @@ make_location (struct disk_location *loc, const char *name, uint64_t offset,
   loc->file = path (name);
   loc->fd = open (loc->file, O_RDONLY | O_CLOEXEC);
   if (loc->fd == -1)
-    die (loc->file);
+    unit_die (loc->file);
   loc->image_id = strdup ("sha256:0123456789abcdef0123");
   loc->offset = offset;
   loc->size = size;
@@ -278,7 +245,7 @@ free_port (void)
   int fd = socket (AF_INET, SOCK_STREAM, 0);
   if (bind (fd, (struct sockaddr *) &sin, sizeof sin) == -1
       || getsockname (fd, (struct sockaddr *) &sin, &len) == -1)
-    die ("bind");
+    unit_die ("bind");
   close (fd);
   return ntohs (sin.sin_port);
 }
@@ -307,7 +274,7 @@ test_tcp (void)
   fd = socket (AF_INET, SOCK_STREAM, 0);
   if (bind (fd, (struct sockaddr *) &sin, sizeof sin) == -1 || listen (fd, 1) == -1
       || getsockname (fd, (struct sockaddr *) &sin, &len) == -1)
-    die ("bind");
+    unit_die ("bind");
   snprintf (port, sizeof port, "%d", ntohs (sin.sin_port));
   CHECK (server_start (&loc, &opts, &srv) == -1
          && strstr (error_message (), "is in use"), "port in use");
@@ -428,8 +395,9 @@ test_detached (enum server_kind kind, int sig_to_server)
 int
 main (void)
 {
-  if (run ("command -v nbdkit >/dev/null && command -v qemu-nbd >/dev/null "
-           "&& command -v qemu-img >/dev/null") != 0) {
+  /* command -v is a shell builtin: this one check needs the shell. */
+  if (system ("command -v nbdkit >/dev/null && command -v qemu-nbd >/dev/null "
+              "&& command -v qemu-img >/dev/null") != 0) {
     printf ("SKIP: nbdkit, qemu-nbd or qemu-img missing\n");
     return 77;
   }
@@ -437,11 +405,7 @@ main (void)
     printf ("SKIP: %s\n", error_message ());
     return 77;
   }
-  if (!mkdtemp (tmpdir)) {
-    perror ("mkdtemp");
-    return 1;
-  }
-  atexit (remove_tmpdir);
+  unit_tmpdir (tmpdir);
 
   /* The guest disk: data, a zero hole, data. */
   disk = calloc (1, DISK_SIZE);
@@ -458,11 +422,12 @@ main (void)
   write_file ("raw.img", junk, 100, O_APPEND);
   /* qcow2.img: 8192 bytes of junk, the disk as qcow2, junk after it. */
   write_file ("guest.raw", disk, DISK_SIZE, O_TRUNC);
-  char cmd[512];
-  snprintf (cmd, sizeof cmd, "qemu-img convert -q -f raw -O qcow2 %s/guest.raw %s/q.qcow2",
-            tmpdir, tmpdir);
-  if (run (cmd) != 0)
-    die ("qemu-img convert");
+  _cleanup_free_ char *guest = path ("guest.raw");
+  _cleanup_free_ char *qcow2 = path ("q.qcow2");
+  char *const convert[] = { "qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2",
+                            guest, qcow2, NULL };
+  if (unit_run (convert) != 0)
+    unit_die ("qemu-img convert");
   size_t qlen;
   _cleanup_free_ unsigned char *q = read_file ("q.qcow2", &qlen);
   write_file ("qcow2.img", junk, 8192, O_TRUNC);
@@ -482,7 +447,5 @@ main (void)
   test_killed ();
 
   free (disk);
-  if (failures)
-    fprintf (stderr, "%d failures\n", failures);
-  return failures ? 1 : 0;
+  return unit_summary ();
 }

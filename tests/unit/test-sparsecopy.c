@@ -13,42 +13,17 @@
 #include "common/error.h"
 #include "common/sparsecopy.h"
 
+#include "unit.h"
+
 #define MiB (1024 * 1024)
 
 static char tmpdir[] = "/var/tmp/test-sparsecopy.XXXXXX";
-static int failures;
-
-#define CHECK(cond, ...)                                                \
-  do {                                                                  \
-    if (!(cond)) {                                                      \
-      fprintf (stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);  \
-      fprintf (stderr, __VA_ARGS__);                                    \
-      fprintf (stderr, " [error: %s]\n", error_message ());             \
-      failures++;                                                       \
-    }                                                                   \
-  } while (0)
-
-static void
-remove_tmpdir (void)
-{
-  char cmd[64];
-  snprintf (cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  if (system (cmd) != 0)
-    fprintf (stderr, "could not remove %s\n", tmpdir);
-}
-
-static void
-die (const char *what)
-{
-  perror (what);
-  exit (1);
-}
 
 static void
 pwrite_all (int fd, const void *buf, size_t len, off_t off)
 {
   if (pwrite (fd, buf, len, off) != (ssize_t) len)
-    die ("pwrite");
+    unit_die ("pwrite");
 }
 
 static uint64_t last_done;
@@ -88,7 +63,7 @@ test_copy (uint64_t offset, uint64_t size, uint64_t data_size)
 
   src = open (src_path, O_RDWR | O_CREAT | O_TRUNC, 0644);
   if (src == -1)
-    die (src_path);
+    unit_die (src_path);
   pwrite_all (src, "JUNKJUNK", 8, 0);
   if (offset > 8)
     pwrite_all (src, disk, 1, offset - 1);        /* junk before */
@@ -102,7 +77,7 @@ test_copy (uint64_t offset, uint64_t size, uint64_t data_size)
 
   dst = open (dst_path, O_RDWR | O_CREAT | O_TRUNC, 0644);
   if (dst == -1)
-    die (dst_path);
+    unit_die (dst_path);
   last_done = 0;
   calls = 0;
   CHECK (sparsecopy (src, offset, size, dst, false, progress, &size) == 0, "copy");
@@ -127,11 +102,7 @@ test_copy (uint64_t offset, uint64_t size, uint64_t data_size)
 int
 main (void)
 {
-  if (!mkdtemp (tmpdir)) {
-    perror ("mkdtemp");
-    return 1;
-  }
-  atexit (remove_tmpdir);
+  unit_tmpdir (tmpdir);
   srand (7);
   CHECK (is_zero ("\0\0\0\0", 4) && !is_zero ("\0\0\0\1", 4) && is_zero ("", 0), "is_zero");
   test_copy (0, 64 * MiB, 8 * MiB);
@@ -139,5 +110,5 @@ main (void)
   test_copy (4096, 200 * MiB, 16 * MiB);            /* several 64 MiB chunks */
   test_copy (512, 3 * MiB, 3 * MiB);                /* all data */
   test_copy (512, 100, 100);                        /* smaller than a block */
-  return failures ? 1 : 0;
+  return unit_summary ();
 }

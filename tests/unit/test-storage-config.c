@@ -3,7 +3,6 @@
  * with the system directories moved into a temporary directory.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,24 +27,10 @@ same (const char *a, const char *b)
 }
 
 static void
-mkdirs (const char *path)
-{
-  char p[4096];
-  snprintf (p, sizeof p, "%s", path);
-  for (char *s = p + 1; *s; s++)
-    if (*s == '/') {
-      *s = '\0';
-      mkdir (p, 0755);
-      *s = '/';
-    }
-  mkdir (p, 0755);
-}
-
-static void
 write_file (const char *dir, const char *name, const char *text)
 {
   char path[4096];
-  mkdirs (dir);
+  unit_mkdirs (dir);
   snprintf (path, sizeof path, "%s/%s", dir, name);
   FILE *f = fopen (path, "w");
   if (!f || fputs (text, f) == EOF || fclose (f) == EOF) {
@@ -54,22 +39,16 @@ write_file (const char *dir, const char *name, const char *text)
   }
 }
 
-static int
-rm_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-  return remove (path);
-}
-
 /* A clean slate: no files, no variables. */
 static void
 reset (void)
 {
   char path[4096];
   snprintf (path, sizeof path, "%s/fs", top);
-  nftw (path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-  mkdirs (usr);
-  mkdirs (etc);
-  mkdirs (home);
+  unit_remove_tree (path);
+  unit_mkdirs (usr);
+  unit_mkdirs (etc);
+  unit_mkdirs (home);
   unsetenv ("CONTAINERS_STORAGE_CONF");
   unsetenv ("STORAGE_DRIVER");
   unsetenv ("STORAGE_OPTS");
@@ -274,10 +253,7 @@ test_errors (void)
 int
 main (void)
 {
-  if (!mkdtemp (top)) {
-    perror ("mkdtemp");
-    return 1;
-  }
+  unit_tmpdir (top);
   snprintf (usr, sizeof usr, "%s/fs/usr/share/containers", top);
   snprintf (etc, sizeof etc, "%s/fs/etc/containers", top);
   snprintf (home, sizeof home, "%s/fs/home/user", top);
@@ -292,6 +268,5 @@ main (void)
   unsetenv ("_CONTAINERS_ROOTLESS_UID");
   check (config_rootless_uid () == geteuid (), "else the effective uid");
 
-  nftw (top, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
   return unit_summary ();
 }

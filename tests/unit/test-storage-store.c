@@ -24,20 +24,6 @@
 
 static char top[] = "/tmp/test-storage-store.XXXXXX";
 
-static void
-mkdirs (const char *path)
-{
-  char p[4096];
-  snprintf (p, sizeof p, "%s", path);
-  for (char *s = p + 1; *s; s++)
-    if (*s == '/') {
-      *s = '\0';
-      mkdir (p, 0755);
-      *s = '/';
-    }
-  mkdir (p, 0755);
-}
-
 static void __attribute__ ((format (printf, 2, 3)))
 put (const char *text, const char *fmt, ...)
 {
@@ -48,19 +34,13 @@ put (const char *text, const char *fmt, ...)
   va_end (ap);
   char *slash = strrchr (path, '/');
   *slash = '\0';
-  mkdirs (path);
+  unit_mkdirs (path);
   *slash = '/';
   FILE *f = fopen (path, "w");
   if (!f || fputs (text, f) == EOF || fclose (f) == EOF) {
     fprintf (stderr, "setup: %s: %m\n", path);
     exit (1);
   }
-}
-
-static int
-rm_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-  return remove (path);
 }
 
 /* Layer ids: 64 hex digits made of one repeated digit. */
@@ -111,7 +91,7 @@ build_store (void)
   put ("x", "%s/overlay/%s/diff/disk/a.img", root, lid ('6'));
   put ("x", "%s/overlay/%s/diff/disk/a.img", root, lid ('7'));
   put ("x", "%s/overlay/%s/composefs-data/composefs.blob", root, lid ('8'));
-  mkdirs (strcat (strcpy (json, root), "/overlay/8888888888888888888888888888888888888888888888888888888888888888/diff"));
+  unit_mkdirs (strcat (strcpy (json, root), "/overlay/8888888888888888888888888888888888888888888888888888888888888888/diff"));
   put ("volatile\n", "%s/overlay/%s/diff/disk/v.img", root, lid ('9'));
 
   snprintf (json, sizeof json,
@@ -354,13 +334,9 @@ test_drivers (void)
 int
 main (void)
 {
-  if (!mkdtemp (top)) {
-    perror ("mkdtemp");
-    return 1;
-  }
+  unit_tmpdir (top);
   build_store ();
   test_store ();
   test_drivers ();
-  nftw (top, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
   return unit_summary ();
 }

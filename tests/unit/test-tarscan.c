@@ -4,41 +4,19 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/error.h"
 #include "common/tarscan.h"
 
-extern char **environ;
+#include "unit.h"
 
-static int failures;
 static char tmp[] = "/var/tmp/test-tarscan.XXXXXX";
-
-#define CHECK(cond) do {                                                \
-    if (!(cond)) {                                                      \
-      fprintf (stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                       \
-    }                                                                   \
-  } while (0)
-
-static int
-run (char *const argv[])
-{
-  pid_t pid;
-  int status;
-  if (posix_spawnp (&pid, argv[0], NULL, NULL, argv, environ) != 0)
-    return -1;
-  if (waitpid (pid, &status, 0) == -1)
-    return -1;
-  return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
-}
 
 static void
 write_file (const char *name, size_t size, unsigned seed)
@@ -46,10 +24,8 @@ write_file (const char *name, size_t size, unsigned seed)
   char path[256];
   snprintf (path, sizeof path, "%s/src/%s", tmp, name);
   FILE *f = fopen (path, "w");
-  if (!f) {
-    perror (path);
-    exit (1);
-  }
+  if (!f)
+    unit_die (path);
   for (size_t i = 0; i < size; i++)
     fputc ((int) ((i * 2654435761u + seed) >> 7) & 0xff, f);
   fclose (f);
@@ -66,20 +42,16 @@ map_file (const char *path)
   struct mapping m = { NULL, 0 };
   struct stat st;
   int fd = open (path, O_RDONLY);
-  if (fd == -1 || fstat (fd, &st) == -1) {
-    perror (path);
-    exit (1);
-  }
+  if (fd == -1 || fstat (fd, &st) == -1)
+    unit_die (path);
   m.len = st.st_size;
   if (m.len == 0) {
     close (fd);
     return m;
   }
   m.p = mmap (NULL, m.len, PROT_READ, MAP_PRIVATE, fd, 0);
-  if (m.p == MAP_FAILED) {
-    perror ("mmap");
-    exit (1);
-  }
+  if (m.p == MAP_FAILED)
+    unit_die ("mmap");
   close (fd);
   return m;
 }
@@ -109,12 +81,9 @@ check_member (const struct tar_member *m, void *arg)
   snprintf (path, sizeof path, "%s/src/%s", tmp, name);
   struct mapping f = map_file (path);
   CHECK (f.len == m->size);
-  if (f.len == m->size && f.len > 0
-      && memcmp (c->base + (m->offset - c->base_offset), f.p, f.len) != 0) {
-    fprintf (stderr, "%s: data is not at offset %lu\n", m->name,
-             (unsigned long) m->offset);
-    failures++;
-  }
+  if (f.len == m->size && f.len > 0)
+    CHECK (memcmp (c->base + (m->offset - c->base_offset), f.p, f.len) == 0,
+           "%s: data is not at offset %lu", m->name, (unsigned long) m->offset);
   if (f.len)
     munmap (f.p, f.len);
   return 0;
@@ -130,7 +99,7 @@ make_tar (const char *format, const char *out)
   snprintf (dst, sizeof dst, "%s/%s", tmp, out);
   snprintf (src, sizeof src, "%s/src", tmp);
   char *const argv[] = { "tar", fmt, "-C", src, "-cf", dst, ".", NULL };
-  if (run (argv) != 0) {
+  if (unit_run (argv) != 0) {
     fprintf (stderr, "tar %s failed\n", format);
     exit (1);
   }
@@ -166,10 +135,7 @@ test_formats (void)
       snprintf (path, sizeof path, "%s/%s", tmp, out);
       struct mapping t = map_file (path);
       struct check c = { .base = t.p };
-      if (tarscan_memory (t.p, t.len, 0, out, check_member, &c) == -1) {
-        fprintf (stderr, "%s: %s\n", out, error_message ());
-        failures++;
-      }
+      CHECK (tarscan_memory (t.p, t.len, 0, out, check_member, &c) != -1, "%s", out);
       /* ., sub, small, empty, block, big, link, hard (+ the long name) */
       CHECK (c.total == 8 + pass);
       CHECK (c.regular == 4 + pass);
@@ -196,11 +162,8 @@ nested_member (const struct tar_member *m, void *arg)
     return 0;
   struct check c = { .base = n->base };
   n->found++;
-  if (tarscan_memory (n->base + m->offset, m->size, m->offset, "inner",
-                      check_member, &c) == -1) {
-    fprintf (stderr, "inner: %s\n", error_message ());
-    failures++;
-  }
+  CHECK (tarscan_memory (n->base + m->offset, m->size, m->offset, "inner",
+                         check_member, &c) != -1, "inner");
   CHECK (c.regular == 5);
   return 0;
 }
@@ -213,7 +176,7 @@ test_nested (void)
   snprintf (inner, sizeof inner, "%s", tmp);
   char *const argv[] = { "tar", "--format=pax", "-C", inner, "-cf", outer,
                          "gnu-1.tar", NULL };
-  CHECK (run (argv) == 0);
+  CHECK (unit_run (argv) == 0);
   struct mapping t = map_file (outer);
   struct nested n = { .base = t.p };
   CHECK (tarscan_memory (t.p, t.len, 0, "outer", nested_member, &n) == 0);
@@ -236,11 +199,9 @@ expect_refused (const char *file, size_t len, const char *text)
   if (len == 0)
     len = t.len;
   int r = tarscan_memory (t.p, len, 0, file, ignore, NULL);
-  CHECK (r == -1);
-  if (r == -1 && strstr (error_message (), text) == NULL) {
-    fprintf (stderr, "%s: wrong message: %s\n", file, error_message ());
-    failures++;
-  }
+  CHECK (r == -1, "%s", file);
+  if (r == -1)
+    CHECK (strstr (error_message (), text), "%s: wrong message", file);
   munmap (t.p, t.len);
 }
 
@@ -256,7 +217,7 @@ test_refused (void)
 
   snprintf (path, sizeof path, "%s/gnu-1.tar", tmp);
   char *const gz[] = { "gzip", "-k", "-1", path, NULL };
-  CHECK (run (gz) == 0);
+  CHECK (unit_run (gz) == 0);
   expect_refused ("gnu-1.tar.gz", 0, "gzip-compressed");
 
   /* A sparse member, in the GNU and pax encodings. */
@@ -273,7 +234,7 @@ test_refused (void)
     snprintf (out, sizeof out, "%s/%s", tmp, name);
     char *const argv[] = { "tar", "--sparse", fmt, "-C", src, "-cf", out,
                            "holes", NULL };
-    CHECK (run (argv) == 0);
+    CHECK (unit_run (argv) == 0);
     expect_refused (name, 0, "sparse");
   }
 
@@ -342,14 +303,11 @@ test_no_data_read (void)
 int
 main (void)
 {
-  if (!mkdtemp (tmp)) {
-    perror ("mkdtemp");
-    return 1;
-  }
+  unit_tmpdir (tmp);
   char *const tar_version[] = { "tar", "--version", NULL };
   int fd = dup (1);
   freopen ("/dev/null", "w", stdout);
-  int have_tar = run (tar_version) == 0;
+  int have_tar = unit_run (tar_version) == 0;
   dup2 (fd, 1);
   close (fd);
   if (!have_tar) {
@@ -361,12 +319,5 @@ main (void)
   test_refused ();
   test_no_data_read ();
 
-  char *const rm[] = { "rm", "-rf", tmp, NULL };
-  run (rm);
-  if (failures) {
-    fprintf (stderr, "%d failures\n", failures);
-    return 1;
-  }
-  printf ("test-tarscan: ok\n");
-  return 0;
+  return unit_summary ();
 }

@@ -184,3 +184,18 @@ store_fingerprint () {
     [ $# -gt 0 ] || set -- "$store/root" "$store/runroot"
     find "$@" -printf '%p %y %s %m %U:%G %T@\n' | LC_ALL=C sort | sha256sum
 }
+
+# edit_json FILE PYTHON: rewrite FILE's JSON by the python statements
+# PYTHON acting on v, the parsed JSON (e.g. 'v[0]["id"] = 12'); fails if
+# they raise.  Needs python3 (requires python3 --version).
+edit_json () {
+    python3 - "$1" "$2" <<'EOP'
+import json, sys
+path, code = sys.argv[1], sys.argv[2]
+with open(path) as f:
+    v = json.load(f)
+exec(code)
+with open(path, "w") as f:
+    json.dump(v, f)
+EOP
+}

@@ -20,18 +20,6 @@ mktar "$L/good.tar" '[{"name":"disk","type":"dir"},{"name":"disk/disk.img","type
 
 # fresh: a new layout holding the good image as "img".
 fresh () { rm -rf "$O"; mklayout "$O" img "$L/good.tar"; }
-# edit_json FILE PYTHON: rewrite FILE's JSON as v.
-edit_json () {
-    python3 - "$1" "$2" <<'EOP'
-import json, sys
-path, code = sys.argv[1], sys.argv[2]
-with open(path) as f:
-    v = json.load(f)
-exec(code)
-with open(path, "w") as f:
-    json.dump(v, f)
-EOP
-}
 # manifest_blob, layer_blob: the paths of the image's blobs.
 blob_of () { echo "$O/blobs/sha256/${1#sha256:}"; }
 manifest_blob () { blob_of "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifests"][0]["digest"])' "$O/index.json")"; }

@@ -27,20 +27,6 @@ restore () {
     cp "$tmpdir/layers.json.orig" "$layers"
 }
 
-# edit FILE PYTHON: rewrite FILE's JSON as v, by a python expression
-# statement on v (the parsed JSON).
-edit () {
-    python3 - "$1" "$2" <<'EOP'
-import json, sys
-path, code = sys.argv[1], sys.argv[2]
-with open(path) as f:
-    v = json.load(f)
-exec(code)
-with open(path, "w") as f:
-    json.dump(v, f)
-EOP
-}
-
 # store_case DESCRIPTION REGEX: after the damage, refused with REGEX.
 store_case () {
     hostile_case "$ref" "$2"
@@ -64,51 +50,51 @@ python3 -c 'import sys; sys.stdout.write("[" * 100000 + "]" * 100000)' > "$image
 store_case "images.json nested 10^5 arrays" 'images.json: not valid JSON at byte [0-9]+: nesting too deep'
 python3 -c 'import sys; sys.stdout.write("{\"a\":" * 100000 + "1" + "}" * 100000)' > "$layers"
 store_case "layers.json nested 10^5 objects" 'layers.json: not valid JSON at byte [0-9]+: nesting too deep'
-edit "$images" 'v[0]["names"] = [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["x"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]'
+edit_json "$images" 'v[0]["names"] = [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["x"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]'
 store_case "images.json nested names" 'images.json: (not valid JSON at byte [0-9]+: nesting too deep|entry 0: "names" holds a non-string)'
 
 # Wrong types.
 echo '{"id": "x"}' > "$images"
 store_case "images.json an object" 'images.json: not a JSON array'
-edit "$images" 'v[0]["id"] = 12345'
+edit_json "$images" 'v[0]["id"] = 12345'
 store_case "image id a number" 'images.json: entry 0: "id" is not a string'
-edit "$images" 'v[0]["names"] = "localhost/hostile-store:latest"'
+edit_json "$images" 'v[0]["names"] = "localhost/hostile-store:latest"'
 store_case "names a string" 'images.json: entry 0: "names" is not an array'
-edit "$images" 'v[0]["layer"] = ["a"]'
+edit_json "$images" 'v[0]["layer"] = ["a"]'
 store_case "layer an array" 'images.json: entry 0: "layer" is not a string'
-edit "$layers" 'v[0]["id"] = None'
+edit_json "$layers" 'v[0]["id"] = None'
 store_case "layers.json id null" 'layers.json: entry 0: (layer id .* is not 64 hex digits|"id" is not a string)'
-edit "$layers" 'v[0]["parent"] = {"id": 1}'
+edit_json "$layers" 'v[0]["parent"] = {"id": 1}'
 store_case "layers.json parent an object" 'layers.json: entry 0: "parent" is not a string'
-edit "$images" 'v[0]["names"] = ["localhost/hostile-store:latest", 7]'
+edit_json "$images" 'v[0]["names"] = ["localhost/hostile-store:latest", 7]'
 store_case "a name a number" 'images.json: entry 0: "names" holds a non-string'
 
 # Layer ids that would be paths.
-edit "$images" 'v[0]["layer"] = "../../../../etc"'
+edit_json "$images" 'v[0]["layer"] = "../../../../etc"'
 store_case "image layer ../../../../etc" "layer id '\\.\\./\\.\\./\\.\\./\\.\\./etc' is not 64 hex digits"
-edit "$images" 'v[0]["layer"] = "/etc"'
+edit_json "$images" 'v[0]["layer"] = "/etc"'
 store_case "image layer /etc" "layer id '/etc' is not 64 hex digits"
-edit "$images" 'v[0]["layer"] = "a" * 64 + "/../../etc"'
+edit_json "$images" 'v[0]["layer"] = "a" * 64 + "/../../etc"'
 store_case "image layer with /.." "layer id 'a{64}/\\.\\./\\.\\./etc' is not 64 hex digits"
-edit "$layers" 'v[0]["id"] = "../../../../etc"' &&
-    edit "$images" 'v[0]["layer"] = "../../../../etc"'
+edit_json "$layers" 'v[0]["id"] = "../../../../etc"' &&
+    edit_json "$images" 'v[0]["layer"] = "../../../../etc"'
 store_case "both: layer ../../../../etc" "layer id '\\.\\./\\.\\./\\.\\./\\.\\./etc' is not 64 hex digits"
-edit "$layers" 'v[0]["parent"] = "../" * 10 + "etc"'
+edit_json "$layers" 'v[0]["parent"] = "../" * 10 + "etc"'
 store_case "parent ../../etc" "layers.json: entry 0: parent layer id '(\\.\\./)+etc' is not 64 hex digits"
 
 # A missing layer, a parent that does not exist, a parent cycle.
-edit "$layers" 'v.clear()'
+edit_json "$layers" 'v.clear()'
 store_case "top layer not in layers.json" "layer [0-9a-f]{64} is not in the store's layers.json"
-edit "$layers" 'v[0]["parent"] = "b" * 64'
+edit_json "$layers" 'v[0]["parent"] = "b" * 64'
 store_case "missing parent" "layer b{64} is not in the store's layers.json"
-edit "$layers" 'v[0]["parent"] = v[0]["id"]'
+edit_json "$layers" 'v[0]["parent"] = v[0]["id"]'
 store_case "layer its own parent" "layer [0-9a-f]{64} is its own ancestor"
 # (c's directory made, so the walk gets as far as the cycle)
 mkdir -p "$store/root/overlay/$(printf 'c%.0s' {1..64})/diff"
-edit "$layers" 'v.append(dict(v[0], id="c"*64, parent=v[0]["id"])); v[0]["parent"] = "c"*64'
+edit_json "$layers" 'v.append(dict(v[0], id="c"*64, parent=v[0]["id"])); v[0]["parent"] = "c"*64'
 store_case "two-layer parent cycle" "layer [0-9a-f]{64} is its own ancestor"
-edit "$layers" 'v[:] = [dict(id="%064x" % i, parent="%064x" % (i + 1)) for i in range(5000)]; v[0]["id"] = v[0]["id"]' &&
-    edit "$images" 'v[0]["layer"] = "%064x" % 0'
+edit_json "$layers" 'v[:] = [dict(id="%064x" % i, parent="%064x" % (i + 1)) for i in range(5000)]; v[0]["id"] = v[0]["id"]' &&
+    edit_json "$images" 'v[0]["layer"] = "%064x" % 0'
 store_case "a chain of 5000 missing layers" "layer 0{64} has no directory"
 
 # A valid id whose directory is not there.
@@ -119,7 +105,7 @@ mv "$store/root/overlay/$top.away" "$store/root/overlay/$top"
 
 # Stored names that are not valid references (no domain, not parseable)
 # next to the one matched by repository suffix: skipped, never a crash.
-edit "$images" 'v[0]["names"] = ["noslash", "UPPER/case", "", "quay.io/x/by-suffix:latest"]'
+edit_json "$images" 'v[0]["names"] = ["noslash", "UPPER/case", "", "quay.io/x/by-suffix:latest"]'
 hostile_cases=$((hostile_cases + 1))
 expect_served "containers-storage:[overlay@$store/root+$store/runroot]x/by-suffix" "$tmpdir/disk.raw"
 echo "ok $hostile_cases - odd stored names next to a name matched by suffix: served"

@@ -289,10 +289,8 @@ test_probe_fd (void)
   qcow2 (3);
   /* A qcow2 at offset 1536 of a bigger file, as in a tar. */
   if (fd == -1 || pwrite (fd, "tar header", 10, 0) != 10 ||
-      pwrite (fd, buf, sizeof buf, 1536) != sizeof buf) {
-    perror ("test setup");
-    exit (1);
-  }
+      pwrite (fd, buf, sizeof buf, 1536) != sizeof buf)
+    unit_die ("test setup");
   error_clear ();
   int r = diskfmt_probe_fd (fd, 1536, DISK_FILE_SIZE, &info);
   check (r == 0 && info.format == DISK_QCOW2 && info.qcow2_version == 3,
@@ -409,15 +407,11 @@ test_qemu_img (void)
 int
 main (void)
 {
-  if (!mkdtemp (tmpdir)) {
-    perror ("mkdtemp");
-    return 1;
-  }
+  unit_tmpdir (tmpdir);
   test_qcow2 ();
   test_qcow2_fields ();
   test_others ();
   test_probe_fd ();
   test_qemu_img ();
-  rmdir (tmpdir);
   return unit_summary ();
 }

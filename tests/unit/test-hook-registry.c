@@ -23,7 +23,7 @@
 
 #include "unit.h"
 
-static char dir[64];
+static char dir[] = "/tmp/test-hook-registry.XXXXXX";
 
 static char *
 path (const char *name)
@@ -228,14 +228,9 @@ test_processes (void)
 int
 main (void)
 {
-  snprintf (dir, sizeof dir, "/tmp/test-hook-registry.XXXXXX");
-  if (!mkdtemp (dir)) {
-    perror ("mkdtemp");
-    return 1;
-  }
+  unit_tmpdir (dir);
   test_records ();
   test_dirs ();
   test_processes ();
-  rmdir (dir);
   return unit_summary ();
 }

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <netdb.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,6 +177,51 @@ spec_without_top_read_only (char *spec)
   return ret;
 }
 
+/* What "EXE --version" prints first, or "" (EXE not run, or silent). */
+static void
+program_version (const char *exe, char *buf, size_t len)
+{
+  char *argv[] = { (char *) exe, (char *) "--version", NULL };
+  posix_spawn_file_actions_t fa;
+  int p[2], status;
+  pid_t pid;
+  size_t got = 0;
+  ssize_t n;
+
+  buf[0] = '\0';
+  if (pipe2 (p, O_CLOEXEC) == -1)
+    return;
+  posix_spawn_file_actions_init (&fa);
+  posix_spawn_file_actions_adddup2 (&fa, p[1], STDOUT_FILENO);
+  int r = posix_spawn (&pid, exe, &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy (&fa);
+  close (p[1]);
+  while (r == 0 && got < len - 1
+         && ((n = read (p[0], buf + got, len - 1 - got)) > 0
+             || (n == -1 && errno == EINTR)))
+    got += n > 0 ? n : 0;
+  buf[got] = '\0';
+  close (p[0]);
+  if (r == 0)
+    while (waitpid (pid, &status, 0) == -1 && errno == EINTR)
+      ;
+}
+
+bool
+server_nbdkit_takes_fd (const char *exe)
+{
+  char version[256];
+  int major, minor;
+
+  program_version (exe, version, sizeof version);
+  if (sscanf (version, "nbdkit %d.%d", &major, &minor) != 2)
+    return false;
+  bool takes_fd = major > 1 || minor >= 34;
+  debug ("%s is nbdkit %d.%d: the disk goes as %s", exe, major, minor,
+         takes_fd ? "fd=4" : "file=" DISK_FD_PATH);
+  return takes_fd;
+}
+
 char **
 server_argv (const struct disk_location *loc,
              const struct server_options *opts,
@@ -190,7 +236,13 @@ server_argv (const struct disk_location *loc,
     push (&a, opts->writable ? "--filter=cow" : "--readonly");
     push (&a, "--filter=offset");
     push (&a, "file");
-    push (&a, "file=%s", DISK_FD_PATH);
+    /* file= is resolved by realpath at start and that host path opened
+     * again for every connection; fd= (nbdkit 1.34) serves the very file.
+     */
+    if (server_nbdkit_takes_fd (exe))
+      push (&a, "fd=%d", DISK_FD);
+    else
+      push (&a, "file=%s", DISK_FD_PATH);
     push (&a, "offset=%" PRIu64, loc->offset);
     push (&a, "range=%" PRIu64, loc->size);
   }

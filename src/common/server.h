@@ -9,8 +9,13 @@
  *         activation, LISTEN_FDS=1), so a busy port or an existing socket
  *         path is a clear error before anything runs, a client can connect
  *         at once, and the socket file is always ours to remove;
- *   fd 4  the location's open disk fd: the server opens /dev/fd/4, the file
- *         that was located and checked, not a path looked up again.
+ *   fd 4  the location's open disk fd, the file that was located and
+ *         checked, not a path looked up again: nbdkit >= 1.34 serves it as
+ *         fd=4, qemu-nbd opens /dev/fd/4 once (the same file, even if it
+ *         was removed since).  An older nbdkit only takes file=/dev/fd/4,
+ *         which it resolves to the file's host path at start and opens
+ *         again for each connection: after the image is removed, new
+ *         connections fail (--server qemu-nbd avoids it).
  *
  * Ready means that a libnbd client got through the handshake and saw the
  * expected export size and read-only flag.  The export is always
@@ -85,6 +90,9 @@ int server_parse_kind (const char *name, enum server_kind *out);
  */
 int server_choose (const struct disk_location *loc,
                    const struct server_options *opts, enum server_kind *out);
+
+/* Whether nbdkit program EXE takes its file as fd=N (nbdkit >= 1.34). */
+bool server_nbdkit_takes_fd (const char *exe);
 
 /* The argument vector (NULL-terminated, free with strv_free) that starts
  * KIND on LOC with OPTS, argv[0] being EXE.  Exposed for tests and --log-level debug.

@@ -1,0 +1,90 @@
+/* Unit test of server_argv (src/common/server.c) for nbdkit: the disk goes
+ * as fd=4 to an nbdkit that takes it (1.34 and later), so the server reads
+ * the very file that was located; an older one gets file=/dev/fd/4.  The
+ * version comes from "nbdkit --version", here fake nbdkits printing one.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/location.h"
+#include "common/server.h"
+
+#include "unit.h"
+
+static char tmp[] = "/tmp/test-server-argv.XXXXXX";
+
+/* A fake nbdkit in TMP printing VERSION for --version: its path. */
+static char *
+fake_nbdkit (const char *name, const char *version)
+{
+  char *path;
+  if (asprintf (&path, "%s/%s", tmp, name) == -1)
+    abort ();
+  FILE *f = fopen (path, "w");
+  if (!f)
+    abort ();
+  fprintf (f, "#!/bin/sh\nprintf '%%s\\n' '%s'\n", version);
+  fclose (f);
+  chmod (path, 0755);
+  return path;
+}
+
+static bool
+has_arg (char **argv, const char *want)
+{
+  for (; argv && *argv; argv++)
+    if (strcmp (*argv, want) == 0)
+      return true;
+  return false;
+}
+
+static void
+check_version (const char *version, bool takes_fd)
+{
+  static int n;
+  char name[32];
+  struct disk_location loc;
+  struct server_options opts = { .kind = SERVER_NBDKIT };
+
+  snprintf (name, sizeof name, "nbdkit-%d", n++);
+  _cleanup_free_ char *exe = fake_nbdkit (name, version);
+  disk_location_init (&loc);
+  loc.offset = 1536;
+  loc.size = 1 << 20;
+
+  check (server_nbdkit_takes_fd (exe) == takes_fd, "'%s': takes fd=: %s",
+         version, takes_fd ? "yes" : "no");
+  _cleanup_strv_ char **argv = server_argv (&loc, &opts, SERVER_NBDKIT, exe);
+  check (argv && strcmp (argv[0], exe) == 0, "'%s': argv[0] is the program", version);
+  check (has_arg (argv, takes_fd ? "fd=4" : "file=/dev/fd/4")
+         && !has_arg (argv, takes_fd ? "file=/dev/fd/4" : "fd=4"),
+         "'%s': the disk as %s", version, takes_fd ? "fd=4" : "file=/dev/fd/4");
+  check (has_arg (argv, "offset=1536") && has_arg (argv, "range=1048576")
+         && has_arg (argv, "--readonly"), "'%s': offset, range, read-only", version);
+}
+
+int
+main (void)
+{
+  if (!mkdtemp (tmp)) {
+    perror ("mkdtemp");
+    return 1;
+  }
+  check_version ("nbdkit 1.32.5", false);
+  check_version ("nbdkit 1.33.11", false);
+  check_version ("nbdkit 1.34.0", true);
+  check_version ("nbdkit 1.42.6 (nbdkit-1.42.6-1.fc42)", true);
+  check_version ("nbdkit 2.0.0", true);
+  check_version ("not nbdkit at all", false);
+  check_version ("", false);
+
+  char cmd[64];
+  snprintf (cmd, sizeof cmd, "rm -rf %s", tmp);
+  if (system (cmd) != 0)
+    fprintf (stderr, "could not remove %s\n", tmp);
+  return unit_summary ();
+}

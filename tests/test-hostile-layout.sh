@@ -73,6 +73,11 @@ hostile_case "$img" "'sha256:\\.\\./\\.\\./\\.\\./\\.\\./\\.\\./etc/shadow' is n
 # A blob missing; blobs that are symlinks out of the layout.
 fresh; rm "$(layer_blob)"
 hostile_case "$img" 'sha256:[0-9a-f]{64}.*(missing|not found|No such file)'
+# An empty layer blob, as the manifest says: not a tar, never skipped.
+fresh; : > "$(layer_blob)"
+edit_json "$(manifest_blob)" 'v["layers"][0]["size"] = 0'
+rehash_manifest
+hostile_case "$img" 'is empty: not a tar'
 for target in /etc/shadow ../../../../../../etc/shadow; do
     fresh; ln -sf "$target" "$(layer_blob)"
     hostile_case "$img" '(missing|not found|No such file|not a tar|tar header|truncated|digest|Too many levels of symbolic links)'

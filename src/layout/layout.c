@@ -209,7 +209,8 @@ pick_by_scanning (const char *ref, const struct locate_request *req,
   if (!tt)
     return error_errno (ENOMEM, "tartree_new");
   for (size_t i = 0; i < img->n_layers; i++)
-    if (blobs[i].data && scan_layer (&img->layers[i], i, tt, &blobs[i]) == -1)
+    if (!is_raw_blob (&img->layers[i])
+        && scan_layer (&img->layers[i], i, tt, &blobs[i]) == -1)
       goto out;
   tartree_tree (tt, &tree);
   if (tree_pick_disk (&tree, req->disk, &node, &pick->member) == -1) {

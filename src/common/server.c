@@ -4,8 +4,8 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netdb.h>
+#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,34 +177,67 @@ spec_without_top_read_only (char *spec)
   return ret;
 }
 
-/* What "EXE --version" prints first, or "" (EXE not run, or silent). */
+/* How long "nbdkit --version" may take: it answers in milliseconds; a
+ * program that does not must not hang a serve or a hook.
+ */
+#define VERSION_TIMEOUT_MS 2000
+
+static int64_t now_ms (void);
+
+/* What "EXE --version" prints first, or "" (EXE not run, silent, or not
+ * done within VERSION_TIMEOUT_MS: then killed).  It gets no stdin and no
+ * stderr of ours, and dies with us, so it holds nothing of the caller's
+ * (a hook's runtime waits for the hook's output to close).
+ */
 static void
 program_version (const char *exe, char *buf, size_t len)
 {
-  char *argv[] = { (char *) exe, (char *) "--version", NULL };
-  posix_spawn_file_actions_t fa;
   int p[2], status;
-  pid_t pid;
   size_t got = 0;
-  ssize_t n;
 
   buf[0] = '\0';
   if (pipe2 (p, O_CLOEXEC) == -1)
     return;
-  posix_spawn_file_actions_init (&fa);
-  posix_spawn_file_actions_adddup2 (&fa, p[1], STDOUT_FILENO);
-  int r = posix_spawn (&pid, exe, &fa, NULL, argv, environ);
-  posix_spawn_file_actions_destroy (&fa);
+  fflush (stdout);
+  fflush (stderr);
+  pid_t pid = fork ();
+  if (pid == 0) {
+    int null = open ("/dev/null", O_RDWR);
+    prctl (PR_SET_PDEATHSIG, SIGKILL);
+    if (null == -1 || dup2 (null, STDIN_FILENO) == -1
+        || dup2 (p[1], STDOUT_FILENO) == -1 || dup2 (null, STDERR_FILENO) == -1)
+      _exit (127);
+    execl (exe, exe, "--version", (char *) NULL);
+    _exit (127);
+  }
   close (p[1]);
-  while (r == 0 && got < len - 1
-         && ((n = read (p[0], buf + got, len - 1 - got)) > 0
-             || (n == -1 && errno == EINTR)))
-    got += n > 0 ? n : 0;
+  if (pid == -1) {
+    close (p[0]);
+    return;
+  }
+  int64_t deadline = now_ms () + VERSION_TIMEOUT_MS;
+  for (;;) {
+    struct pollfd pfd = { .fd = p[0], .events = POLLIN };
+    int64_t left = deadline - now_ms ();
+    if (left <= 0 || got >= len - 1)
+      break;
+    int r = poll (&pfd, 1, left);
+    if (r == -1 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    ssize_t n = read (p[0], buf + got, len - 1 - got);
+    if (n == -1 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    got += n;
+  }
   buf[got] = '\0';
   close (p[0]);
-  if (r == 0)
-    while (waitpid (pid, &status, 0) == -1 && errno == EINTR)
-      ;
+  kill (pid, SIGKILL);         /* done or not: it has said all we read */
+  while (waitpid (pid, &status, 0) == -1 && errno == EINTR)
+    ;
 }
 
 bool

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -67,6 +69,35 @@ check_version (const char *version, bool takes_fd)
          && has_arg (argv, "--readonly"), "'%s': offset, range, read-only", version);
 }
 
+/* An "nbdkit" that never answers --version: given up on, and killed. */
+static void
+check_hanging_version (void)
+{
+  char *path, *pidfile;
+  if (asprintf (&path, "%s/nbdkit-hangs", tmp) == -1
+      || asprintf (&pidfile, "%s/hangs.pid", tmp) == -1)
+    abort ();
+  FILE *f = fopen (path, "w");
+  if (!f)
+    abort ();
+  fprintf (f, "#!/bin/sh\necho $$ > '%s'\nexec sleep 60\n", pidfile);
+  fclose (f);
+  chmod (path, 0755);
+
+  time_t t0 = time (NULL);
+  check (!server_nbdkit_takes_fd (path), "a silent nbdkit --version: no fd=");
+  check (time (NULL) - t0 <= 5, "given up on within the bound (%ld s)",
+         (long) (time (NULL) - t0));
+  int pid = 0;
+  f = fopen (pidfile, "r");
+  check (f && fscanf (f, "%d", &pid) == 1 && pid > 0, "the fake ran");
+  if (f)
+    fclose (f);
+  check (pid > 0 && kill (pid, 0) == -1, "and is gone (pid %d)", pid);
+  free (path);
+  free (pidfile);
+}
+
 int
 main (void)
 {
@@ -78,5 +109,6 @@ main (void)
   check_version ("nbdkit 2.0.0", true);
   check_version ("not nbdkit at all", false);
   check_version ("", false);
+  check_hanging_version ();
   return unit_summary ();
 }

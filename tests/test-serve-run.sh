@@ -28,25 +28,27 @@ podman_disk serve localhost/run-disk --run 'kill -TERM $$' || rc=$?
 [ "$rc" = 143 ] || fail "--run killed by SIGTERM: status $rc, expected 143"
 check_no_leftovers localhost/run-disk
 
-# --foreground: the URI, then stays; SIGTERM stops it cleanly.
+# --foreground: the URI, then stays; SIGTERM stops it cleanly.  Each run
+# writes files of its own: a background job truncates its output file only
+# when it gets to run, so a reused name could still show the last run's URI.
 for sig in TERM INT; do
-    "$PODMAN_DISK" serve localhost/run-disk --foreground > "$tmpdir/fg.out" 2>"$tmpdir/fg.err" &
+    "$PODMAN_DISK" serve localhost/run-disk --foreground > "$tmpdir/fg-$sig.out" 2>"$tmpdir/fg-$sig.err" &
     fg=$!
-    wait_until test -s "$tmpdir/fg.out" || fail "--foreground printed no URI"
-    uri=$(head -n1 "$tmpdir/fg.out")
+    wait_until test -s "$tmpdir/fg-$sig.out" || fail "--foreground printed no URI"
+    uri=$(head -n1 "$tmpdir/fg-$sig.out")
     qemu-img compare -q -f raw "$tmpdir/disk.img" "$uri" || fail "--foreground export differs"
     kill -$sig "$fg"
     rc=0; wait "$fg" || rc=$?
-    [ "$rc" = 0 ] || fail "--foreground exited $rc after SIG$sig: $(cat "$tmpdir/fg.err")"
+    [ "$rc" = 0 ] || fail "--foreground exited $rc after SIG$sig: $(cat "$tmpdir/fg-$sig.err")"
     path_gone "$(socket_of "$uri")" || fail "--foreground left its socket after SIG$sig"
     check_no_leftovers localhost/run-disk
 done
 
 # --foreground, the server is killed: serve says so and cleans up.
-"$PODMAN_DISK" serve localhost/run-disk --foreground --pidfile "$tmpdir/pid" > "$tmpdir/fg.out" 2>"$tmpdir/fg.err" &
+"$PODMAN_DISK" serve localhost/run-disk --foreground --pidfile "$tmpdir/pid" > "$tmpdir/fg-kill.out" 2>"$tmpdir/fg.err" &
 fg=$!
-wait_until test -s "$tmpdir/fg.out" || fail "--foreground printed no URI"
-uri=$(head -n1 "$tmpdir/fg.out")
+wait_until test -s "$tmpdir/fg-kill.out" || fail "--foreground printed no URI"
+uri=$(head -n1 "$tmpdir/fg-kill.out")
 kill -9 "$(cat "$tmpdir/pid")"
 rc=0; wait "$fg" || rc=$?
 [ "$rc" = 1 ] || fail "--foreground exited $rc when its server was killed"
@@ -58,11 +60,11 @@ check_no_leftovers localhost/run-disk
 # serve itself killed with SIGKILL: its server goes too (the kernel's
 # parent-death signal).  Nobody is left to remove the socket file: a known
 # limit, cleaned up here.
-"$PODMAN_DISK" serve localhost/run-disk --foreground > "$tmpdir/fg.out" &
+"$PODMAN_DISK" serve localhost/run-disk --foreground > "$tmpdir/fg-self.out" &
 fg=$!
-wait_until test -s "$tmpdir/fg.out" || fail "--foreground printed no URI"
+wait_until test -s "$tmpdir/fg-self.out" || fail "--foreground printed no URI"
 kill -9 "$fg"
 wait "$fg" 2>/dev/null || true
 wait_until nothing_holds "$backing" || fail "the server outlived a killed serve"
-rm -f "$(socket_of "$(head -n1 "$tmpdir/fg.out")")"
+rm -f "$(socket_of "$(head -n1 "$tmpdir/fg-self.out")")"
 echo PASS

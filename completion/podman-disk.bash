@@ -207,8 +207,14 @@ _podman_disk ()
 
     # Bash replaces only the last piece of the word that COMP_WORDBREAKS
     # split (after the ':' of oci:DIR or of a tag): strip what comes before.
+    # Right after the ':' or '=' itself, the word is that separator, and
+    # what bash replaces is the empty piece after it: strip all of cur.
     local raw=${COMP_WORDS[COMP_CWORD]} strip
-    strip=$(( ${#cur} - ${#raw} ))
+    if [[ -n $raw && -z ${raw//[:=]/} ]]; then
+        strip=${#cur}
+    else
+        strip=$(( ${#cur} - ${#raw} ))
+    fi
     ((strip < 0)) && strip=0
     local c
     while IFS= read -r c; do

@@ -93,6 +93,9 @@ expect_completion "$pd locate --format=j" json
 expect_completion "$pd cp --format " raw qcow2
 expect_completion "$pd serve --server " nbdkit qemu-nbd
 expect_completion "$pd serve --server=q" qemu-nbd
+# Right after the '=': bash replaces the empty piece after it.
+expect_completion "$pd serve --server=" nbdkit qemu-nbd
+expect_completion "$pd cp --format=" raw qcow2
 # After an option's value the image comes: no option values offered.
 comp_line "$pd locate --format json " | grep -qx text && fail "a value offered after the value"
 
@@ -104,6 +107,9 @@ expect_completion "$pd locate oci:$tmpdir/paths/la" "$tmpdir/paths/layout-dir/"
 expect_completion "$pd json oci-archive:$tmpdir/paths/ar" "$tmpdir/paths/archive.tar"
 expect_completion "$pd serve docker-archive:$tmpdir/paths/a" "$tmpdir/paths/archive.tar"
 expect_completion "$pd locate oci" oci: oci-archive:
+# Right after the transport's ':': the paths of the current directory.
+(cd "$tmpdir/paths" && expect_completion "$pd locate oci:" layout-dir/)
+(cd "$tmpdir/paths" && expect_completion "$pd json oci-archive:" layout-dir/ archive.tar)
 # list takes a layout or archive, never an image of the store.
 expect_completion "$pd list " oci: oci-archive: docker-archive:
 expect_completion "$pd list oci:$tmpdir/paths/la" "$tmpdir/paths/layout-dir/"
@@ -112,11 +118,37 @@ expect_completion "$pd list docker-archive:$tmpdir/paths/a" "$tmpdir/paths/archi
 expect_completion "$pd cp someimage $tmpdir/paths/arch" "$tmpdir/paths/archive.tar"
 expect_completion "$pd --root $tmpdir/paths/lay" "$tmpdir/paths/layout-dir"
 
-# zsh and fish: the files at least parse.
+# zsh: asked in an interactive zsh (tests/zsh-complete.zsh, through a pty)
+# for commands, every command's options, option values and transports.
 if command -v zsh >/dev/null; then
     zsh -n "$zshcomp" || fail "$zshcomp does not parse"
+    zsh_line () {
+        timeout 60 zsh -f "$testsdir/zsh-complete.zsh" "$(dirname "$zshcomp")" "$1" |
+            LC_ALL=C sort -u
+    }
+    # zsh_expect LINE WORD...: zsh offers every WORD at the end of LINE.
+    zsh_expect () {
+        local line=$1 w
+        shift
+        zsh_line "$line" > "$tmpdir/zsh"
+        for w in "$@"; do
+            grep -qxF -- "$w" "$tmpdir/zsh" ||
+                fail "zsh completing '$line': '$w' not offered (got: $(echo $(cat "$tmpdir/zsh")))"
+        done
+    }
+    zsh_expect "podman-disk " $help_commands
+    zsh_line "podman-disk " | grep -qx hook && fail "zsh offers the hidden hook command"
+    for cmd in $help_commands; do
+        podman_disk "$cmd" --help > "$tmpdir/help"
+        zsh_expect "podman-disk $cmd --" $(grep -oE '^ +(-[a-zA-Z], )?--[a-z0-9-]+' "$tmpdir/help" |
+                                         grep -oE -- '--[a-z0-9-]+$')
+    done
+    zsh_expect "podman-disk locate --format " text json
+    zsh_expect "podman-disk serve --server=" nbdkit qemu-nbd
+    zsh_expect "podman-disk list " oci: oci-archive: docker-archive:
+    (cd "$tmpdir/paths" && zsh_expect "podman-disk json oci-archive:" archive.tar)
 else
-    echo "zsh not installed: $zshcomp not parsed"
+    echo "zsh not installed: $zshcomp not checked"
 fi
 if command -v fish >/dev/null; then
     fish -n "$fishcomp" || fail "$fishcomp does not parse"
@@ -157,6 +189,7 @@ expect_completion "$pd serve --root $store/root --runroot $store/runroot localho
     localhost/completion-test:v1
 # A name with a tag: the word is split at ':', bash replaces the tag.
 expect_completion "$pd $storeargs locate localhost/completion-test:v" v1
+expect_completion "$pd $storeargs locate localhost/completion-test:" v1
 expect_completion "$pd $storeargs cp containers-storage:localhost/comp" \
     localhost/completion-test:v1
 # Without the store on the line, names come from the default store, not ours.

@@ -26,6 +26,7 @@
 
 #include "dl.h"
 #include "error.h"
+#include "pin.h"
 #include "qemuspec.h"
 #include "server.h"
 
@@ -251,7 +252,7 @@ server_nbdkit_takes_fd (const char *exe)
     return false;
   bool takes_fd = major > 1 || minor >= 34;
   debug ("%s is nbdkit %d.%d: the disk goes as %s", exe, major, minor,
-         takes_fd ? "fd=4" : "file=" DISK_FD_PATH);
+         takes_fd ? "fd=4" : "file=" PIN_PATH);
   return takes_fd;
 }
 
@@ -269,13 +270,14 @@ server_argv (const struct disk_location *loc,
     push (&a, opts->writable ? "--filter=cow" : "--readonly");
     push (&a, "--filter=offset");
     push (&a, "file");
-    /* file= is resolved by realpath at start and that host path opened
-     * again for every connection; fd= (nbdkit 1.34) serves the very file.
+    /* fd= (nbdkit 1.34) serves the very file.  file= is resolved by
+     * realpath at start and that path opened again for every connection:
+     * it gets a name that only leads to the disk (common/pin.h).
      */
     if (server_nbdkit_takes_fd (exe))
       push (&a, "fd=%d", DISK_FD);
     else
-      push (&a, "file=%s", DISK_FD_PATH);
+      push (&a, "file=%s", PIN_PATH);
     push (&a, "offset=%" PRIu64, loc->offset);
     push (&a, "range=%" PRIu64, loc->size);
   }
@@ -673,6 +675,16 @@ activation_env (char *pidbuf)
   return env;
 }
 
+/* Whether ARGV names the disk by PIN_PATH, which the child must set up. */
+static bool
+takes_pinned_disk (char **argv)
+{
+  for (; *argv; argv++)
+    if (strcmp (*argv, "file=" PIN_PATH) == 0)
+      return true;
+  return false;
+}
+
 static int
 spawn (const char *exe, char **argv, int listenfd, int diskfd,
        struct server *srv)
@@ -719,6 +731,8 @@ spawn (const char *exe, char **argv, int listenfd, int diskfd,
         || dup2 (l, LISTEN_FD) == -1 || dup2 (d, DISK_FD) == -1)
       _exit (126);
     close_range (DISK_FD + 1, ~0U, 0);
+    if (takes_pinned_disk (argv) && pin_fd (DISK_FD) == -1)
+      _exit (125);
     snprintf (pidbuf + strlen ("LISTEN_PID="), sizeof pidbuf - strlen ("LISTEN_PID="),
               "%d", (int) getpid ());
     execve (exe, argv, env);
@@ -920,7 +934,7 @@ server_start (const struct disk_location *loc,
   if (loc->fd < 0)
     return error ("%s: the disk file is not open (this is a bug)",
                   loc->file ? loc->file : "disk");
-  /* nbdkit opens the file by the path of /dev/fd/4: say it clearly. */
+  /* an old nbdkit opens the file by name (common/pin.h): say it clearly. */
   struct stat st;
   if (fstat (loc->fd, &st) == 0 && st.st_nlink == 0)
     return error ("%s: the disk file was removed since it was located "

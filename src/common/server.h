@@ -12,10 +12,9 @@
  *   fd 4  the location's open disk fd, the file that was located and
  *         checked, not a path looked up again: nbdkit >= 1.34 serves it as
  *         fd=4, qemu-nbd opens /dev/fd/4 once (the same file, even if it
- *         was removed since).  An older nbdkit only takes file=/dev/fd/4,
- *         which it resolves to the file's host path at start and opens
- *         again for each connection: after the image is removed, new
- *         connections fail (--server qemu-nbd avoids it).
+ *         was removed since).  An older nbdkit only takes file=NAME, which
+ *         it opens again for each connection: it gets a name bound to that
+ *         very file in a mount namespace of its own (common/pin.h).
  *
  * Ready means that a libnbd client got through the handshake and saw the
  * expected export size and read-only flag.  The export is always

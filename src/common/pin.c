@@ -1,0 +1,101 @@
+/* podman-disk: pin an open file under a fixed name, see pin.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include "pin.h"
+
+/* Write TEXT into the /proc file FILE (a user namespace's maps). */
+static int
+write_proc (const char *file, const char *text)
+{
+  int fd = open (file, O_WRONLY | O_CLOEXEC);
+  ssize_t n = fd >= 0 ? write (fd, text, strlen (text)) : -1;
+
+  if (fd >= 0)
+    close (fd);
+  return n == (ssize_t) strlen (text) ? 0 : -1;
+}
+
+/* A mount namespace of our own: root (of the host or of podman's rootless
+ * user namespace) has one at once; anyone else gets it inside a user
+ * namespace of their own where their ids stay what they are.
+ */
+static int
+own_mount_namespace (void)
+{
+  char uid_map[32], gid_map[32];
+
+  snprintf (uid_map, sizeof uid_map, "%u %u 1\n", (unsigned) geteuid (),
+            (unsigned) geteuid ());
+  snprintf (gid_map, sizeof gid_map, "%u %u 1\n", (unsigned) getegid (),
+            (unsigned) getegid ());
+  if (unshare (CLONE_NEWNS) == 0)
+    return 0;
+  if (errno != EPERM || unshare (CLONE_NEWUSER | CLONE_NEWNS) == -1)
+    return -1;
+  if ((write_proc ("/proc/self/setgroups", "deny") == -1 && errno != ENOENT)
+      || write_proc ("/proc/self/uid_map", uid_map) == -1
+      || write_proc ("/proc/self/gid_map", gid_map) == -1)
+    return -1;
+  return 0;
+}
+
+/* STEP failed: say so on stderr, where the caller shows a server's words. */
+static int
+pin_failed (const char *step)
+{
+  dprintf (2, "cannot give the disk a name of its own for nbdkit before "
+           "1.34 (%s: %s): use --server qemu-nbd, or nbdkit 1.34 or later\n",
+           step, strerror (errno));
+  return -1;
+}
+
+int
+pin_fd (int fd)
+{
+  const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  char link[32], path[PATH_MAX];
+  struct stat want, got;
+  ssize_t n;
+  int f;
+
+  /* The file's mount is the old namespace's, which a bind mount in the
+   * new one cannot take from the descriptor: its path is looked up again
+   * there, and what it leads to must be the descriptor's file.
+   */
+  snprintf (link, sizeof link, "/proc/self/fd/%d", fd);
+  if (fstat (fd, &want) == -1)
+    return pin_failed ("fstat");
+  if ((n = readlink (link, path, sizeof path - 1)) == -1)
+    return pin_failed ("readlink");
+  path[n] = '\0';
+  if (own_mount_namespace () == -1)
+    return pin_failed ("unshare");
+  /* Nothing mounted from here on may reach the host's namespace. */
+  if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
+    return pin_failed ("private mounts");
+  if (mount ("tmpfs", PIN_DIR, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+             "mode=0755,size=64k") == -1)
+    return pin_failed ("tmpfs on " PIN_DIR);
+  if ((f = open (PIN_PATH, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400)) == -1)
+    return pin_failed ("create " PIN_PATH);
+  close (f);
+  if (mount (path, PIN_PATH, NULL, MS_BIND, NULL) == -1)
+    return pin_failed ("bind mount");
+  if (stat (PIN_PATH, &got) == -1)
+    return pin_failed ("stat " PIN_PATH);
+  if (got.st_dev != want.st_dev || got.st_ino != want.st_ino) {
+    errno = ESTALE;
+    return pin_failed ("the disk's path leads to another file now");
+  }
+  if (mount (NULL, PIN_PATH, NULL, MS_REMOUNT | MS_BIND | ro, NULL) == -1)
+    return pin_failed ("read-only remount");
+  return 0;
+}

@@ -70,6 +70,33 @@ for mode in "" "--foreground" "--run true"; do
 done
 check_no_leftovers localhost/err-qcow2
 
+# Clients that fail their handshake, again and again: the server logs a
+# line for each, and what it may keep of them is bounded (64 KiB more than
+# when it was ready, server.h), while it goes on serving.
+make_raw_disk "$tmpdir/flood.img" 1
+serve_image localhost/flood "$tmpdir/flood.img"
+for server in nbdkit qemu-nbd; do
+    uri=$(podman_disk serve localhost/flood --server "$server" --pidfile "$tmpdir/pid")
+    spid=$(cat "$tmpdir/pid")
+    python3 - "$(socket_of "$uri")" <<'EOP'
+import socket, sys
+for i in range(3000):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    s.recv(18)
+    s.sendall(b"garbage!" * 8)
+    s.close()
+EOP
+    # The memfd: its size is fixed, and no more of it is in memory.
+    size=$(stat -L -c %s "/proc/$spid/fd/2")
+    [ "$size" -le $((80 * 1024)) ] || fail "$server: its stderr grew to $size bytes"
+    used=$(( $(stat -L -c %b "/proc/$spid/fd/2") * 512 ))
+    [ "$used" -le $((80 * 1024)) ] || fail "$server: its stderr takes $used bytes"
+    nbdcopy "$uri" - | cmp - "$tmpdir/flood.img" || fail "$server: export broken after the flood"
+    kill "$spid"
+done
+check_no_leftovers localhost/flood
+
 # An image without a disk, a missing image: the locate errors.
 expect_error 1 'podman-disk: .*no-such-image' podman_disk serve localhost/no-such-image
 check_no_leftovers localhost/err-disk

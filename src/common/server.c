@@ -582,6 +582,30 @@ remove_socket (struct server *srv)
 
 /* ---- The server process --------------------------------------------------- */
 
+/* Once the server is ready, it still writes a line for each client that
+ * fails its handshake, for as long as it runs: its stderr gets a fixed
+ * size, SERVER_OUTPUT_MORE bytes beyond what it wrote so far; the rest of
+ * its writes fail.  Unwritten, that room is a hole that takes no memory.
+ */
+static int
+bound_output (struct server *srv)
+{
+  off_t end = server_output_end (srv->errfd);
+
+  if (end == -1 || ftruncate (srv->errfd, end + SERVER_OUTPUT_MORE) == -1
+      || fcntl (srv->errfd, F_ADD_SEALS,
+                F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) == -1)
+    return error_errno (errno, "cannot bound the server's stderr");
+  return 0;
+}
+
+off_t
+server_output_end (int errfd)
+{
+  /* The server's descriptor shares our file offset: where it wrote last. */
+  return lseek (errfd, 0, SEEK_CUR);
+}
+
 /* The server's stderr so far, on one line: "; " between its lines. */
 static char *
 server_stderr (const struct server *srv)
@@ -591,7 +615,7 @@ server_stderr (const struct server *srv)
   off_t size;
   char *out, *o;
 
-  if (srv->errfd >= 0 && (size = lseek (srv->errfd, 0, SEEK_END)) > 0) {
+  if (srv->errfd >= 0 && (size = server_output_end (srv->errfd)) > 0) {
     /* The end says most: where it failed. */
     off_t from = size > (off_t) sizeof buf - 1 ? size - (off_t) sizeof buf + 1 : 0;
     n = pread (srv->errfd, buf, sizeof buf - 1, from);
@@ -694,7 +718,8 @@ spawn (const char *exe, char **argv, int listenfd, int diskfd,
   pid_t parent = getpid ();
   pid_t pid;
 
-  srv->errfd = memfd_create ("podman-disk-server-stderr", MFD_CLOEXEC);
+  srv->errfd = memfd_create ("podman-disk-server-stderr",
+                              MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (srv->errfd == -1)
     return error_errno (errno, "memfd_create");
   fflush (stdout);
@@ -978,7 +1003,8 @@ server_start (const struct disk_location *loc,
   /* Only the server holds the socket now: if it dies, clients see it. */
   close (steal_fd (&listenfd));
   want_size = decodes_qcow2 (loc, opts) ? loc->fmt.virtual_size : loc->size;
-  if (wait_ready (srv, &addr, addrlen, want_size, !opts->writable, loc->fd) == -1)
+  if (wait_ready (srv, &addr, addrlen, want_size, !opts->writable, loc->fd) == -1
+      || bound_output (srv) == -1)
     goto fail;
   debug ("%s (pid %d) ready at %s", server_name (srv->kind), (int) srv->pid, srv->uri);
   return 0;

@@ -123,6 +123,14 @@ void server_block_signals (void);
 int server_start (const struct disk_location *loc,
                   const struct server_options *opts, struct server *srv);
 
+/* The server's stderr is a memfd (struct server's errfd), given a fixed
+ * size once the server is ready: SERVER_OUTPUT_MORE bytes more, then its
+ * writes fail.  How many bytes it wrote: read them with pread only, as
+ * lseek would move the server's own offset.
+ */
+#define SERVER_OUTPUT_MORE (64 * 1024)
+off_t server_output_end (int errfd);
+
 /* Write SRV's pid in PIDFILE (removed by server_stop / server_exited). */
 int server_write_pidfile (struct server *srv, const char *pidfile);
 

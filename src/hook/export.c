@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/signalfd.h>
+#include <sys/param.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -207,13 +208,13 @@ remove_own_files (const char *dir, const char *id)
 static char *
 server_output (int errfd, off_t from)
 {
-  struct stat sb;
   char buf[2048];
   ssize_t n = 0;
+  off_t end = errfd >= 0 ? server_output_end (errfd) : -1;
 
-  if (errfd >= 0 && fstat (errfd, &sb) == 0 && sb.st_size > from) {
-    if (sb.st_size - from > (off_t) sizeof buf - 1)
-      from = sb.st_size - (off_t) sizeof buf + 1;
+  if (end > from) {
+    if (end - from > (off_t) sizeof buf - 1)
+      from = end - (off_t) sizeof buf + 1;
     n = pread (errfd, buf, sizeof buf - 1, from);
   }
   buf[n > 0 ? n : 0] = '\0';
@@ -229,14 +230,12 @@ server_output (int errfd, off_t from)
 static off_t
 log_server_output (int errfd)
 {
-  struct stat sb;
   char buf[4096];
-  off_t off = 0;
+  off_t off = 0, end = errfd >= 0 ? server_output_end (errfd) : -1;
   ssize_t n;
 
-  if (errfd < 0 || fstat (errfd, &sb) == -1)
-    return 0;
-  while (off < sb.st_size && (n = pread (errfd, buf, sizeof buf, off)) > 0) {
+  while (off < end
+         && (n = pread (errfd, buf, MIN ((off_t) sizeof buf, end - off), off)) > 0) {
     if (write (2, buf, n) != n)
       break;
     off += n;
@@ -340,7 +339,6 @@ export_watch (const char *dir, const char *id, pid_t container_pid,
               dev_t socket_dev, ino_t socket_ino)
 {
   struct server srv;
-  struct stat sb;
 
   server_block_signals ();
   server_init (&srv);
@@ -352,7 +350,7 @@ export_watch (const char *dir, const char *id, pid_t container_pid,
   srv.socket_dev = socket_dev;
   srv.socket_ino = socket_ino;
   watch (dir, id, container_pid, &srv, container_fd,
-         srv.errfd >= 0 && fstat (srv.errfd, &sb) == 0 ? sb.st_size : 0);
+         srv.errfd >= 0 ? server_output_end (srv.errfd) : 0);
 }
 
 /* Move the descriptors the watcher keeps to 3 (the container's pidfd) and

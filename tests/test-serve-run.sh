@@ -57,6 +57,38 @@ path_gone "$(socket_of "$uri")" || fail "socket left after the server was killed
 path_gone "$tmpdir/pid" || fail "pidfile left after the server was killed"
 check_no_leftovers localhost/run-disk
 
+# Relative --socket and --pidfile: the URI names the socket absolutely
+# (a client may run elsewhere), and the server keeps no directory busy.
+mkdir "$tmpdir/cwd"
+(cd "$tmpdir/cwd" && podman_disk serve localhost/run-disk --socket rel.sock \
+     --run 'cd / && nbdinfo --size "$uri"') > "$tmpdir/size" ||
+    fail "--run with a relative --socket, from another directory"
+[ "$(cat "$tmpdir/size")" = "$(stat -c %s "$tmpdir/disk.img")" ] || fail "size: $(cat "$tmpdir/size")"
+uri=$(cd "$tmpdir/cwd" && podman_disk serve localhost/run-disk --socket rel.sock --pidfile rel.pid)
+[ "$uri" = "nbd+unix:///?socket=$tmpdir/cwd/rel.sock" ] || fail "relative --socket: URI $uri"
+[ "$(readlink "/proc/$(cat "$tmpdir/cwd/rel.pid")/cwd")" = / ] ||
+    fail "the server's directory: $(readlink "/proc/$(cat "$tmpdir/cwd/rel.pid")/cwd")"
+kill "$(cat "$tmpdir/cwd/rel.pid")"
+wait_until path_gone "$tmpdir/cwd/rel.sock" || fail "relative --socket left"
+wait_until path_gone "$tmpdir/cwd/rel.pid" || fail "relative --pidfile left"
+check_no_leftovers localhost/run-disk
+
+# serve killed while its server starts (here a slow nbdkit): nobody would
+# know of the export, so none is left.
+mkdir "$tmpdir/slow"
+printf '#!/bin/sh\n[ "$1" = --version ] || sleep 2\nexec %s "$@"\n' "$(command -v nbdkit)" \
+    > "$tmpdir/slow/nbdkit"
+chmod +x "$tmpdir/slow/nbdkit"
+PATH="$tmpdir/slow:$PATH" "$PODMAN_DISK" serve localhost/run-disk > "$tmpdir/slow.out" 2>&1 &
+caller=$!
+wait_until test -n "$(holders "$backing" | grep -vx "$caller")" || fail "no server started"
+sleep 0.5
+kill -TERM "$caller"
+wait "$caller" 2>/dev/null || true
+wait_until nothing_holds "$backing" || fail "serve killed while starting left $(holders "$backing")"
+if grep -q nbd "$tmpdir/slow.out"; then fail "a URI was printed: $(cat "$tmpdir/slow.out")"; fi
+check_no_leftovers localhost/run-disk
+
 # serve itself killed with SIGKILL: its server goes too (the kernel's
 # parent-death signal).  Nobody is left to remove the socket file: a known
 # limit, cleaned up here.

@@ -445,6 +445,24 @@ socket_prefix (const struct disk_location *loc, char *buf, size_t len)
   buf[n] = '\0';
 }
 
+/* PATH made absolute by the current directory, or NULL with error () set. */
+static char *
+absolute_path (const char *path)
+{
+  _cleanup_free_ char *cwd = NULL;
+  char *abs;
+
+  if (path[0] == '/')
+    return strdup (path);
+  if ((cwd = getcwd (NULL, 0)) == NULL) {
+    error_errno (errno, "cannot resolve %s: getcwd", path);
+    return NULL;
+  }
+  if (asprintf (&abs, "%s/%s", strcmp (cwd, "/") ? cwd : "", path) == -1)
+    abort ();
+  return abs;
+}
+
 static int
 listen_unix (const struct disk_location *loc, const struct server_options *opts,
              struct server *srv, int *fdp)
@@ -453,16 +471,18 @@ listen_unix (const struct disk_location *loc, const struct server_options *opts,
   int r;
 
   if (opts->socket) {
-    if (lstat (opts->socket, &st) == 0)
+    /* Absolute in the URI: clients may run elsewhere (--run 'cd ...'). */
+    if ((srv->socket = absolute_path (opts->socket)) == NULL)
+      return -1;
+    if (lstat (srv->socket, &st) == 0)
       return error ("%s: socket path exists: remove it or choose another",
-                    opts->socket);
-    r = bind_unix (opts->socket, fdp);
+                    srv->socket);
+    r = bind_unix (srv->socket, fdp);
     if (r == -2)
       return error ("%s: socket path exists: remove it or choose another",
-                    opts->socket);
+                    srv->socket);
     if (r == -1)
       return -1;
-    srv->socket = strdup (opts->socket);
   }
   else {
     _cleanup_free_ char *dir = server_run_dir ();
@@ -1020,12 +1040,16 @@ server_write_pidfile (struct server *srv, const char *pidfile)
 {
   char buf[32];
   int n = snprintf (buf, sizeof buf, "%d\n", (int) srv->pid);
-  _cleanup_close_ int fd = open (pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  _cleanup_free_ char *path = absolute_path (pidfile);
+  _cleanup_close_ int fd = -1;
 
+  if (!path)
+    return -1;
+  fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd == -1 || write (fd, buf, n) != n)
     return error_errno (errno, "cannot write the pid file %s", pidfile);
   free (srv->pidfile);
-  srv->pidfile = strdup (pidfile);
+  srv->pidfile = steal_pointer (&path);
   return 0;
 }
 
@@ -1075,15 +1099,18 @@ server_stop (struct server *srv)
 
 /* ---- Detached servers -------------------------------------------------------- */
 
-/* The report of the supervisor to the caller: NUL-separated fields. */
-static void
+/* The report of the supervisor to the caller: NUL-separated fields.
+ * -1 if the caller is gone.
+ */
+static int
 report (int fd, const char *const *fields, size_t n)
 {
   for (size_t i = 0; i < n; i++) {
     const char *s = fields[i] ? fields[i] : "";
     if (write (fd, s, strlen (s) + 1) == -1)
-      return;
+      return -1;
   }
+  return 0;
 }
 
 /* In the supervisor: start the server, tell the caller, then watch. */
@@ -1096,6 +1123,9 @@ supervise (const struct disk_location *loc, const struct server_options *opts,
   int nul, value;
 
   setsid ();
+  /* The paths were made absolute by the caller: keep no directory busy. */
+  if (chdir ("/") == -1)
+    _exit (1);
   signal (SIGPIPE, SIG_IGN);
   server_block_signals ();
   if (server_start (loc, opts, &srv) == -1
@@ -1117,7 +1147,11 @@ supervise (const struct disk_location *loc, const struct server_options *opts,
     "OK", pid, sup, server_name (srv.kind), srv.uri, srv.socket, srv.port,
     srv.export_name,
   };
-  report (reportfd, fields, sizeof fields / sizeof fields[0]);
+  /* A caller killed meanwhile learns nothing: no export nobody knows of. */
+  if (report (reportfd, fields, sizeof fields / sizeof fields[0]) == -1) {
+    server_stop (&srv);
+    _exit (1);
+  }
   /* Nothing of the caller's stays open here, the disk fd included (the
    * server has its own), and closing the report pipe tells the caller.
    * Nobody reads the server's stderr any more either.
@@ -1149,7 +1183,17 @@ server_start_detached (const struct disk_location *loc,
   size_t len = 0;
   ssize_t n;
 
+  _cleanup_free_ char *socket = NULL, *abs_pidfile = NULL;
+  struct server_options abs_opts = *opts;
+
   server_init (srv);
+  /* The supervisor works from /: relative paths are the caller's. */
+  if ((opts->socket && !(socket = absolute_path (opts->socket)))
+      || (pidfile && !(abs_pidfile = absolute_path (pidfile))))
+    return -1;
+  abs_opts.socket = socket;
+  opts = &abs_opts;
+  pidfile = abs_pidfile;
   if (pipe2 (p, O_CLOEXEC) == -1)
     return error_errno (errno, "pipe");
   fflush (stdout);

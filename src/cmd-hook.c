@@ -162,7 +162,13 @@ cmd_hook (int argc, char **argv)
       continue;
     switch (c) {
     case 'h': fputs (usage, stdout); return EXIT_OK;
-    case OPT_STATE_DIR: state_dir = optarg; break;
+    case OPT_STATE_DIR:
+      /* The hook runs in the bundle's directory, its watcher in /. */
+      if (optarg[0] != '/')
+        return usage_error ("hook", "--state-dir must be an absolute path, "
+                            "not '%s'", optarg);
+      state_dir = optarg;
+      break;
     default: return cli_bad_option ("hook");
     }
   }

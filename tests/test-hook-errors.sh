@@ -19,7 +19,7 @@ build_hook_image localhost/hook-backing "$tmpdir/backing.qcow2"
 assert_no_watcher () {
     local p
     for p in /proc/[0-9]*/cmdline; do
-        if tr '\0' ' ' < "$p" 2>/dev/null | grep -qF -- "--state-dir $statedir "; then
+        if { tr '\0' ' ' < "$p"; } 2>/dev/null | grep -qF -- "--state-dir $statedir "; then
             fail "a watcher still runs: $p"
         fi
     done
@@ -108,6 +108,12 @@ podman_disk hook --state-dir "$statedir" poststop < "$tmpdir/state" > "$tmpdir/o
 [ ! -s "$tmpdir/out" ] || fail "poststop without an export said something"
 echo 'not json' | expect_error 1 'the OCI state on stdin is not valid JSON' \
     podman_disk hook --state-dir "$statedir" poststop
+# The hook runs in the bundle's directory, its watcher in /.
+echo '{"id":"abc","status":"stopped","bundle":"/nonexistent"}' > "$tmpdir/state"
+rc=0
+podman_disk hook --state-dir run poststop < "$tmpdir/state" 2>"$tmpdir/err" || rc=$?
+[ "$rc" = 2 ] && grep -q -- "--state-dir must be an absolute path, not 'run'" "$tmpdir/err" ||
+    fail "a relative --state-dir: exit $rc, $(cat "$tmpdir/err")"
 rc=0
 podman_disk hook createContainer < /dev/null 2>"$tmpdir/err" || rc=$?
 [ "$rc" = 2 ] && grep -q "unknown STAGE 'createContainer'" "$tmpdir/err" || fail "bad stage"

@@ -410,10 +410,15 @@ watcher (const struct export_params *p, const struct disk_location *loc,
   _cleanup_free_ char *logpath = registry_path (p->dir, p->id, "log");
   int logfd;
 
+  server_init (&srv);
   setsid ();
+  /* Not the bundle's directory: keep nothing of the container's busy. */
+  if (chdir ("/") == -1) {
+    error_errno (errno, "chdir /");
+    goto fail;
+  }
   signal (SIGPIPE, SIG_IGN);
   server_block_signals ();
-  server_init (&srv);
   logfd = logpath ? open (logpath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND
                           | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
   if (logfd == -1) {

@@ -40,6 +40,9 @@ registry_dir (const char *dir, char **out)
 {
   const char *rootless = getenv ("_CONTAINERS_ROOTLESS_UID");
 
+  if (dir && dir[0] != '/')
+    /* The hook runs in the bundle's directory, its watcher in /. */
+    return error ("--state-dir %s: must be an absolute path", dir);
   if (dir)
     *out = strdup (dir);
   else if (geteuid () != 0 || (rootless && rootless[0])) {

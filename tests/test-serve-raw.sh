@@ -67,6 +67,11 @@ uri=$(podman_disk serve localhost/raw-disk --socket "$tmpdir/my.sock" \
 [ "$uri" = "nbd+unix:///disk0?socket=$tmpdir/my.sock" ] || fail "URI: $uri"
 nbdcopy "$uri" "$tmpdir/copy.img"
 cmp "$tmpdir/disk.img" "$tmpdir/copy.img" || fail "copy via --socket differs"
+# Only that name, as qemu-nbd would: not the default export, nor another.
+for name in "" disk1; do
+    nbdinfo --size "nbd+unix:///$name?socket=$tmpdir/my.sock" >/dev/null 2>&1 &&
+        fail "--export-name disk0: export '$name' served too"
+done
 kill "$(cat "$tmpdir/pid")"
 wait_until path_gone "$tmpdir/my.sock" || fail "--socket left"
 

@@ -266,6 +266,11 @@ server_argv (const struct disk_location *loc,
   push (&a, "%s", exe);
   if (kind == SERVER_NBDKIT) {
     push (&a, "--foreground");
+    /* nbdkit answers to any export name unless told, qemu-nbd to its own:
+     * the same for both.
+     */
+    if (opts->export_name && *opts->export_name)
+      push (&a, "--filter=exportname");
     /* The cow filter opens the plugin read-only below its overlay. */
     push (&a, opts->writable ? "--filter=cow" : "--readonly");
     push (&a, "--filter=offset");
@@ -280,6 +285,10 @@ server_argv (const struct disk_location *loc,
       push (&a, "file=%s", PIN_PATH);
     push (&a, "offset=%" PRIu64, loc->offset);
     push (&a, "range=%" PRIu64, loc->size);
+    if (opts->export_name && *opts->export_name) {
+      push (&a, "exportname=%s", opts->export_name);
+      push (&a, "exportname-strict=true");
+    }
   }
   else {
     char *spec = qemuspec_build (loc, opts->decode, DISK_FD_PATH);

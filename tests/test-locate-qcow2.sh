@@ -32,6 +32,10 @@ cmp "$tmpdir/fedora.qcow2" "$file"
 
 # Decoded: the guest's bytes equal the original's.
 qemu-img compare -f qcow2 "$tmpdir/fedora.qcow2" "$(podman_disk json fedora:41)"
+# qemu is told there is no backing file, whatever the header says.
+podman_disk json fedora:41 | sed 's/^json://' | jq -e '.driver == "qcow2" and
+    has("backing") and .backing == null and .file.driver == "raw"' >/dev/null ||
+    fail "the qcow2 node: $(podman_disk json fedora:41)"
 # Not decoded: the container file's bytes, as raw.
 spec=$(podman_disk json --no-decode fedora:41)
 case $spec in *'"driver":"qcow2"'*) fail "--no-decode still has a qcow2 node" ;; esac

@@ -75,6 +75,8 @@ qemuspec_build (const struct disk_location *loc, bool decode,
     json_object *top = json_object_new_object ();
     json_object_object_add (top, "driver", json_object_new_string ("qcow2"));
     json_object_object_add (top, "read-only", json_object_new_boolean (1));
+    /* diskfmt refused a backing file already; qemu must not look either. */
+    json_object_object_add (top, "backing", NULL);
     json_object_object_add (top, "file", node);
     node = top;
   }

@@ -73,7 +73,15 @@ list_one (const char *image_id, char *const *names,
   char size[32], vsize[32];
 
   if (!loc) {
-    debug ("image %.12s has no disk: %s", image_id, why);
+    /* Most images of a store are no containerDisks: that goes without a
+     * word.  A disk that cannot be served is worth one.
+     */
+    if (error_is_not_container_disk ())
+      debug ("image %.12s has no disk: %s", image_id, why);
+    else
+      fprintf (stderr, "podman-disk: warning: image %s%s%.12s: %s\n",
+               names && names[0] ? names[0] : "", names && names[0] ? " " : "",
+               image_id, why);
     return 0;
   }
   if (st->format == FORMAT_JSON) {

@@ -28,3 +28,27 @@ done
 # Remote transports are refused with a pointer to what works.
 expect_error 1 'docker://quay.io/x: the docker transport is not read in place' \
     podman_disk locate docker://quay.io/x
+
+# A libarchive too old for podman-disk (here one without the functions it
+# uses): one warning for each image a list reads, the same each time, and
+# no crash on the second (common/dl.c).
+if command -v cc >/dev/null && command -v python3 >/dev/null; then
+    mkdir -p "$tmpdir/oldlib" "$tmpdir/layer/disk"
+    echo 'const char *archive_version_string (void) { return "libarchive 0.1"; }' \
+        > "$tmpdir/oldlib/old.c"
+    cc -shared -fPIC -Wl,-soname,libarchive.so.13 -o "$tmpdir/oldlib/libarchive.so.13" \
+        "$tmpdir/oldlib/old.c"
+    head -c 4096 /dev/urandom > "$tmpdir/layer/disk/disk.img"
+    tar -C "$tmpdir/layer" -cf "$tmpdir/layer.tar" disk
+    python3 "$testsdir/hostile/mklayout.py" "$tmpdir/oci" one "$tmpdir/layer.tar"
+    python3 "$testsdir/hostile/mklayout.py" "$tmpdir/oci" two "$tmpdir/layer.tar"
+    rc=0
+    LD_LIBRARY_PATH=$tmpdir/oldlib PODMAN_DISK_CACHE=off "$PODMAN_DISK" list "oci:$tmpdir/oci" \
+        > "$tmpdir/out" 2> "$tmpdir/err" || rc=$?
+    [ "$rc" = 0 ] || fail "list with a too old libarchive exited $rc: $(cat "$tmpdir/err")"
+    [ "$(grep -c '^podman-disk: warning: image .*: libarchive.so.13 has no symbol .*: the library is too old$' "$tmpdir/err")" = 2 ] ||
+        fail "list with a too old libarchive: $(cat "$tmpdir/err")"
+else
+    echo "cc or python3 missing: the too old libarchive not tried"
+fi
+echo PASS

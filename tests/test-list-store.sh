@@ -24,23 +24,33 @@ podman tag localhost/list-raw localhost/list-raw:alias
 ctx=$tmpdir/ctx-nodisk
 mkdir -p "$ctx" && echo x > "$ctx/x" && printf 'FROM scratch\nCOPY x /etc/\n' > "$ctx/Containerfile"
 podman build -q -t localhost/not-a-disk "$ctx" >/dev/null
+# A containerDisk that cannot be served: two disks.
+ctx=$tmpdir/ctx-two
+mkdir -p "$ctx" && head -c 512 /dev/zero > "$ctx/one.img" && cp "$ctx/one.img" "$ctx/two.img"
+printf 'FROM scratch\nCOPY one.img two.img /disk/\n' > "$ctx/Containerfile"
+podman build -q -t localhost/two-disks "$ctx" >/dev/null
+two_id=$(podman image inspect --format '{{.Id}}' localhost/two-disks)
 raw_id=$(podman image inspect --format '{{.Id}}' localhost/list-raw)
 before=$(store_fingerprint)
 
-podman_disk list > "$tmpdir/list"
-cat "$tmpdir/list"
+podman_disk list > "$tmpdir/list" 2> "$tmpdir/list.err"
+cat "$tmpdir/list" "$tmpdir/list.err"
 [ "$(wc -l < "$tmpdir/list")" = 3 ] || fail "list: a header and two images"
+# Images that are no containerDisks go without a word; one whose disk
+# cannot be served gets one warning line.
+[ "$(cat "$tmpdir/list.err")" = "podman-disk: warning: image localhost/two-disks:latest ${two_id:0:12}: several disks under /disk/: one.img, two.img; pick one with --disk PATH" ] ||
+    fail "list: the warnings: $(cat "$tmpdir/list.err")"
 grep -Eq "^localhost/list-raw:latest +raw +2.0 MiB +2.0 MiB +${raw_id:0:12} /disk/a.img$" "$tmpdir/list" ||
     fail "list: the raw row"
 grep -Eq "^quay.io/containerdisks/list-qcow2:1 +qcow2 .* +16.0 MiB +[0-9a-f]{12} /disk/b.qcow2$" "$tmpdir/list" ||
     fail "list: the qcow2 row"
 ! grep -q not-a-disk "$tmpdir/list" || fail "list shows an image without a disk"
 
-podman_disk list -q | sort > "$tmpdir/q"
+podman_disk list -q 2>/dev/null | sort > "$tmpdir/q"
 printf '%s\n' localhost/list-raw:alias localhost/list-raw:latest \
     quay.io/containerdisks/list-qcow2:1 | diff - "$tmpdir/q" || fail "list -q"
 
-podman_disk list --format json > "$tmpdir/list.json"
+podman_disk list --format json 2>/dev/null > "$tmpdir/list.json"
 jq -e 'length == 2 and all(.[]; .transport == "containers-storage" and .zero_copy and .offset == 0)' \
     "$tmpdir/list.json" >/dev/null || fail "list --format json: $(cat "$tmpdir/list.json")"
 jq -e --arg id "$raw_id" '.[] | select(.image == $id) |

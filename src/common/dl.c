@@ -34,65 +34,40 @@ dl_open (const char *soname, const char *package)
   return h;
 }
 
+/* A loader: the library once, and each of its symbols.  It counts as
+ * loaded only when every symbol was found: a failure is said again at the
+ * next call, never a null function pointer.
+ */
 #define DL_LOAD(name)                                                   \
-  if ((sym_##name = dlsym (h, #name)) == NULL)                          \
-    return error ("%s has no symbol %s: the library is too old", soname, #name);
+  if ((sym_##name = dlsym (lib, #name)) == NULL) {                      \
+    dlclose (lib);                                                      \
+    return error ("%s has no symbol %s: the library is too old", soname, #name); \
+  }
+#define DL_LOADER(fn, SONAME, SYMBOLS, package)                         \
+  int                                                                   \
+  fn (void)                                                             \
+  {                                                                     \
+    static void *loaded;                                                \
+    const char *soname = SONAME;                                        \
+    void *lib;                                                          \
+                                                                        \
+    if (loaded)                                                         \
+      return 0;                                                         \
+    if ((lib = dl_open (soname, package)) == NULL)                      \
+      return -1;                                                        \
+    SYMBOLS (DL_LOAD)                                                   \
+    loaded = lib;                                                       \
+    return 0;                                                           \
+  }
 
-int
-dl_libarchive (void)
-{
-  static void *h;
-  const char *soname = LIBARCHIVE_SONAME;
-
-  if (h)
-    return 0;
-  if ((h = dl_open (soname, "libarchive13 (Debian) or libarchive (Fedora)")) == NULL)
-    return -1;
-  DL_ARCHIVE_SYMBOLS (DL_LOAD)
-  return 0;
-}
-
-int
-dl_libnbd (void)
-{
-  static void *h;
-  const char *soname = LIBNBD_SONAME;
-
-  if (h)
-    return 0;
-  if ((h = dl_open (soname, "libnbd0 (Debian) or libnbd (Fedora)")) == NULL)
-    return -1;
-  DL_NBD_SYMBOLS (DL_LOAD)
-  return 0;
-}
-
-int
-dl_libmount (void)
-{
-  static void *h;
-  const char *soname = LIBMOUNT_SONAME;
-
-  if (h)
-    return 0;
-  if ((h = dl_open (soname, "libmount1 (Debian) or libmount (Fedora)")) == NULL)
-    return -1;
-  DL_MOUNT_SYMBOLS (DL_LOAD)
-  return 0;
-}
-
-int
-dl_libselinux (void)
-{
-  static void *h;
-  const char *soname = LIBSELINUX_SONAME;
-
-  if (h)
-    return 0;
-  if ((h = dl_open (soname, "libselinux1 (Debian) or libselinux (Fedora)")) == NULL)
-    return -1;
-  DL_SELINUX_SYMBOLS (DL_LOAD)
-  return 0;
-}
+DL_LOADER (dl_libarchive, LIBARCHIVE_SONAME, DL_ARCHIVE_SYMBOLS,
+           "libarchive13 (Debian) or libarchive (Fedora)")
+DL_LOADER (dl_libnbd, LIBNBD_SONAME, DL_NBD_SYMBOLS,
+           "libnbd0 (Debian) or libnbd (Fedora)")
+DL_LOADER (dl_libmount, LIBMOUNT_SONAME, DL_MOUNT_SYMBOLS,
+           "libmount1 (Debian) or libmount (Fedora)")
+DL_LOADER (dl_libselinux, LIBSELINUX_SONAME, DL_SELINUX_SYMBOLS,
+           "libselinux1 (Debian) or libselinux (Fedora)")
 
 const char *
 dl_libarchive_version (void)

@@ -9,6 +9,7 @@
 bool verbose;
 
 static char message[4096];
+static bool not_container_disk;
 
 /* Messages name things taken from images (file names, symlink targets,
  * JSON strings), which may hold newlines or terminal escapes: the message
@@ -26,6 +27,7 @@ static int
 vset (const char *suffix, const char *fmt, va_list ap)
 {
   int n = vsnprintf (message, sizeof message, fmt, ap);
+  not_container_disk = false;
   if (suffix && n >= 0 && (size_t) n < sizeof message)
     snprintf (message + n, sizeof message - n, ": %s", suffix);
   sanitize (message);
@@ -73,6 +75,23 @@ error_context (const char *fmt, ...)
   return -1;
 }
 
+int
+error_not_container_disk (const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  vset (NULL, fmt, ap);
+  va_end (ap);
+  not_container_disk = true;
+  return -1;
+}
+
+bool
+error_is_not_container_disk (void)
+{
+  return not_container_disk;
+}
+
 const char *
 error_message (void)
 {
@@ -83,6 +102,7 @@ void
 error_clear (void)
 {
   message[0] = '\0';
+  not_container_disk = false;
 }
 
 void

@@ -21,6 +21,15 @@ int error_errno (int errnum, const char *fmt, ...)
 /* Put context in front of the recorded message: "CONTEXT: MESSAGE". */
 int error_context (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 
+/* error () for an image that is no containerDisk at all (no /disk/): list
+ * passes over such images without a word, while it warns of any other
+ * failure.  error_is_not_container_disk says whether the recorded error
+ * is one of these (error_context keeps that, any other error clears it).
+ */
+int error_not_container_disk (const char *fmt, ...)
+  __attribute__ ((format (printf, 1, 2)));
+bool error_is_not_container_disk (void);
+
 const char *error_message (void);   /* "" if none */
 void error_clear (void);
 /* Print "podman-disk: MESSAGE" on stderr (used by main and the hook). */

@@ -493,8 +493,8 @@ open_disk_dir (struct tree *t, struct tnode *dir, char **dirpath)
     free (*dirpath);
     *dirpath = NULL;
   }
-  return error ("the image has no /disk/ directory: is it a containerDisk? "
-                "use --disk PATH");
+  return error_not_container_disk ("the image has no /disk/ directory: is it "
+                                   "a containerDisk? use --disk PATH");
 }
 
 static int

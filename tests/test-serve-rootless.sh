@@ -39,6 +39,29 @@ wait_until process_gone "$pid" || fail "the server is still running"
 wait_until path_gone "$sock" || fail "socket left"
 wait_until path_gone "$run/serve.pid" || fail "pidfile left"
 
+# --foreground, stopped by a kill of the pid the user started: podman
+# unshare passes no signal on, podman-disk outside hands it to the one
+# inside, which stops its server.
+as_user "$PODMAN_DISK" serve localhost/locked --foreground > "$tmpdir/fg.out" 2> "$tmpdir/fg.err" &
+fg=$!
+wait_until test -s "$tmpdir/fg.out" || fail "--foreground printed no URI: $(cat "$tmpdir/fg.err")"
+uri=$(head -n1 "$tmpdir/fg.out")
+as_user nbdinfo --size "$uri" > /dev/null || fail "--foreground: no export"
+# The podman-disk the user started: runuser's child (the one inside is
+# podman's).
+pd=
+for p in $(pgrep -u "$user" -x podman-disk); do
+    [ "$(ps -o comm= -p "$(ps -o ppid= -p "$p" | tr -d ' ')")" = runuser ] && pd=$p
+done
+[ -n "$pd" ] || fail "no podman-disk under runuser: $(pgrep -a -u "$user")"
+as_user kill -TERM "$pd"
+rc=0; wait "$fg" || rc=$?
+[ "$rc" = 0 ] || fail "--foreground exited $rc after SIGTERM: $(cat "$tmpdir/fg.err")"
+wait_until path_gone "$(socket_of "$uri")" || fail "--foreground: socket left after SIGTERM"
+users_servers () { ps -u "$user" -o pid=,comm= | grep -E ' (nbdkit|qemu-nbd|podman-disk)$' || true; }
+users_servers_gone () { [ -z "$(users_servers)" ]; }
+wait_until users_servers_gone || fail "left running after SIGTERM: $(users_servers)"
+
 # --run too, from outside, with the client inside the command.
 as_user "$PODMAN_DISK" serve localhost/locked --run 'nbdcopy "$uri" '"$run/run.img"
 cmp "$tmpdir/locked.img" "$run/run.img" || fail "--run copy differs"

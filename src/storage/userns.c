@@ -6,13 +6,17 @@
  * as it is to podman itself, which works inside it.  podman-disk enters it
  * the way the user would, by running itself again under "podman unshare".
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -109,6 +113,131 @@ rootless_can_reexec (void)
     && !(env && strcmp (env, "no") == 0);
 }
 
+/* Whether process PID runs the program of EXE (same file). */
+static bool
+runs_exe (pid_t pid, const struct stat *exe)
+{
+  char path[64];
+  struct stat st;
+
+  snprintf (path, sizeof path, "/proc/%d/exe", (int) pid);
+  return stat (path, &st) == 0
+    && st.st_dev == exe->st_dev && st.st_ino == exe->st_ino;
+}
+
+/* The parent of PID, or 0. */
+static pid_t
+parent_of (pid_t pid)
+{
+  char path[64], buf[512], *p;
+  _cleanup_close_ int fd = -1;
+  ssize_t n;
+  int ppid;
+
+  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  if ((fd = open (path, O_RDONLY | O_CLOEXEC)) == -1
+      || (n = read (fd, buf, sizeof buf - 1)) <= 0)
+    return 0;
+  buf[n] = '\0';
+  /* "pid (comm) state ppid": comm may hold anything, ')' included. */
+  if ((p = strrchr (buf, ')')) == NULL || sscanf (p + 1, " %*c %d", &ppid) != 1)
+    return 0;
+  return ppid;
+}
+
+/* Whether PID descends from ANCESTOR. */
+static bool
+descends_from (pid_t pid, pid_t ancestor)
+{
+  for (int depth = 0; pid > 1 && depth < 64; depth++)
+    if ((pid = parent_of (pid)) == ancestor)
+      return true;
+  return false;
+}
+
+/* Hand SIG to the podman-disk that CHILD (podman unshare) runs: podman
+ * passes no signal on.  Before it runs, to CHILD itself.
+ */
+static void
+forward_signal (pid_t child, int sig, const struct stat *exe)
+{
+  _cleanup_closedir_ DIR *d = opendir ("/proc");
+  struct dirent *de;
+  bool sent = false;
+
+  while (d && (de = readdir (d)) != NULL) {
+    pid_t pid = atoi (de->d_name);
+    if (pid > 0 && pid != child && runs_exe (pid, exe) && descends_from (pid, child)) {
+      kill (pid, sig);
+      sent = true;
+    }
+  }
+  if (!sent)
+    kill (child, sig);
+}
+
+/* Run V (podman unshare -- EXE ...) as our child and end as it ends.  We
+ * stay as its parent, rather than exec it, to pass SIGINT, SIGTERM and
+ * SIGHUP on to the podman-disk inside: a serve --foreground or --run
+ * stopped by kill must stop its server.  Returns only if podman could not
+ * be run.
+ */
+static void
+run_unshare (char **v)
+{
+  sigset_t set, old;
+  struct stat exe;
+  int status, p[2], e = 0;
+  pid_t pid;
+
+  if (stat ("/proc/self/exe", &exe) == -1 || pipe2 (p, O_CLOEXEC) == -1)
+    return;
+  sigemptyset (&set);
+  sigaddset (&set, SIGINT);
+  sigaddset (&set, SIGTERM);
+  sigaddset (&set, SIGHUP);
+  sigaddset (&set, SIGCHLD);
+  sigprocmask (SIG_BLOCK, &set, &old);
+  signal (SIGCHLD, SIG_DFL);
+  if ((pid = fork ()) == 0) {
+    /* (serve blocks these before it locates: not for podman.) */
+    sigprocmask (SIG_UNBLOCK, &set, NULL);
+    execvp ("podman", v);
+    e = errno;
+    if (write (p[1], &e, sizeof e) != sizeof e)
+      _exit (126);
+    _exit (127);
+  }
+  close (p[1]);
+  /* The pipe closes at the exec: then podman runs.  Else errno comes. */
+  if (pid == -1 || read (p[0], &e, sizeof e) == sizeof e) {
+    close (p[0]);
+    if (pid > 0)
+      waitpid (pid, NULL, 0);
+    sigprocmask (SIG_SETMASK, &old, NULL);
+    debug ("podman unshare: %s", strerror (pid == -1 ? errno : e));
+    return;
+  }
+  close (p[0]);
+  for (;;) {
+    int sig = sigwaitinfo (&set, NULL);
+    if (sig == SIGCHLD && waitpid (pid, &status, WNOHANG) == pid)
+      break;
+    if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
+      forward_signal (pid, sig, &exe);
+  }
+  if (WIFEXITED (status))
+    exit (WEXITSTATUS (status));
+  /* Killed inside: end the same way. */
+  sigset_t killed;
+  sigemptyset (&killed);
+  sigaddset (&killed, WTERMSIG (status));
+  signal (WTERMSIG (status), SIG_DFL);
+  sigprocmask (SIG_UNBLOCK, &killed, NULL);
+  raise (WTERMSIG (status));
+  exit (128 + WTERMSIG (status));
+}
+
 void
 rootless_reexec (void)
 {
@@ -123,7 +252,7 @@ rootless_reexec (void)
   size_t n = 0;
   while (args[n])
     n++;
-  char **v = calloc (n + 4, sizeof *v);
+  _cleanup_free_ char **v = calloc (n + 4, sizeof *v);
   if (!v)
     return;
   v[0] = (char *) "podman";
@@ -139,9 +268,6 @@ rootless_reexec (void)
   setenv ("PODMAN_DISK_UNSHARE", "no", 1);
   fflush (stdout);
   fflush (stderr);
-  execvp ("podman", v);
-  int e = errno;
+  run_unshare (v);
   unsetenv ("PODMAN_DISK_UNSHARE");
-  debug ("podman unshare: %s", strerror (e));
-  free (v);
 }

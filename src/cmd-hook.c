@@ -200,6 +200,15 @@ cmd_hook (int argc, char **argv)
     error_print ();
     return EXIT_ERROR;
   }
+  /* The argument names the stage; the state must agree.  A container
+   * that stopped (podman's own poststop: status "stopped", no pid) is
+   * never exported, whatever a hooks.d file passed.
+   */
+  if (start && st.status && strcmp (st.status, "stopped") == 0) {
+    syslog (LOG_WARNING, "%.12s: %s hook run for a stopped container: "
+            "stopping its export instead", st.id, stage);
+    start = false;
+  }
   if (start)
     r = hook_start (state_dir, &st);
   else if (registry_dir (state_dir, &dir) == -1) {

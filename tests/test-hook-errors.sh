@@ -99,9 +99,15 @@ hpodman rm -f -t 0 good >/dev/null
 echo '{"id":"../x","status":"creating","pid":1,"bundle":"/b"}' > "$tmpdir/state"
 expect_error 1 'the container id "\.\./x" is not a valid id' \
     podman_disk hook --state-dir "$statedir" createRuntime < "$tmpdir/state"
-echo '{"id":"abc","status":"stopped","bundle":"/nonexistent"}' > "$tmpdir/state"
+echo '{"id":"abc","status":"created","bundle":"/nonexistent"}' > "$tmpdir/state"
 expect_error 1 'the OCI state of abc has no process id: is the hook configured for the createRuntime stage' \
     podman_disk hook --state-dir "$statedir" createRuntime < "$tmpdir/state"
+# A stopped container, whatever the argument says: its export is stopped,
+# none is started.
+echo '{"id":"abc","status":"stopped","bundle":"/nonexistent"}' > "$tmpdir/state"
+podman_disk hook --state-dir "$statedir" createRuntime < "$tmpdir/state" > "$tmpdir/out" 2>&1 ||
+    fail "createRuntime for a stopped container: $(cat "$tmpdir/out")"
+[ ! -s "$tmpdir/out" ] || fail "createRuntime for a stopped container said: $(cat "$tmpdir/out")"
 # poststop of a container that has no export: nothing to do, quietly.
 podman_disk hook --state-dir "$statedir" poststop < "$tmpdir/state" > "$tmpdir/out" 2>&1 ||
     fail "poststop without an export failed"

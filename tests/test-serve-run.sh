@@ -81,7 +81,9 @@ printf '#!/bin/sh\n[ "$1" = --version ] || sleep 2\nexec %s "$@"\n' "$(command -
 chmod +x "$tmpdir/slow/nbdkit"
 PATH="$tmpdir/slow:$PATH" "$PODMAN_DISK" serve localhost/run-disk > "$tmpdir/slow.out" 2>&1 &
 caller=$!
-wait_until test -n "$(holders "$backing" | grep -vx "$caller")" || fail "no server started"
+# (the supervisor holds the disk while its slow server starts)
+supervisor_started () { [ -n "$(holders "$backing" | grep -vx "$caller")" ]; }
+wait_until supervisor_started || fail "no supervisor started: $(cat "$tmpdir/slow.out")"
 sleep 0.5
 kill -TERM "$caller"
 wait "$caller" 2>/dev/null || true
@@ -90,13 +92,25 @@ if grep -q nbd "$tmpdir/slow.out"; then fail "a URI was printed: $(cat "$tmpdir/
 check_no_leftovers localhost/run-disk
 
 # serve itself killed with SIGKILL: its server goes too (the kernel's
-# parent-death signal).  Nobody is left to remove the socket file: a known
-# limit, cleaned up here.
+# parent-death signal).  Nobody is left to remove the socket file then: the
+# next serve does, as nothing listens on it.  The same for the supervisor
+# of a background serve.
 "$PODMAN_DISK" serve localhost/run-disk --foreground > "$tmpdir/fg-self.out" &
 fg=$!
 wait_until test -s "$tmpdir/fg-self.out" || fail "--foreground printed no URI"
 kill -9 "$fg"
 wait "$fg" 2>/dev/null || true
 wait_until nothing_holds "$backing" || fail "the server outlived a killed serve"
-rm -f "$(socket_of "$(head -n1 "$tmpdir/fg-self.out")")"
+stale=$(socket_of "$(head -n1 "$tmpdir/fg-self.out")")
+uri=$(podman_disk serve localhost/run-disk --pidfile "$tmpdir/bg.pid")
+supervisor=$(ps -o ppid= -p "$(cat "$tmpdir/bg.pid")" | tr -d ' ')
+path_gone "$stale" || fail "the stale socket of a killed serve was kept: $stale"
+kill -9 "$supervisor"
+wait_until nothing_holds "$backing" || fail "the server outlived its killed supervisor"
+stale=$(socket_of "$uri")
+[ -S "$stale" ] || fail "the test proves nothing: the socket went with the supervisor"
+podman_disk serve localhost/run-disk --run true
+path_gone "$stale" || fail "the stale socket of a killed supervisor was kept: $stale"
+rm -f "$tmpdir/bg.pid"
+check_no_leftovers localhost/run-disk
 echo PASS

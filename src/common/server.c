@@ -454,6 +454,51 @@ socket_prefix (const struct disk_location *loc, char *buf, size_t len)
   buf[n] = '\0';
 }
 
+/* The default socket of a server: RUNDIR/PREFIX-SUFFIX.sock, the image's
+ * short id and 8 random characters of these.
+ */
+static const char socket_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+#define SOCKET_SUFFIX_LEN 8
+
+/* Whether NAME is one of ours in the run directory. */
+static bool
+default_socket_name (const char *name)
+{
+  size_t prefix = strspn (name, socket_chars);
+
+  return prefix >= 1 && prefix <= 12 && name[prefix] == '-'
+    && strspn (name + prefix + 1, socket_chars) == SOCKET_SUFFIX_LEN
+    && strcmp (name + prefix + 1 + SOCKET_SUFFIX_LEN, ".sock") == 0;
+}
+
+/* Sockets of servers that are gone without cleaning up (their supervisor
+ * was killed by SIGKILL): in our own private directory, nothing listens
+ * on them any more.  Removed when a new server starts.
+ */
+static void
+sweep_stale_sockets (const char *dir)
+{
+  _cleanup_closedir_ DIR *d = opendir (dir);
+  struct dirent *de;
+
+  while (d && (de = readdir (d)) != NULL) {
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    struct stat st;
+    if (!default_socket_name (de->d_name)
+        || fstatat (dirfd (d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1
+        || !S_ISSOCK (st.st_mode)
+        || snprintf (sun.sun_path, sizeof sun.sun_path, "%s/%s", dir,
+                     de->d_name) >= (int) sizeof sun.sun_path)
+      continue;
+    _cleanup_close_ int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect (fd, (struct sockaddr *) &sun, sizeof sun) == -1
+        && errno == ECONNREFUSED) {
+      debug ("removing %s: no server listens on it", sun.sun_path);
+      unlinkat (dirfd (d), de->d_name, 0);
+    }
+  }
+}
+
 /* PATH made absolute by the current directory, or NULL with error () set. */
 static char *
 absolute_path (const char *path)
@@ -496,18 +541,18 @@ listen_unix (const struct disk_location *loc, const struct server_options *opts,
   else {
     _cleanup_free_ char *dir = server_run_dir ();
     char prefix[16];
-    static const char chars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
 
     if (!dir)
       return -1;
+    sweep_stale_sockets (dir);
     socket_prefix (loc, prefix, sizeof prefix);
     for (int tries = 0; ; tries++) {
-      unsigned char rnd[8];
+      unsigned char rnd[SOCKET_SUFFIX_LEN];
       char suffix[sizeof rnd + 1];
       if (getrandom (rnd, sizeof rnd, 0) != sizeof rnd)
         return error_errno (errno, "getrandom");
       for (size_t i = 0; i < sizeof rnd; i++)
-        suffix[i] = chars[rnd[i] % (sizeof chars - 1)];
+        suffix[i] = socket_chars[rnd[i] % (sizeof socket_chars - 1)];
       suffix[sizeof rnd] = '\0';
       if (asprintf (&srv->socket, "%s/%s-%s.sock", dir, prefix, suffix) == -1)
         abort ();

@@ -32,6 +32,13 @@ function __podman_disk_prog
     end
 end
 
+# The image names of the store named on the line, if podman-disk runs.
+function __podman_disk_names
+    set -l prog (__podman_disk_prog)
+    command -q $prog; or return
+    $prog (__podman_disk_store_args) list --quiet 2>/dev/null
+end
+
 function __podman_disk_images
     set -l tok (commandline -ct)
     switch $tok
@@ -47,13 +54,11 @@ function __podman_disk_images
                 echo $prefix$f
             end
         case 'containers-storage:*'
-            set -l prog (__podman_disk_prog)
-            for name in ($prog (__podman_disk_store_args) list --quiet 2>/dev/null)
+            for name in (__podman_disk_names)
                 echo containers-storage:$name\tImage
             end
         case '*'
-            set -l prog (__podman_disk_prog)
-            for name in ($prog (__podman_disk_store_args) list --quiet 2>/dev/null)
+            for name in (__podman_disk_names)
                 echo $name\tImage
             end
             printf '%s\t%s\n' containers-storage: 'an image in a given store' \

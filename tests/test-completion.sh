@@ -48,15 +48,23 @@ expect_completion () {
     [ "$got" = "$want" ] ||
         fail "completing '$line': got [$(echo $got)], expected [$(echo $want)]"
 }
-# expect_offered LINE WORD...: the completions of LINE include every WORD.
-expect_offered () {
-    local line=$1 w
-    shift
-    comp_line "$line" > "$tmpdir/offered"
+# offered_by COMPLETER LINE WORD...: what COMPLETER (comp_line, zsh_line,
+# fish_line) offers at the end of LINE includes every WORD.
+offered_by () {
+    local completer=$1 line=$2 w
+    shift 2
+    "$completer" "$line" > "$tmpdir/offered"
     for w in "$@"; do
         grep -qxF -- "$w" "$tmpdir/offered" ||
-            fail "completing '$line': '$w' not offered (got: $(echo $(cat "$tmpdir/offered")))"
+            fail "$completer '$line': '$w' not offered (got: $(echo $(cat "$tmpdir/offered")))"
     done
+}
+expect_offered () { offered_by comp_line "$@"; }
+
+# help_options CMD: the long options of 'podman-disk CMD --help'.
+help_options () {
+    podman_disk "$1" --help > "$tmpdir/help" || fail "podman-disk $1 --help failed"
+    grep -oE '^ +(-[a-zA-Z], )?--[a-z0-9-]+' "$tmpdir/help" | grep -oE -- '--[a-z0-9-]+$' || true
 }
 
 pd=$PODMAN_DISK
@@ -76,9 +84,7 @@ comp_line "$pd locate --" | grep -qx -- --version && fail "--version offered aft
 
 # Every long option of every built command's --help is offered after it.
 for cmd in $help_commands; do
-    podman_disk "$cmd" --help > "$tmpdir/help" || fail "podman-disk $cmd --help failed"
-    opts=$(grep -oE '^ +(-[a-zA-Z], )?--[a-z0-9-]+' "$tmpdir/help" |
-           grep -oE -- '--[a-z0-9-]+$' || true)
+    opts=$(help_options "$cmd")
     [ -n "$opts" ] || fail "no options in podman-disk $cmd --help"
     expect_offered "$pd $cmd --" $opts
 done
@@ -118,51 +124,43 @@ expect_completion "$pd list docker-archive:$tmpdir/paths/a" "$tmpdir/paths/archi
 expect_completion "$pd cp someimage $tmpdir/paths/arch" "$tmpdir/paths/archive.tar"
 expect_completion "$pd --root $tmpdir/paths/lay" "$tmpdir/paths/layout-dir"
 
-# zsh: asked in an interactive zsh (tests/zsh-complete.zsh, through a pty)
-# for commands, every command's options, option values and transports.
+# zsh: asked in an interactive zsh (tests/zsh-complete.zsh, through a pty);
+# fish with complete -C.  Commands, every command's options, option values
+# and transports.
+zsh_line () {
+    timeout 60 zsh -f "$testsdir/zsh-complete.zsh" "$(dirname "$zshcomp")" "$1" |
+        LC_ALL=C sort -u
+}
+fish_line () {
+    fish --no-config -c "source '$fishcomp'; complete -C '$1'" | cut -f1
+}
 if command -v zsh >/dev/null; then
     zsh -n "$zshcomp" || fail "$zshcomp does not parse"
-    zsh_line () {
-        timeout 60 zsh -f "$testsdir/zsh-complete.zsh" "$(dirname "$zshcomp")" "$1" |
-            LC_ALL=C sort -u
-    }
-    # zsh_expect LINE WORD...: zsh offers every WORD at the end of LINE.
-    zsh_expect () {
-        local line=$1 w
-        shift
-        zsh_line "$line" > "$tmpdir/zsh"
-        for w in "$@"; do
-            grep -qxF -- "$w" "$tmpdir/zsh" ||
-                fail "zsh completing '$line': '$w' not offered (got: $(echo $(cat "$tmpdir/zsh")))"
-        done
-    }
-    zsh_expect "podman-disk " $help_commands
-    zsh_line "podman-disk " | grep -qx hook && fail "zsh offers the hidden hook command"
-    for cmd in $help_commands; do
-        podman_disk "$cmd" --help > "$tmpdir/help"
-        zsh_expect "podman-disk $cmd --" $(grep -oE '^ +(-[a-zA-Z], )?--[a-z0-9-]+' "$tmpdir/help" |
-                                         grep -oE -- '--[a-z0-9-]+$')
-    done
-    zsh_expect "podman-disk locate --format " text json
-    zsh_expect "podman-disk serve --server=" nbdkit qemu-nbd
-    zsh_expect "podman-disk list " oci: oci-archive: docker-archive:
-    (cd "$tmpdir/paths" && zsh_expect "podman-disk json oci-archive:" archive.tar)
 else
     echo "zsh not installed: $zshcomp not checked"
 fi
 if command -v fish >/dev/null; then
     fish -n "$fishcomp" || fail "$fishcomp does not parse"
-    # And fish offers the commands and a command's options.
-    fish --no-config -c "source '$fishcomp'; complete -C '$pd '" | cut -f1 > "$tmpdir/fish"
-    for c in $help_commands; do
-        grep -qx "$c" "$tmpdir/fish" || fail "fish does not offer '$c'"
-    done
-    fish --no-config -c "source '$fishcomp'; complete -C '$pd serve --ser'" | cut -f1 > "$tmpdir/fish"
-    grep -qx -- --server "$tmpdir/fish" || fail "fish does not offer serve --server"
-    fish --no-config -c "source '$fishcomp'; complete -C '$pd list '" | cut -f1 > "$tmpdir/fish"
-    grep -qx oci-archive: "$tmpdir/fish" || fail "fish does not offer a layout after list"
 else
-    echo "fish not installed: $fishcomp not parsed"
+    echo "fish not installed: $fishcomp not checked"
+fi
+for shell in zsh fish; do
+    command -v $shell >/dev/null || continue
+    offered_by ${shell}_line "podman-disk " $help_commands
+    ${shell}_line "podman-disk " | grep -qx hook && fail "$shell offers the hidden hook command"
+    for cmd in $help_commands; do
+        offered_by ${shell}_line "podman-disk $cmd --" $(help_options "$cmd")
+    done
+    offered_by ${shell}_line "podman-disk locate --format " text json
+    offered_by ${shell}_line "podman-disk list " oci: oci-archive: docker-archive:
+done
+# zsh completes the path after the transport, fish the whole word.
+if command -v zsh >/dev/null; then
+    (cd "$tmpdir/paths" && offered_by zsh_line "podman-disk json oci-archive:" archive.tar)
+    offered_by zsh_line "podman-disk serve --server=" nbdkit qemu-nbd
+fi
+if command -v fish >/dev/null; then
+    (cd "$tmpdir/paths" && offered_by fish_line "podman-disk json oci-archive:" oci-archive:archive.tar)
 fi
 
 # Image names from a private store, named on the line.

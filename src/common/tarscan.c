@@ -115,15 +115,15 @@ read_member (struct archive_entry *e, size_t len, uint64_t header_offset,
   if (name == NULL || name[0] == '\0')
     return error ("%s: the member at byte %" PRIu64 " has no name",
                   what, base + header_offset);
-  if (sym_archive_entry_sparse_count (e) > 0)
-    return error ("%s: member '%s' is a sparse file: its bytes are not "
-                  "stored contiguously and cannot be served in place; "
-                  "rebuild the image without tar --sparse", what, name);
+  bool sparse = sym_archive_entry_sparse_count (e) > 0;
   if (!sym_archive_entry_size_is_set (e))
     size = 0;
   if (size < 0)
     return error ("%s: member '%s' has a negative size", what, name);
-  if (offset > len || (uint64_t) size > len - offset)
+  /* A sparse member's size is what it expands to, not what it stores:
+   * skipping it checks that its data fits.
+   */
+  if (!sparse && (offset > len || (uint64_t) size > len - offset))
     return error ("%s: member '%s' needs %" PRId64 " bytes at offset %"
                   PRIu64 " but the tar has only %zu bytes: the tar is "
                   "truncated", what, name, size, offset, len);
@@ -135,15 +135,16 @@ read_member (struct archive_entry *e, size_t len, uint64_t header_offset,
     .header_offset = base + header_offset,
     .offset = base + offset,
     .size = size,
+    .flaw = sparse ? TF_SPARSE : TF_NONE,
   };
   if (m->hardlink) {
     /* pax lets a hard link carry data that replaces its target's: never
      * produced by the image tools, and not worth the ambiguity.
      */
     if (size > 0)
-      return error ("%s: member '%s' is a hard link with data of its own: "
-                    "not supported", what, name);
+      m->flaw = TF_LINK_DATA;
     m->type = TN_REG;
+    m->size = 0;
   }
   else if (m->type == TN_LNK) {
     m->symlink = sym_archive_entry_symlink (e);

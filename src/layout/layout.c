@@ -202,8 +202,9 @@ pick_by_scanning (const char *ref, const struct locate_request *req,
                   struct layer_pick *pick)
 {
   struct tartree *tt = tartree_new ();
-  struct tree tree;
+  struct tree tree = { 0 };
   struct tnode node = { 0 };
+  _cleanup_free_ char *what = NULL;
   int r = -1;
 
   if (!tt)
@@ -218,13 +219,19 @@ pick_by_scanning (const char *ref, const struct locate_request *req,
     goto out;
   }
   const struct tartree_entry *e = tartree_node_entry (&node);
+  if ((what = layer_what (&img->layers[e->layer])) == NULL) {
+    error_errno (errno, "asprintf");
+    goto out;
+  }
+  if (tartree_entry_check (e, what) == -1)
+    goto out;
   pick->layer = e->layer;
   pick->offset = e->offset;
   pick->size = e->size;
   pick->header_offset = e->header_offset;
-  tnode_release (&tree, &node);
   r = 0;
  out:
+  tnode_release (&tree, &node);
   tartree_free (tt);
   return r;
 }

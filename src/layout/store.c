@@ -219,6 +219,13 @@ open_archive_blob (struct store *s, struct blob *b)
   tnode_release (&s->tree, &node);
   if (type != TN_REG)
     return error ("%s: not a regular file", b->file);
+  _cleanup_free_ char *what = NULL;
+  if (asprintf (&what, "archive %s", s->path) == -1) {
+    what = NULL;
+    return error_errno (errno, "asprintf");
+  }
+  if (tartree_entry_check (e, what) == -1)
+    return -1;
   b->offset = e->offset;
   b->size = e->size;
   b->header_offset = e->header_offset;

@@ -75,7 +75,7 @@ podman_disk locate --platform linux/arm/v7 "oci-archive:$tmpdir/multi.tar" > "$t
 [ "$(field file < "$tmpdir/loc")" = "$tmpdir/multi.tar" ] || fail "archive file"
 podman_disk locate --verify --platform linux/arm/v7 "oci-archive:$tmpdir/multi.tar" > /dev/null
 gzip -k "$tmpdir/multi.tar"
-expect_error 1 "oci-archive:$tmpdir/multi.tar.gz is gzip-compressed: its blobs cannot be served in place; decompress it first" \
+expect_error 1 "^podman-disk: oci-archive:$tmpdir/multi.tar.gz is gzip-compressed: its blobs cannot be served in place; decompress it first, or produce an uncompressed layout: podman save --uncompressed --format oci-dir -o DIR IMAGE\$" \
     podman_disk locate "oci-archive:$tmpdir/multi.tar.gz"
 
 # A docker-archive made by hand: the layer listed is a symlink in the

@@ -126,7 +126,7 @@ read_member (struct archive_entry *e, size_t len, uint64_t header_offset,
   if (!sparse && (offset > len || (uint64_t) size > len - offset))
     return error ("%s: member '%s' needs %" PRId64 " bytes at offset %"
                   PRIu64 " but the tar has only %zu bytes: the tar is "
-                  "truncated", what, name, size, offset, len);
+                  "truncated; " TARSCAN_HINT, what, name, size, offset, len);
 
   *m = (struct tar_member) {
     .name = name,
@@ -167,13 +167,13 @@ tarscan_memory (const void *buf, size_t len, uint64_t base,
   int r;
 
   if (len == 0)
-    return error ("%s is empty: not a tar", what);
+    return error ("%s is empty: not a tar; " TARSCAN_HINT, what);
   struct prefetch pf;
   prefetch_init (&pf, buf, len);
   prefetch (&pf, 0);
   if ((compression = tarscan_compression (buf, len)) != NULL)
     return error ("%s is %s-compressed: its members cannot be served in "
-                  "place", what, compression);
+                  "place; " TARSCAN_HINT, what, compression);
   if (dl_libarchive () == -1)
     return -1;
   if ((a = sym_archive_read_new ()) == NULL)
@@ -184,10 +184,11 @@ tarscan_memory (const void *buf, size_t len, uint64_t base,
   if (sym_archive_read_support_format_tar (a) != ARCHIVE_OK
       || sym_archive_read_support_filter_all (a) < ARCHIVE_WARN
       || sym_archive_read_open_memory (a, buf, len) != ARCHIVE_OK)
-    return error ("%s is not a tar: %s", what, sym_archive_error_string (a));
+    return error ("%s is not a tar: %s; " TARSCAN_HINT, what,
+                  sym_archive_error_string (a));
   if (sym_archive_filter_count (a) > 1)
     return error ("%s is %s-compressed: its members cannot be served in "
-                  "place", what, sym_archive_filter_name (a, 0));
+                  "place; " TARSCAN_HINT, what, sym_archive_filter_name (a, 0));
 
   for (;;) {
     uint64_t header_offset = sym_archive_filter_bytes (a, 0);
@@ -196,7 +197,7 @@ tarscan_memory (const void *buf, size_t len, uint64_t base,
     if (r == ARCHIVE_EOF)
       return 0;
     if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-      return error ("%s: bad tar header at byte %" PRIu64 ": %s",
+      return error ("%s: bad tar header at byte %" PRIu64 ": %s; " TARSCAN_HINT,
                     what, base + header_offset, sym_archive_error_string (a));
     if (r == ARCHIVE_WARN)
       debug ("%s: %s", what, sym_archive_error_string (a));
@@ -210,7 +211,7 @@ tarscan_memory (const void *buf, size_t len, uint64_t base,
       return r;
     /* Over a memory buffer this only moves a pointer. */
     if (sym_archive_read_data_skip (a) != ARCHIVE_OK)
-      return error ("%s: member '%s': %s", what, m.name,
+      return error ("%s: member '%s': %s; " TARSCAN_HINT, what, m.name,
                     sym_archive_error_string (a));
   }
 }

@@ -22,8 +22,6 @@
 #include "layout/layout-internal.h"
 #include "layout/layout.h"
 
-#define UNCOMPRESSED_HINT \
-  "produce an uncompressed layout: podman save --uncompressed --format oci-dir -o DIR IMAGE"
 #define MAX_LISTED 10
 
 static const char *const transports[] = { "oci", "oci-archive", "docker-archive" };
@@ -137,7 +135,7 @@ open_tar_layer (struct store *s, const struct layer *l, bool verify,
    */
   if ((compression = tarscan_compression (b->data, b->size)) != NULL)
     return error ("%s is %s-compressed: its files cannot be served in "
-                  "place; " UNCOMPRESSED_HINT, what, compression);
+                  "place; " TARSCAN_HINT, what, compression);
   return 0;
 }
 

@@ -56,8 +56,8 @@ open_archive (struct store *s)
   madvise ((void *) s->map, s->map_len, MADV_RANDOM);
   if ((compression = tarscan_compression (s->map, s->map_len)) != NULL)
     return error ("%s:%s is %s-compressed: its blobs cannot be served in "
-                  "place; decompress it first", s->transport, s->path,
-                  compression);
+                  "place; decompress it first, or " TARSCAN_HINT,
+                  s->transport, s->path, compression);
 
   _cleanup_free_ char *what = NULL;
   if (asprintf (&what, "archive %s", s->path) == -1)

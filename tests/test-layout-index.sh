@@ -35,8 +35,36 @@ same_disk "$tmpdir/C.img" "oci:$d" raw --platform linux/arm/v7
 expect_error 1 "$d/blobs/sha256/[0-9a-f]{64}: no image for platform linux/s390x \(it has: linux/amd64, linux/arm64/v8, linux/arm/v7\); pick one with --platform OS/ARCH" \
     podman_disk locate --platform linux/s390x "oci:$d"
 expect_error 1 "no image for platform linux/arm/v6 " podman_disk locate --platform linux/arm/v6 "oci:$d"
-expect_error 1 "--platform 'linux': expected OS/ARCH or OS/ARCH/VARIANT" \
-    podman_disk locate --platform linux "oci:$d"
+# A malformed --platform is a usage error, found with the options; so is
+# --platform or --verify for an image they cannot apply to.
+expect_usage () {
+    local regex=$1 rc=0
+    shift
+    "$@" >"$tmpdir/out" 2>"$tmpdir/err" || rc=$?
+    [ "$rc" = 2 ] || { cat "$tmpdir/err" >&2; fail "'$*' exited $rc, expected 2"; }
+    [ "$(wc -l < "$tmpdir/err")" = 2 ] && head -1 "$tmpdir/err" | grep -Eq -- "$regex" &&
+        sed -n 2p "$tmpdir/err" | grep -q "^Try 'podman-disk $2 --help'" ||
+        { cat "$tmpdir/err" >&2; fail "'$*': stderr is not /$regex/ and a hint"; }
+    [ ! -s "$tmpdir/out" ] || fail "'$*' printed on stdout"
+}
+long=$(printf 'x%.0s' {1..64})
+for p in linux a/b/c/d "" linux/ /amd64 linux//v7 linux/amd64/ "linux/$long"; do
+    for cmd in locate json; do
+        expect_usage "^podman-disk $cmd: --platform must be OS/ARCH or OS/ARCH/VARIANT \(e\.g\. linux/arm64\), not '$p'\$" \
+            podman_disk $cmd --platform "$p" "oci:$d"
+    done
+done
+expect_usage "^podman-disk serve: --platform must be" podman_disk serve --platform linux "oci:$d"
+expect_usage "^podman-disk cp: --platform must be" podman_disk cp --platform linux "oci:$d" "$tmpdir/x"
+for ref in fedora:41 containers-storage:fedora docker://quay.io/x; do
+    expect_usage "^podman-disk locate: --platform applies to oci:, oci-archive: and docker-archive: references, not to '$ref'\$" \
+        podman_disk locate --platform linux/amd64 "$ref"
+    expect_usage "^podman-disk json: --verify applies to oci:, oci-archive: and docker-archive: references, not to '$ref' \(containers-storage keeps no layer blobs to check\)\$" \
+        podman_disk json --verify "$ref"
+done
+expect_usage "^podman-disk serve: --verify applies to" podman_disk serve --verify fedora
+expect_usage "^podman-disk cp: --platform applies to" podman_disk cp --platform linux/amd64 fedora "$tmpdir/x"
+[ ! -e "$tmpdir/x" ] || fail "cp wrote its destination after a usage error"
 podman_disk locate --platform linux/arm64 "oci:$d" > "$tmpdir/loc"
 [ "$(field names < "$tmpdir/loc")" = multi ] || fail "names of a nested image"
 # The image is the platform's own manifest, the one index.json does not list.

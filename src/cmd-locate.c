@@ -16,8 +16,8 @@ static const char usage[] =
   "headers only, never the disk's data.\n"
   "\n"
   "IMAGE is a name, an image ID or a transport reference:\n"
-  "containers-storage:[DRIVER@ROOT+RUNROOT]REF, oci:DIR[:REF],\n"
-  "oci-archive:FILE[:REF], docker-archive:FILE[:REF|@INDEX].\n"
+  "containers-storage:[DRIVER@ROOT+RUNROOT]REF, oci:DIR[:REF|@INDEX],\n"
+  "oci-archive:FILE[:REF|@INDEX], docker-archive:FILE[:REF|@INDEX].\n"
   "\n"
   "Options:\n"
   LOCATE_OPTIONS_HELP

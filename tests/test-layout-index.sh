@@ -95,6 +95,36 @@ same_disk "$tmpdir/A.img" "oci:$d:x" raw --platform linux/amd64
 expect_error 1 "the image is for linux/amd64, not linux/arm64" \
     podman_disk locate --platform linux/arm64 "oci:$d"
 
+# Several images, some without a name: each is reached as @INDEX, its
+# place in index.json (oci:DIR:@N and oci-archive:FILE:@N, as in
+# containers-transports(5)), and the error for none says so.
+d=$tmpdir/unnamed
+mk_oci "$d" <<EOJ
+{"index": [{$(layers A)}, {$(layers B)}, {"ref": "c", $(layers C)}]}
+EOJ
+expect_error 1 "^podman-disk: $d/index.json: the layout holds 3 images: pick one as oci:$d:NAME or oci:$d:@INDEX \(@0 \(unnamed\), @1 \(unnamed\), @2 c\)\$" \
+    podman_disk locate "oci:$d"
+same_disk "$tmpdir/A.img" "oci:$d:@0"
+same_disk "$tmpdir/B.img" "oci:$d:@1"
+same_disk "$tmpdir/C.img" "oci:$d:@2"
+same_disk "$tmpdir/C.img" "oci:$d:c"
+expect_error 1 "^podman-disk: oci:$d:@3: the layout has images @0 to @2\$" \
+    podman_disk locate "oci:$d:@3"
+for at in @ @x @-1 @1x @99999999999999999999; do
+    expect_error 1 "^podman-disk: oci:$d:$at: '$at' is not an image index \(@0, @1, \.\.\.\)\$" \
+        podman_disk locate "oci:$d:$at"
+done
+[ "$(podman_disk list -q "oci:$d:@2")" = c ] || fail "list of oci:DIR:@2"
+podman_disk list --format json "oci:$d:@1" |
+    python3 -c 'import json,sys; o=json.load(sys.stdin); assert len(o) == 1 and o[0]["names"] == [], o' ||
+    fail "list of oci:DIR:@1"
+tar -C "$d" -cf "$tmpdir/unnamed.tar" .
+same_disk "$tmpdir/B.img" "oci-archive:$tmpdir/unnamed.tar:@1"
+expect_error 1 "pick one as oci-archive:$tmpdir/unnamed.tar:NAME or oci-archive:$tmpdir/unnamed.tar:@INDEX" \
+    podman_disk locate "oci-archive:$tmpdir/unnamed.tar"
+# @INDEX may be a multi-platform index: the platform picks inside it.
+same_disk "$tmpdir/B.img" "oci:$tmpdir/multi:@0" raw --platform linux/arm64
+
 # An oci-archive made by hand with tar (member names start with ./), and
 # a compressed one.
 tar -C "$tmpdir/multi" -cf "$tmpdir/multi.tar" .

@@ -49,9 +49,14 @@ tarscan_compression (const void *buf, size_t len)
 /* How far ahead of the next header to have the kernel read.  A fault on
  * a mapping otherwise reads a whole read-ahead window around it (8 MiB on
  * some disks), synchronously: slow for a tar of many small files, and
- * wasteful next to a big member, whose data is never needed.
+ * wasteful next to a big member, whose data is never needed.  Where the
+ * next member's data ends is only known once its header is read, so the
+ * window is also what a member's data may lose to it: it never reaches
+ * more than 64 KiB past the header about to be read.  A member larger
+ * than that (a disk) has at most its first 64 KiB read ahead, and the
+ * headers of many small files still come in requests of 32 to 64 KiB.
  */
-#define PREFETCH_WINDOW (1 << 20)
+#define PREFETCH_WINDOW (64 << 10)
 
 struct prefetch {
   const char *buf;
@@ -77,14 +82,16 @@ prefetch_init (struct prefetch *p, const void *buf, size_t len)
   madvise_range (buf, 0, len, MADV_RANDOM);
 }
 
-/* The next header is at POS: keep the window ahead of it requested. */
+/* The next header is at POS: keep [POS, POS + PREFETCH_WINDOW) requested,
+ * in steps of at least half the window, and never more.
+ */
 static void
 prefetch (struct prefetch *p, uint64_t pos)
 {
   if (pos >= p->len || pos + PREFETCH_WINDOW / 2 < p->done)
     return;
   size_t start = pos > p->done ? pos : p->done;
-  size_t end = p->len - start > PREFETCH_WINDOW ? start + PREFETCH_WINDOW : p->len;
+  size_t end = p->len - pos > PREFETCH_WINDOW ? pos + PREFETCH_WINDOW : p->len;
   if (start < end)
     madvise_range (p->buf, start, end - start, MADV_WILLNEED);
   p->done = end;

@@ -4,9 +4,10 @@
  * The input is a tar.  It is scanned alone, then added twice as two
  * layers of an image (whiteouts on) and its disk picked.  Properties:
  * every member's header and data lie inside the tar, in order, with the
- * header before the data; a picked disk's bytes lie inside the tar; a
- * refusal (truncated, sparse, compressed, names out of the root) is one
- * printable line; nothing leaks.
+ * header before the data (a sparse member's logical size may be larger);
+ * a picked disk's bytes lie inside the tar, or it has a flaw that
+ * tartree_entry_check refuses; a refusal (truncated, compressed, names out
+ * of the root, a flawed disk) is one printable line; nothing leaks.
  */
 #include <inttypes.h>
 
@@ -35,7 +36,8 @@ check_member (const struct tar_member *m, void *arg)
   FUZZ_CHECK (s->members == 0 || m->header_offset > s->last_header,
               "%s: header at %" PRIu64 " not after the previous one",
               m->name, m->header_offset);
-  FUZZ_CHECK (m->offset - BASE <= s->len && m->size <= s->len - (m->offset - BASE),
+  FUZZ_CHECK (m->offset - BASE <= s->len
+              && (m->flaw == TF_SPARSE || m->size <= s->len - (m->offset - BASE)),
               "%s: data [%" PRIu64 ", +%" PRIu64 ") past the end of %" PRIu64,
               m->name, m->offset - BASE, m->size, s->len);
   if (m->type == TN_LNK)
@@ -74,10 +76,17 @@ pick_disk (const uint8_t *data, size_t size)
     const struct tartree_entry *e = tartree_node_entry (&node);
     FUZZ_CHECK (node.type == TN_REG && e && e->type == TN_REG,
                 "picked %s, not a regular file", member);
-    FUZZ_CHECK (e->offset >= BASE && e->offset - BASE <= size &&
-                e->size <= size - (e->offset - BASE),
-                "disk %s [%" PRIu64 ", +%" PRIu64 ") outside the tar of %zu",
-                member, e->offset, e->size, size);
+    error_clear ();
+    if (e->flaw != TF_NONE) {
+      FUZZ_CHECK (tartree_entry_check (e, "layer") == -1,
+                  "%s: flaw %d not refused", member, e->flaw);
+      fuzz_check_error_message ();
+    }
+    else
+      FUZZ_CHECK (e->offset >= BASE && e->offset - BASE <= size &&
+                  e->size <= size - (e->offset - BASE),
+                  "disk %s [%" PRIu64 ", +%" PRIu64 ") outside the tar of %zu",
+                  member, e->offset, e->size, size);
     FUZZ_CHECK (member[0] == '/' && !strstr (member, "/../") &&
                 !strstr (member, "//"), "member path '%s'", member);
     tnode_release (&t, &node);

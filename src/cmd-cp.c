@@ -313,7 +313,8 @@ cmd_cp (int argc, char **argv)
   int c;
 
   while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
-    if (cli_global_option (c, optarg) || cli_locate_option (c, optarg, &req))
+    if (cli_global_option (c, optarg)
+        || cli_locate_option ("cp", c, optarg, &req))
       continue;
     switch (c) {
     case 'h': fputs (usage, stdout); return EXIT_OK;
@@ -334,6 +335,8 @@ cmd_cp (int argc, char **argv)
   const char *image = argv[optind], *dest = argv[optind + 1];
   if (!*image || !*dest)
     return usage_error ("cp", "%s is empty", *image ? "DEST" : "IMAGE");
+  if (source_check_request ("cp", image, &req))
+    return EXIT_USAGE;
 
   _cleanup_location_ struct disk_location loc;
   struct dest d;

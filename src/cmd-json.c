@@ -38,7 +38,8 @@ cmd_json (int argc, char **argv)
   int c;
 
   while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
-    if (cli_global_option (c, optarg) || cli_locate_option (c, optarg, &req))
+    if (cli_global_option (c, optarg)
+        || cli_locate_option ("json", c, optarg, &req))
       continue;
     switch (c) {
     case 'h': fputs (usage, stdout); return EXIT_OK;
@@ -47,7 +48,7 @@ cmd_json (int argc, char **argv)
     }
   }
   const char *image = cli_one_image ("json", argc, argv);
-  if (!image)
+  if (!image || source_check_request ("json", image, &req))
     return EXIT_USAGE;
 
   _cleanup_location_ struct disk_location loc;

@@ -16,8 +16,8 @@ static const char usage[] =
   "headers only, never the disk's data.\n"
   "\n"
   "IMAGE is a name, an image ID or a transport reference:\n"
-  "containers-storage:[DRIVER@ROOT+RUNROOT]REF, oci:DIR[:REF],\n"
-  "oci-archive:FILE[:REF], docker-archive:FILE[:REF|@INDEX].\n"
+  "containers-storage:[DRIVER@ROOT+RUNROOT]REF, oci:DIR[:REF|@INDEX],\n"
+  "oci-archive:FILE[:REF|@INDEX], docker-archive:FILE[:REF|@INDEX].\n"
   "\n"
   "Options:\n"
   LOCATE_OPTIONS_HELP
@@ -72,7 +72,8 @@ cmd_locate (int argc, char **argv)
   int c;
 
   while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
-    if (cli_global_option (c, optarg) || cli_locate_option (c, optarg, &req))
+    if (cli_global_option (c, optarg)
+        || cli_locate_option ("locate", c, optarg, &req))
       continue;
     switch (c) {
     case 'h': fputs (usage, stdout); return EXIT_OK;
@@ -84,7 +85,7 @@ cmd_locate (int argc, char **argv)
     }
   }
   const char *image = cli_one_image ("locate", argc, argv);
-  if (!image)
+  if (!image || source_check_request ("locate", image, &req))
     return EXIT_USAGE;
 
   _cleanup_location_ struct disk_location loc;

@@ -199,7 +199,8 @@ cmd_serve (int argc, char **argv)
   int c;
 
   while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
-    if (cli_global_option (c, optarg) || cli_locate_option (c, optarg, &req))
+    if (cli_global_option (c, optarg)
+        || cli_locate_option ("serve", c, optarg, &req))
       continue;
     switch (c) {
     case 'h': fputs (usage, stdout); return EXIT_OK;
@@ -240,7 +241,7 @@ cmd_serve (int argc, char **argv)
   if (foreground && run)
     return usage_error ("serve", "--foreground and --run exclude each other");
   const char *image = cli_one_image ("serve", argc, argv);
-  if (!image)
+  if (!image || source_check_request ("serve", image, &req))
     return EXIT_USAGE;
 
   /* Before any child exists, so that no SIGCHLD or SIGTERM is missed. */

@@ -26,3 +26,23 @@ source_locate (const char *ref, const struct locate_request *req,
     return layout_locate (ref, req, loc);
   return storage_locate (ref, req, loc);
 }
+
+int
+source_check_request (const char *cmd, const char *ref,
+                      const struct locate_request *req)
+{
+  /* containers/storage keeps one platform per image and its layers
+   * unpacked, with no blob left to check: nothing these could change.
+   */
+  if (layout_is_layout_ref (ref))
+    return 0;
+  if (req->platform)
+    return usage_error (cmd, "--platform applies to oci:, oci-archive: and "
+                        "docker-archive: references, not to '%s'", ref);
+  if (req->verify)
+    return usage_error (cmd, "--verify applies to oci:, oci-archive: and "
+                        "docker-archive: references, not to '%s' "
+                        "(containers-storage keeps no layer blobs to check)",
+                        ref);
+  return 0;
+}

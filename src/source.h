@@ -12,4 +12,11 @@
 int source_locate (const char *ref, const struct locate_request *req,
                    struct disk_location *loc);
 
+/* Whether REQ's options apply to REF: 0, or EXIT_USAGE after a usage
+ * message for command CMD (--platform and --verify are for layouts and
+ * archives only).
+ */
+int source_check_request (const char *cmd, const char *ref,
+                          const struct locate_request *req);
+
 #endif

@@ -35,8 +35,36 @@ same_disk "$tmpdir/C.img" "oci:$d" raw --platform linux/arm/v7
 expect_error 1 "$d/blobs/sha256/[0-9a-f]{64}: no image for platform linux/s390x \(it has: linux/amd64, linux/arm64/v8, linux/arm/v7\); pick one with --platform OS/ARCH" \
     podman_disk locate --platform linux/s390x "oci:$d"
 expect_error 1 "no image for platform linux/arm/v6 " podman_disk locate --platform linux/arm/v6 "oci:$d"
-expect_error 1 "--platform 'linux': expected OS/ARCH or OS/ARCH/VARIANT" \
-    podman_disk locate --platform linux "oci:$d"
+# A malformed --platform is a usage error, found with the options; so is
+# --platform or --verify for an image they cannot apply to.
+expect_usage () {
+    local regex=$1 rc=0
+    shift
+    "$@" >"$tmpdir/out" 2>"$tmpdir/err" || rc=$?
+    [ "$rc" = 2 ] || { cat "$tmpdir/err" >&2; fail "'$*' exited $rc, expected 2"; }
+    [ "$(wc -l < "$tmpdir/err")" = 2 ] && head -1 "$tmpdir/err" | grep -Eq -- "$regex" &&
+        sed -n 2p "$tmpdir/err" | grep -q "^Try 'podman-disk $2 --help'" ||
+        { cat "$tmpdir/err" >&2; fail "'$*': stderr is not /$regex/ and a hint"; }
+    [ ! -s "$tmpdir/out" ] || fail "'$*' printed on stdout"
+}
+long=$(printf 'x%.0s' {1..64})
+for p in linux a/b/c/d "" linux/ /amd64 linux//v7 linux/amd64/ "linux/$long"; do
+    for cmd in locate json; do
+        expect_usage "^podman-disk $cmd: --platform must be OS/ARCH or OS/ARCH/VARIANT \(e\.g\. linux/arm64\), not '$p'\$" \
+            podman_disk $cmd --platform "$p" "oci:$d"
+    done
+done
+expect_usage "^podman-disk serve: --platform must be" podman_disk serve --platform linux "oci:$d"
+expect_usage "^podman-disk cp: --platform must be" podman_disk cp --platform linux "oci:$d" "$tmpdir/x"
+for ref in fedora:41 containers-storage:fedora docker://quay.io/x; do
+    expect_usage "^podman-disk locate: --platform applies to oci:, oci-archive: and docker-archive: references, not to '$ref'\$" \
+        podman_disk locate --platform linux/amd64 "$ref"
+    expect_usage "^podman-disk json: --verify applies to oci:, oci-archive: and docker-archive: references, not to '$ref' \(containers-storage keeps no layer blobs to check\)\$" \
+        podman_disk json --verify "$ref"
+done
+expect_usage "^podman-disk serve: --verify applies to" podman_disk serve --verify fedora
+expect_usage "^podman-disk cp: --platform applies to" podman_disk cp --platform linux/amd64 fedora "$tmpdir/x"
+[ ! -e "$tmpdir/x" ] || fail "cp wrote its destination after a usage error"
 podman_disk locate --platform linux/arm64 "oci:$d" > "$tmpdir/loc"
 [ "$(field names < "$tmpdir/loc")" = multi ] || fail "names of a nested image"
 # The image is the platform's own manifest, the one index.json does not list.
@@ -67,6 +95,36 @@ same_disk "$tmpdir/A.img" "oci:$d:x" raw --platform linux/amd64
 expect_error 1 "the image is for linux/amd64, not linux/arm64" \
     podman_disk locate --platform linux/arm64 "oci:$d"
 
+# Several images, some without a name: each is reached as @INDEX, its
+# place in index.json (oci:DIR:@N and oci-archive:FILE:@N, as in
+# containers-transports(5)), and the error for none says so.
+d=$tmpdir/unnamed
+mk_oci "$d" <<EOJ
+{"index": [{$(layers A)}, {$(layers B)}, {"ref": "c", $(layers C)}]}
+EOJ
+expect_error 1 "^podman-disk: $d/index.json: the layout holds 3 images: pick one as oci:$d:NAME or oci:$d:@INDEX \(@0 \(unnamed\), @1 \(unnamed\), @2 c\)\$" \
+    podman_disk locate "oci:$d"
+same_disk "$tmpdir/A.img" "oci:$d:@0"
+same_disk "$tmpdir/B.img" "oci:$d:@1"
+same_disk "$tmpdir/C.img" "oci:$d:@2"
+same_disk "$tmpdir/C.img" "oci:$d:c"
+expect_error 1 "^podman-disk: oci:$d:@3: the layout has images @0 to @2\$" \
+    podman_disk locate "oci:$d:@3"
+for at in @ @x @-1 @1x @99999999999999999999; do
+    expect_error 1 "^podman-disk: oci:$d:$at: '$at' is not an image index \(@0, @1, \.\.\.\)\$" \
+        podman_disk locate "oci:$d:$at"
+done
+[ "$(podman_disk list -q "oci:$d:@2")" = c ] || fail "list of oci:DIR:@2"
+podman_disk list --format json "oci:$d:@1" |
+    python3 -c 'import json,sys; o=json.load(sys.stdin); assert len(o) == 1 and o[0]["names"] == [], o' ||
+    fail "list of oci:DIR:@1"
+tar -C "$d" -cf "$tmpdir/unnamed.tar" .
+same_disk "$tmpdir/B.img" "oci-archive:$tmpdir/unnamed.tar:@1"
+expect_error 1 "pick one as oci-archive:$tmpdir/unnamed.tar:NAME or oci-archive:$tmpdir/unnamed.tar:@INDEX" \
+    podman_disk locate "oci-archive:$tmpdir/unnamed.tar"
+# @INDEX may be a multi-platform index: the platform picks inside it.
+same_disk "$tmpdir/B.img" "oci:$tmpdir/multi:@0" raw --platform linux/arm64
+
 # An oci-archive made by hand with tar (member names start with ./), and
 # a compressed one.
 tar -C "$tmpdir/multi" -cf "$tmpdir/multi.tar" .
@@ -75,7 +133,7 @@ podman_disk locate --platform linux/arm/v7 "oci-archive:$tmpdir/multi.tar" > "$t
 [ "$(field file < "$tmpdir/loc")" = "$tmpdir/multi.tar" ] || fail "archive file"
 podman_disk locate --verify --platform linux/arm/v7 "oci-archive:$tmpdir/multi.tar" > /dev/null
 gzip -k "$tmpdir/multi.tar"
-expect_error 1 "oci-archive:$tmpdir/multi.tar.gz is gzip-compressed: its blobs cannot be served in place; decompress it first" \
+expect_error 1 "^podman-disk: oci-archive:$tmpdir/multi.tar.gz is gzip-compressed: its blobs cannot be served in place; decompress it first, or produce an uncompressed layout: podman save --uncompressed --format oci-dir -o DIR IMAGE\$" \
     podman_disk locate "oci-archive:$tmpdir/multi.tar.gz"
 
 # A docker-archive made by hand: the layer listed is a symlink in the

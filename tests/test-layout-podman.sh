@@ -103,11 +103,12 @@ skopeo copy -q --dest-oci-accept-uncompressed-layers \
     containers-storage:localhost/qdisk oci:"$out/sk":q
 same_disk "$tmpdir/raw.img" "oci:$out/sk:raw"
 same_disk "$tmpdir/q.qcow2" "oci:$out/sk:q" qcow2
-expect_error 1 "index.json: the layout holds 2 images: name one as oci:$out/sk:NAME \(names: raw, q\)" \
+expect_error 1 "index.json: the layout holds 2 images: pick one as oci:$out/sk:NAME or oci:$out/sk:@INDEX \(@0 raw, @1 q\)" \
     podman_disk locate "oci:$out/sk"
 expect_error 1 "index.json: no image named 'nosuch' \(org.opencontainers.image.ref.name: raw, q\)" \
     podman_disk locate "oci:$out/sk:nosuch"
 [ "$(podman_disk list -q "oci:$out/sk" | tr '\n' ' ')" = "raw q " ] || fail "list -q of a layout"
+same_disk "$tmpdir/q.qcow2" "oci:$out/sk:@1" qcow2
 skopeo copy -q --dest-oci-accept-uncompressed-layers \
     containers-storage:localhost/qdisk oci-archive:"$out/sk.tar"
 same_disk "$tmpdir/q.qcow2" "oci-archive:$out/sk.tar" qcow2

@@ -3,7 +3,7 @@
 # two manifests under one ref name; a symlink in a directory component of
 # a blob's path when openat2 is missing (valgrind does not know openat2,
 # so under it the reader takes the component-by-component fallback that
-# kernels before 5.6 get).
+# kernels before 5.6 get); a FIFO as a blob, index.json or archive.
 source "$(dirname "$0")/functions.sh"
 source "$testsdir/hostile/functions.sh"
 requires python3 --version
@@ -96,6 +96,22 @@ if valgrind --version >/dev/null 2>&1 &&
 else
     echo "valgrind missing or unable to run $real: the no-openat2 fallback is not exercised"
 fi
+# A FIFO where a blob, index.json or the archive should be: refused at
+# once as not a regular file, never waited on (timeout: a hang fails).
+fresh
+blob=$(podman_disk locate "oci:$O:img" | field file)
+rm "$blob"; mkfifo "$blob"
+expect_error 1 "^podman-disk: layer sha256:[0-9a-f]{64} \(application/vnd\.oci\.image\.layer\.v1\.tar\): $O/blobs/sha256/[0-9a-f]{64}: not a regular file\$" \
+    timeout 30 "$PODMAN_DISK" locate "oci:$O:img"
+fresh
+rm "$O/index.json"; mkfifo "$O/index.json"
+expect_error 1 "^podman-disk: $O/index\.json: not a regular file\$" \
+    timeout 30 "$PODMAN_DISK" locate "oci:$O:img"
+mkfifo "$tmpdir/fifo.tar"
+expect_error 1 "^podman-disk: oci-archive:$tmpdir/fifo\.tar: not a regular file" \
+    timeout 30 "$PODMAN_DISK" locate "oci-archive:$tmpdir/fifo.tar"
+fresh
+
 # locate's text form: a member name holding a newline and an escape
 # stays on its one line ('?' for control bytes, as in error messages);
 # --format json keeps it exact.

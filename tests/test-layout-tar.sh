@@ -100,7 +100,7 @@ printf 'data' | dd of="$tmpdir/src-sparse/disk/sparse.img" bs=1 seek=$((5 << 30)
 for fmt in gnu pax; do
     mk_layer "$tmpdir/sparse-$fmt.tar" "$tmpdir/src-sparse" --sparse --format=$fmt
     new_oci; one_layer_oci "$d" "$tmpdir/sparse-$fmt.tar"
-    expect_error 1 "layer sha256:[0-9a-f]{64} \(application/vnd.oci.image.layer.v1.tar\): member '\./disk/sparse\.img' is a sparse file: .*cannot be served in place" \
+    expect_error 1 "layer sha256:[0-9a-f]{64} \(application/vnd.oci.image.layer.v1.tar\): member 'disk/sparse\.img' is a sparse file: .*cannot be served in place; .*podman save --uncompressed --format oci-dir -o DIR IMAGE$" \
         podman_disk locate "oci:$d"
 done
 rm -rf "$tmpdir/src-sparse"
@@ -109,7 +109,7 @@ rm -rf "$tmpdir/src-sparse"
 size=$(stat -c %s "$tmpdir/gnu.tar")
 head -c $((size / 2)) "$tmpdir/gnu.tar" > "$tmpdir/cut.tar"
 new_oci; one_layer_oci "$d" "$tmpdir/cut.tar"
-expect_error 1 "member '\./disk/raw\.img' needs 3145728 bytes at offset [0-9]+ but the tar has only [0-9]+ bytes: the tar is truncated" \
+expect_error 1 "member '\./disk/raw\.img' needs 3145728 bytes at offset [0-9]+ but the tar has only [0-9]+ bytes: the tar is truncated; produce an uncompressed layout: podman save --uncompressed --format oci-dir -o DIR IMAGE\$" \
     podman_disk locate "oci:$d"
 # A blob shorter than its descriptor says.
 new_oci; cp "$tmpdir/gnu.tar" "$tmpdir/short.tar"; one_layer_oci "$d" "$tmpdir/short.tar"
@@ -136,7 +136,7 @@ same_disk "$tmpdir/raw.img" "oci:$d"
 # Not a tar at all.
 head -c 4096 /dev/urandom > "$tmpdir/noise.tar"
 new_oci; one_layer_oci "$d" "$tmpdir/noise.tar"
-expect_error 1 "layer sha256:[0-9a-f]{64} \(application/vnd.oci.image.layer.v1.tar\) is not a tar" \
+expect_error 1 "layer sha256:[0-9a-f]{64} \(application/vnd.oci.image.layer.v1.tar\) is not a tar: .*; produce an uncompressed layout: podman save --uncompressed --format oci-dir -o DIR IMAGE\$" \
     podman_disk locate "oci:$d"
 
 # Members that climb out of the root, made by tarfile (GNU tar won't).

@@ -51,12 +51,38 @@ cli_bad_option (const char *cmd)
   return EXIT_USAGE;
 }
 
+/* OS/ARCH or OS/ARCH/VARIANT, each part 1 to 63 bytes (as an OCI
+ * descriptor's platform is matched, see src/layout/oci.c).
+ */
+static bool
+valid_platform (const char *s)
+{
+  size_t parts = 0;
+
+  for (;;) {
+    size_t len = strcspn (s, "/");
+    if (len == 0 || len > 63 || ++parts > 3)
+      return false;
+    if (!s[len])
+      return parts >= 2;
+    s += len + 1;
+  }
+}
+
 bool
-cli_locate_option (int c, const char *arg, struct locate_request *req)
+cli_locate_option (const char *cmd, int c, const char *arg,
+                   struct locate_request *req)
 {
   switch (c) {
   case OPT_DISK: req->disk = arg; return true;
-  case OPT_PLATFORM: req->platform = arg; return true;
+  case OPT_PLATFORM:
+    if (!valid_platform (arg)) {
+      usage_error (cmd, "--platform must be OS/ARCH or OS/ARCH/VARIANT "
+                   "(e.g. linux/arm64), not '%s'", arg);
+      exit (EXIT_USAGE);
+    }
+    req->platform = arg;
+    return true;
   case OPT_VERIFY: req->verify = true; return true;
   default: return false;
   }

@@ -58,7 +58,11 @@ bool cli_global_option (int c, const char *arg);
   "      --platform OS/ARCH     image to pick from a multi-platform layout\n" \
   "      --verify               check the sha256 digest of every layer read\n"
 
-bool cli_locate_option (int c, const char *arg, struct locate_request *req);
+/* Handle C if it is one of LOCATE_LONG_OPTIONS of command CMD: returns
+ * true when it was.  A malformed --platform is a usage error: it exits 2.
+ */
+bool cli_locate_option (const char *cmd, int c, const char *arg,
+                        struct locate_request *req);
 
 /* The one IMAGE operand of a command: NULL after a usage message. */
 const char *cli_one_image (const char *cmd, int argc, char **argv);

@@ -49,9 +49,14 @@ tarscan_compression (const void *buf, size_t len)
 /* How far ahead of the next header to have the kernel read.  A fault on
  * a mapping otherwise reads a whole read-ahead window around it (8 MiB on
  * some disks), synchronously: slow for a tar of many small files, and
- * wasteful next to a big member, whose data is never needed.
+ * wasteful next to a big member, whose data is never needed.  Where the
+ * next member's data ends is only known once its header is read, so the
+ * window is also what a member's data may lose to it: it never reaches
+ * more than 64 KiB past the header about to be read.  A member larger
+ * than that (a disk) has at most its first 64 KiB read ahead, and the
+ * headers of many small files still come in requests of 32 to 64 KiB.
  */
-#define PREFETCH_WINDOW (1 << 20)
+#define PREFETCH_WINDOW (64 << 10)
 
 struct prefetch {
   const char *buf;
@@ -77,14 +82,16 @@ prefetch_init (struct prefetch *p, const void *buf, size_t len)
   madvise_range (buf, 0, len, MADV_RANDOM);
 }
 
-/* The next header is at POS: keep the window ahead of it requested. */
+/* The next header is at POS: keep [POS, POS + PREFETCH_WINDOW) requested,
+ * in steps of at least half the window, and never more.
+ */
 static void
 prefetch (struct prefetch *p, uint64_t pos)
 {
   if (pos >= p->len || pos + PREFETCH_WINDOW / 2 < p->done)
     return;
   size_t start = pos > p->done ? pos : p->done;
-  size_t end = p->len - start > PREFETCH_WINDOW ? start + PREFETCH_WINDOW : p->len;
+  size_t end = p->len - pos > PREFETCH_WINDOW ? pos + PREFETCH_WINDOW : p->len;
   if (start < end)
     madvise_range (p->buf, start, end - start, MADV_WILLNEED);
   p->done = end;
@@ -115,18 +122,18 @@ read_member (struct archive_entry *e, size_t len, uint64_t header_offset,
   if (name == NULL || name[0] == '\0')
     return error ("%s: the member at byte %" PRIu64 " has no name",
                   what, base + header_offset);
-  if (sym_archive_entry_sparse_count (e) > 0)
-    return error ("%s: member '%s' is a sparse file: its bytes are not "
-                  "stored contiguously and cannot be served in place; "
-                  "rebuild the image without tar --sparse", what, name);
+  bool sparse = sym_archive_entry_sparse_count (e) > 0;
   if (!sym_archive_entry_size_is_set (e))
     size = 0;
   if (size < 0)
     return error ("%s: member '%s' has a negative size", what, name);
-  if (offset > len || (uint64_t) size > len - offset)
+  /* A sparse member's size is what it expands to, not what it stores:
+   * skipping it checks that its data fits.
+   */
+  if (!sparse && (offset > len || (uint64_t) size > len - offset))
     return error ("%s: member '%s' needs %" PRId64 " bytes at offset %"
                   PRIu64 " but the tar has only %zu bytes: the tar is "
-                  "truncated", what, name, size, offset, len);
+                  "truncated; " TARSCAN_HINT, what, name, size, offset, len);
 
   *m = (struct tar_member) {
     .name = name,
@@ -135,15 +142,16 @@ read_member (struct archive_entry *e, size_t len, uint64_t header_offset,
     .header_offset = base + header_offset,
     .offset = base + offset,
     .size = size,
+    .flaw = sparse ? TF_SPARSE : TF_NONE,
   };
   if (m->hardlink) {
     /* pax lets a hard link carry data that replaces its target's: never
      * produced by the image tools, and not worth the ambiguity.
      */
     if (size > 0)
-      return error ("%s: member '%s' is a hard link with data of its own: "
-                    "not supported", what, name);
+      m->flaw = TF_LINK_DATA;
     m->type = TN_REG;
+    m->size = 0;
   }
   else if (m->type == TN_LNK) {
     m->symlink = sym_archive_entry_symlink (e);
@@ -166,13 +174,13 @@ tarscan_memory (const void *buf, size_t len, uint64_t base,
   int r;
 
   if (len == 0)
-    return error ("%s is empty: not a tar", what);
+    return error ("%s is empty: not a tar; " TARSCAN_HINT, what);
   struct prefetch pf;
   prefetch_init (&pf, buf, len);
   prefetch (&pf, 0);
   if ((compression = tarscan_compression (buf, len)) != NULL)
     return error ("%s is %s-compressed: its members cannot be served in "
-                  "place", what, compression);
+                  "place; " TARSCAN_HINT, what, compression);
   if (dl_libarchive () == -1)
     return -1;
   if ((a = sym_archive_read_new ()) == NULL)
@@ -183,10 +191,11 @@ tarscan_memory (const void *buf, size_t len, uint64_t base,
   if (sym_archive_read_support_format_tar (a) != ARCHIVE_OK
       || sym_archive_read_support_filter_all (a) < ARCHIVE_WARN
       || sym_archive_read_open_memory (a, buf, len) != ARCHIVE_OK)
-    return error ("%s is not a tar: %s", what, sym_archive_error_string (a));
+    return error ("%s is not a tar: %s; " TARSCAN_HINT, what,
+                  sym_archive_error_string (a));
   if (sym_archive_filter_count (a) > 1)
     return error ("%s is %s-compressed: its members cannot be served in "
-                  "place", what, sym_archive_filter_name (a, 0));
+                  "place; " TARSCAN_HINT, what, sym_archive_filter_name (a, 0));
 
   for (;;) {
     uint64_t header_offset = sym_archive_filter_bytes (a, 0);
@@ -195,7 +204,7 @@ tarscan_memory (const void *buf, size_t len, uint64_t base,
     if (r == ARCHIVE_EOF)
       return 0;
     if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-      return error ("%s: bad tar header at byte %" PRIu64 ": %s",
+      return error ("%s: bad tar header at byte %" PRIu64 ": %s; " TARSCAN_HINT,
                     what, base + header_offset, sym_archive_error_string (a));
     if (r == ARCHIVE_WARN)
       debug ("%s: %s", what, sym_archive_error_string (a));
@@ -209,7 +218,7 @@ tarscan_memory (const void *buf, size_t len, uint64_t base,
       return r;
     /* Over a memory buffer this only moves a pointer. */
     if (sym_archive_read_data_skip (a) != ARCHIVE_OK)
-      return error ("%s: member '%s': %s", what, m.name,
+      return error ("%s: member '%s': %s; " TARSCAN_HINT, what, m.name,
                     sym_archive_error_string (a));
   }
 }

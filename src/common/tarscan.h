@@ -16,6 +16,23 @@
 
 #include "tree.h"
 
+/* The way out of a refusal to serve a layer in place, for messages. */
+#define TARSCAN_HINT \
+  "produce an uncompressed layout: podman save --uncompressed --format oci-dir -o DIR IMAGE"
+
+/* Why a member's data cannot be served, though the tar around it is sound:
+ * recorded, and refused only when the member is used (an image may carry
+ * a sparse file or an odd hard link anywhere but in its disk).
+ */
+enum tar_flaw {
+  TF_NONE = 0,
+  TF_SPARSE,                 /* a sparse file: its bytes are not stored
+                                contiguously (SIZE is its logical size) */
+  TF_LINK_DATA,              /* a hard link with data of its own (pax) */
+  TF_LINK_BROKEN,            /* tartree: a hard link to no regular file */
+  TF_LINK_LOOP,              /* tartree: hard links in a loop */
+};
+
 struct tar_member {
   const char *name;          /* the pathname as stored: not cleaned */
   enum tnode_type type;      /* TN_REG, TN_DIR, TN_LNK or TN_OTHER */
@@ -26,6 +43,7 @@ struct tar_member {
                                 GNU long-name header when it has one) */
   uint64_t offset;           /* its first data byte */
   uint64_t size;             /* its data bytes */
+  enum tar_flaw flaw;        /* TF_SPARSE or TF_LINK_DATA, else TF_NONE */
 };
 
 /* Called for every member in archive order; a non-zero return stops the
@@ -40,9 +58,10 @@ const char *tarscan_compression (const void *buf, size_t len);
 
 /* Scan the tar of LEN bytes at BUF; offsets are reported as BASE plus the
  * offset in BUF, so a tar nested in another is reported in the outer
- * file's coordinates.  WHAT names the tar in error messages.  Sparse
- * members, compressed tars and members whose data runs past LEN (a
- * truncated tar) are refused: their bytes cannot be served in place.
+ * file's coordinates.  WHAT names the tar in error messages.  Compressed
+ * tars and members whose data runs past LEN (a truncated tar) are refused:
+ * their bytes cannot be served in place.  A sparse member is reported
+ * with its flaw, for the caller to refuse if it is used.
  */
 int tarscan_memory (const void *buf, size_t len, uint64_t base,
                     const char *what, tarscan_cb cb, void *arg);

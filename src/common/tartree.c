@@ -257,7 +257,7 @@ tartree_add_member (const struct tar_member *m, void *arg)
   struct tartree_entry e = {
     .type = m->type, .size = m->size, .offset = m->offset,
     .header_offset = m->header_offset, .layer = tt->layer_index,
-    .seq = tt->seq, .kind = K_ENTRY,
+    .seq = tt->seq, .flaw = m->flaw, .kind = K_ENTRY,
   };
   bool skip = false;
 
@@ -346,38 +346,64 @@ layer_find (const struct vec *l, size_t n, const char *path)
   return NULL;
 }
 
-static int
+/* Give hard link E its target's data.  A link to no regular file of
+ * this or a lower layer, or in a loop, is kept with a flaw and its
+ * target, as is one whose target has a flaw: refused only if used.
+ */
+static void
 resolve_hardlink (struct tartree *tt, struct tartree_entry *e, int depth)
 {
   struct tartree_entry *t;
 
-  if (!e->hardlink)
-    return 0;
-  if (depth > 32)
-    return error ("%s: hard link '%s': too many levels of hard links",
-                  tt->layer_name, e->path);
-  t = layer_find (&tt->layer, tt->layer.n, e->hardlink);
-  if (t == e)
-    return error ("%s: hard link '%s' points to itself",
-                  tt->layer_name, e->path);
-  if (t) {
-    if (resolve_hardlink (tt, t, depth + 1) == -1)
-      return -1;
+  if (!e->hardlink || e->flaw != TF_NONE)
+    return;
+  if (depth > 32
+      || (t = layer_find (&tt->layer, tt->layer.n, e->hardlink)) == e) {
+    e->flaw = TF_LINK_LOOP;
+    return;
   }
+  if (t)
+    resolve_hardlink (tt, t, depth + 1);
   else
     t = vec_find (&tt->tree, e->hardlink);
-  if (!t || t->type != TN_REG)
-    return error ("%s: hard link '%s' points to '%s', which is not a "
-                  "regular file of this or a lower layer",
-                  tt->layer_name, e->path, e->hardlink);
+  if (!t || t->type != TN_REG) {
+    e->flaw = TF_LINK_BROKEN;
+    return;
+  }
   e->size = t->size;
   e->offset = t->offset;
   e->header_offset = t->header_offset;
   e->layer = t->layer;
-  e->type = TN_REG;
-  free (e->hardlink);
-  e->hardlink = NULL;
-  return 0;
+  e->flaw = t->flaw;
+  if (e->flaw == TF_NONE) {
+    free (e->hardlink);
+    e->hardlink = NULL;
+  }
+}
+
+int
+tartree_entry_check (const struct tartree_entry *e, const char *what)
+{
+  switch (e->flaw) {
+  case TF_NONE:
+    return 0;
+  case TF_SPARSE:
+    return error ("%s: member '%s' is a sparse file: its bytes are not "
+                  "stored contiguously and cannot be served in place; "
+                  "rebuild the image without tar --sparse or " TARSCAN_HINT,
+                  what, e->path);
+  case TF_LINK_DATA:
+    return error ("%s: member '%s' is a hard link with data of its own: "
+                  "not supported", what, e->path);
+  case TF_LINK_BROKEN:
+    return error ("%s: hard link '%s' points to '%s', which is not a "
+                  "regular file of this or a lower layer", what, e->path,
+                  e->hardlink ? e->hardlink : "?");
+  case TF_LINK_LOOP:
+    return error ("%s: hard link '%s' is in a loop of hard links (or a "
+                  "chain of more than 32)", what, e->path);
+  }
+  return error ("%s: member '%s' cannot be served", what, e->path);
 }
 
 /* Make directory PATH (LEN bytes) exist in the layer: the member of that
@@ -396,9 +422,11 @@ ensure_dir (struct tartree *tt, const char *path, size_t len, size_t n,
   if ((e = layer_find (&tt->layer, n, key)) != NULL) {
     if (e->type != TN_DIR) {
       free (e->link);
-      e->link = NULL;
+      free (e->hardlink);
+      e->link = e->hardlink = NULL;
       e->type = TN_DIR;
       e->size = 0;
+      e->flaw = TF_NONE;
     }
     return 0;
   }
@@ -551,8 +579,8 @@ tartree_end_layer (struct tartree *tt)
 
   dedupe_layer (l);
   for (size_t i = 0; i < l->n; i++)
-    if (l->v[i].kind == K_ENTRY && resolve_hardlink (tt, &l->v[i], 0) == -1)
-      return -1;
+    if (l->v[i].kind == K_ENTRY)
+      resolve_hardlink (tt, &l->v[i], 0);
   if (add_parents (tt) == -1)
     return -1;
 

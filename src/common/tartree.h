@@ -25,7 +25,8 @@ struct tartree_entry {
   char *path;                /* cleaned, relative to the root ("disk/x.img");
                                 "" is the root itself */
   char *link;                /* TN_LNK: the target, as stored */
-  char *hardlink;            /* while a layer is added: the link's target */
+  char *hardlink;            /* a hard link's target: while a layer is
+                                added, and after for a TF_LINK_* flaw */
   uint64_t size;             /* TN_REG: data bytes */
   uint64_t offset;           /* TN_REG: the data, as reported by tarscan */
   uint64_t header_offset;    /* the member's first header */
@@ -33,6 +34,7 @@ struct tartree_entry {
                                 its target's) */
   uint32_t seq;              /* member order within its layer */
   enum tnode_type type;
+  enum tar_flaw flaw;        /* TN_REG: why its data cannot be served */
   unsigned char kind;        /* private to tartree.c */
 };
 
@@ -45,7 +47,9 @@ void tartree_free (struct tartree *tt);
  * tarscan_cb, ARG = TT), end.  NAME ("layer sha256:...") starts errors;
  * WHITEOUTS false treats ".wh." names as plain files (outer archives).
  * Members whose cleaned name is absolute or climbs out of the root are
- * refused.
+ * refused.  Members that cannot be served (sparse files, hard links with
+ * data, to no regular file or in a loop) are kept with their flaw: a
+ * user of an entry's data checks it with tartree_entry_check.
  */
 int tartree_begin_layer (struct tartree *tt, uint32_t layer, const char *name,
                          bool whiteouts);
@@ -57,6 +61,11 @@ void tartree_tree (struct tartree *tt, struct tree *t);
 
 /* The entry behind a node that T's ops returned. */
 const struct tartree_entry *tartree_node_entry (const struct tnode *node);
+
+/* 0 if the data of E can be served, else -1 with an error naming the
+ * member and its flaw, after WHAT (the tar it is in: "layer sha256:...").
+ */
+int tartree_entry_check (const struct tartree_entry *e, const char *what);
 
 /* Number of entries, the root included. */
 size_t tartree_size (const struct tartree *tt);

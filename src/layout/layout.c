@@ -1,14 +1,17 @@
 /* podman-disk: OCI layouts and archives as a source of disks.
  *
- * oci:DIR[:NAME], oci-archive:FILE[:NAME], docker-archive:FILE[:NAME|@N]:
- * the chosen image's layer tars are scanned (headers only) and merged into
- * one tree with the OCI whiteout rules; the /disk/ rule or --disk picks the
- * disk, whose bytes are a tar member's data: a range of the layer blob, or
- * of the archive holding it.  Images whose layers are not tars (ORAS-style
- * artifacts) have their disk as a whole blob.
+ * oci:DIR, oci-archive:FILE and docker-archive:FILE, each with :NAME,
+ * :@INDEX or neither: the chosen image's layer tars are scanned (headers
+ * only) and merged into one tree with the OCI whiteout rules; the /disk/
+ * rule or --disk picks the disk, whose bytes are a tar member's data: a
+ * range of the layer blob, or of the archive holding it.  Images whose
+ * layers are not tars (ORAS-style artifacts) have their disk as a whole
+ * blob.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +25,6 @@
 #include "layout/layout-internal.h"
 #include "layout/layout.h"
 
-#define UNCOMPRESSED_HINT \
-  "produce an uncompressed layout: podman save --uncompressed --format oci-dir -o DIR IMAGE"
 #define MAX_LISTED 10
 
 static const char *const transports[] = { "oci", "oci-archive", "docker-archive" };
@@ -46,11 +47,33 @@ layout_is_layout_ref (const char *ref)
   return ref_transport (ref) != NULL;
 }
 
-/* TRANSPORT:PATH[:NAME], split at the first ':' after the transport as
- * containers/image does (so PATH cannot hold a ':').
+/* "@N" in place of a name: entry N of index.json or manifest.json, as
+ * containers-transports(5) has it; *ENTRY is -1 for a name.
  */
 static int
-parse_ref (const char *ref, const char **transport, char **path, char **name)
+parse_entry (const char *ref, char **name, ssize_t *entry)
+{
+  char *end;
+
+  *entry = -1;
+  if (!*name || (*name)[0] != '@')
+    return 0;
+  errno = 0;
+  unsigned long i = strtoul (*name + 1, &end, 10);
+  if (!isdigit ((unsigned char) (*name)[1]) || *end || errno || i > INT_MAX)
+    return error ("%s: '%s' is not an image index (@0, @1, ...)", ref, *name);
+  *entry = i;
+  free (*name);
+  *name = NULL;
+  return 0;
+}
+
+/* TRANSPORT:PATH[:NAME|:@INDEX], split at the first ':' after the
+ * transport as containers/image does (so PATH cannot hold a ':').
+ */
+static int
+parse_ref (const char *ref, const char **transport, char **path, char **name,
+           ssize_t *entry)
 {
   *transport = ref_transport (ref);
   const char *rest = ref + strlen (*transport) + 1;
@@ -67,7 +90,7 @@ parse_ref (const char *ref, const char **transport, char **path, char **name)
     return error ("%s: empty image name after '%s:%s:'", ref, *transport, *path);
   if (colon && (*name = strdup (colon + 1)) == NULL)
     return error_errno (errno, "strdup");
-  return 0;
+  return parse_entry (ref, name, entry);
 }
 
 /* ORAS pushes a file as a layer of its own, titled, whatever its media
@@ -137,7 +160,7 @@ open_tar_layer (struct store *s, const struct layer *l, bool verify,
    */
   if ((compression = tarscan_compression (b->data, b->size)) != NULL)
     return error ("%s is %s-compressed: its files cannot be served in "
-                  "place; " UNCOMPRESSED_HINT, what, compression);
+                  "place; " TARSCAN_HINT, what, compression);
   return 0;
 }
 
@@ -202,8 +225,9 @@ pick_by_scanning (const char *ref, const struct locate_request *req,
                   struct layer_pick *pick)
 {
   struct tartree *tt = tartree_new ();
-  struct tree tree;
+  struct tree tree = { 0 };
   struct tnode node = { 0 };
+  _cleanup_free_ char *what = NULL;
   int r = -1;
 
   if (!tt)
@@ -218,13 +242,19 @@ pick_by_scanning (const char *ref, const struct locate_request *req,
     goto out;
   }
   const struct tartree_entry *e = tartree_node_entry (&node);
+  if ((what = layer_what (&img->layers[e->layer])) == NULL) {
+    error_errno (errno, "asprintf");
+    goto out;
+  }
+  if (tartree_entry_check (e, what) == -1)
+    goto out;
   pick->layer = e->layer;
   pick->offset = e->offset;
   pick->size = e->size;
   pick->header_offset = e->header_offset;
-  tnode_release (&tree, &node);
   r = 0;
  out:
+  tnode_release (&tree, &node);
   tartree_free (tt);
   return r;
 }
@@ -365,12 +395,13 @@ layout_locate (const char *ref, const struct locate_request *req,
   _cleanup_free_ char *path = NULL, *name = NULL;
   struct store s;
   struct image img = { 0 };
+  ssize_t entry;
   int r = -1;
 
-  if (parse_ref (ref, &transport, &path, &name) == -1)
+  if (parse_ref (ref, &transport, &path, &name, &entry) == -1)
     return -1;
   if (store_open (&s, transport, path) == 0
-      && select_image (&s, name, -1, req, &img) == 0)
+      && select_image (&s, name, entry, req, &img) == 0)
     r = locate_image (&s, ref, req, &img, loc);
   if (r == -1)
     disk_location_clear (loc);
@@ -387,9 +418,10 @@ layout_list (const char *ref, const struct locate_request *req,
   _cleanup_free_ char *path = NULL, *name = NULL;
   struct store s;
   size_t n = 0;
+  ssize_t entry;
   int r = 0;
 
-  if (parse_ref (ref, &transport, &path, &name) == -1)
+  if (parse_ref (ref, &transport, &path, &name, &entry) == -1)
     return -1;
   if (store_open (&s, transport, path) == -1
       || (strcmp (transport, "docker-archive") == 0
@@ -397,8 +429,10 @@ layout_list (const char *ref, const struct locate_request *req,
     store_close (&s);
     return -1;
   }
-  /* With a name, that image alone. */
-  for (size_t i = 0; i < (name ? 1 : n) && r == 0; i++) {
+  /* With a name or an @INDEX, that image alone. */
+  bool one = name || entry >= 0;
+  for (size_t k = 0; k < (one ? 1 : n) && r == 0; k++) {
+    size_t i = entry >= 0 ? (size_t) entry : k;
     struct image img = { 0 };
     struct disk_location loc;
     _cleanup_free_ char *why = NULL;

@@ -11,8 +11,9 @@
  */
 bool layout_is_layout_ref (const char *ref);
 
-/* oci:DIR[:NAME], oci-archive:FILE[:NAME], docker-archive:FILE[:NAME|@N]:
- * the disk of that image (the only one when no NAME is given).
+/* oci:DIR, oci-archive:FILE, docker-archive:FILE, each with [:NAME|:@N]:
+ * the disk of that image (the only one when neither is given; @N is the
+ * Nth entry of index.json or manifest.json, from 0).
  */
 int layout_locate (const char *ref, const struct locate_request *req,
                    struct disk_location *loc);

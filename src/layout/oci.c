@@ -167,6 +167,27 @@ list_descs (const struct desc *d, size_t n, bool platforms)
   return s;
 }
 
+/* "@0 name, @1 (unnamed), ..." of index.json's entries. */
+static char *
+list_entries (const struct desc *d, size_t n)
+{
+  char *s = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream (&s, &len);
+
+  if (!f)
+    return NULL;
+  for (size_t i = 0; i < n && i <= MAX_LISTED; i++) {
+    if (i == MAX_LISTED)
+      fputs (", ...", f);
+    else
+      fprintf (f, "%s@%zu %s", i ? ", " : "", i,
+               d[i].ref_name ? d[i].ref_name : "(unnamed)");
+  }
+  fclose (f);
+  return s;
+}
+
 /* "sha256:..., sha256:..." of the descriptors' digests. */
 static char *
 list_digests (const struct desc *d, size_t n)
@@ -244,10 +265,11 @@ pick_manifest (const struct store *s, json_object *index,
       bool same_name = a && b && !strcmp (a, b);
       if ((a && b && !same_name)
           || (!same_name && !(cands[0].has_platform && cands[i].has_platform))) {
-        _cleanup_free_ char *names = list_descs (cands, count, false);
-        return error ("%s: the layout holds %zu images: name one as "
-                      "%s:%s:NAME (names: %s)", display, count,
-                      s->transport, s->path, names ? names : "?");
+        _cleanup_free_ char *entries = list_entries (cands, count);
+        return error ("%s: the layout holds %zu images: pick one as "
+                      "%s:%s:NAME or %s:%s:@INDEX (%s)", display, count,
+                      s->transport, s->path, s->transport, s->path,
+                      entries ? entries : "?");
       }
     }
 
@@ -278,6 +300,28 @@ pick_manifest (const struct store *s, json_object *index,
   return error ("%s: no image for platform %s (it has: %s); pick one with "
                 "--platform OS/ARCH", display, wanted,
                 platforms ? platforms : "?");
+}
+
+/* Entry ENTRY of index.json (oci:DIR:@ENTRY), whatever it is named. */
+static int
+pick_entry (const struct store *s, json_object *index, const char *display,
+            ssize_t entry, struct desc *out)
+{
+  json_object *manifests;
+  char ctx[64];
+
+  if (json_typed (index, "manifests", json_type_array, true, display, "",
+                  &manifests) == -1)
+    return -1;
+  size_t n = json_object_array_length (manifests);
+  if (n == 0)
+    return error ("%s: lists no image", display);
+  if ((size_t) entry >= n)
+    return error ("%s:%s:@%zd: the layout has images @0 to @%zu",
+                  s->transport, s->path, entry, n - 1);
+  snprintf (ctx, sizeof ctx, "manifests[%zd]", entry);
+  return parse_desc (json_object_array_get_idx (manifests, entry), display,
+                     ctx, out);
 }
 
 /* Read the JSON blob a descriptor points to, checking its size and
@@ -475,18 +519,9 @@ oci_select_image (struct store *s, const char *ref, ssize_t entry,
     return -1;
   /* D's strings live in HOLDER, the JSON that lists it. */
   _cleanup_json_ json_object *holder = o, *m = NULL;
-  if (entry >= 0) {
-    json_object *manifests;
-    char ctx[64];
-    snprintf (ctx, sizeof ctx, "manifests[%zd]", entry);
-    if (json_typed (holder, "manifests", json_type_array, true, display, "",
-                    &manifests) == -1
-        || parse_desc (json_object_array_get_idx (manifests, entry), display,
-                       ctx, &d) == -1)
-      return -1;
-  }
-  else if (pick_manifest (s, holder, display, ref, &want, platform != NULL,
-                          true, &d) == -1)
+  if ((entry >= 0 ? pick_entry (s, holder, display, entry, &d)
+       : pick_manifest (s, holder, display, ref, &want, platform != NULL,
+                        true, &d)) == -1)
     return -1;
   /* Named by what index.json says, even if what it points to is broken. */
   if ((img->names = calloc (2, sizeof (char *))) == NULL

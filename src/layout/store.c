@@ -31,19 +31,36 @@ store_display (const struct store *s, const char *name)
   return d;
 }
 
+/* Files are opened O_NONBLOCK, so that a FIFO (or a device) in their
+ * place cannot block the open: once it is known to be a regular file,
+ * the fd is made blocking again for whoever reads it (qemu, nbdkit).
+ */
+static int
+clear_nonblock (int fd, const char *name)
+{
+  int flags = fcntl (fd, F_GETFL);
+
+  if (flags == -1 || fcntl (fd, F_SETFL, flags & ~O_NONBLOCK) == -1)
+    return error_errno (errno, "%s", name);
+  return 0;
+}
+
 static int
 open_archive (struct store *s)
 {
   struct stat st;
   const char *compression;
 
-  if ((s->fd = open (s->path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+  s->fd = open (s->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (s->fd == -1)
     return error_errno (errno, "%s:%s", s->transport, s->path);
   if (fstat (s->fd, &st) == -1)
     return error_errno (errno, "%s", s->path);
   if (!S_ISREG (st.st_mode))
     return error ("%s:%s: not a regular file (a %s reference names a tar "
                   "file)", s->transport, s->path, s->transport);
+  if (clear_nonblock (s->fd, s->path) == -1)
+    return -1;
   if (st.st_size == 0)
     return error ("%s:%s: the file is empty", s->transport, s->path);
   s->map_len = st.st_size;
@@ -56,8 +73,8 @@ open_archive (struct store *s)
   madvise ((void *) s->map, s->map_len, MADV_RANDOM);
   if ((compression = tarscan_compression (s->map, s->map_len)) != NULL)
     return error ("%s:%s is %s-compressed: its blobs cannot be served in "
-                  "place; decompress it first", s->transport, s->path,
-                  compression);
+                  "place; decompress it first, or " TARSCAN_HINT,
+                  s->transport, s->path, compression);
 
   _cleanup_free_ char *what = NULL;
   if (asprintf (&what, "archive %s", s->path) == -1)
@@ -147,21 +164,25 @@ open_nofollow_walk (int dirfd, const char *name)
     return -1;
   }
   return openat (dir >= 0 ? dir : dirfd, comp,
-                 O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+                 O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
 }
 
-/* Open NAME under the layout directory: symlinks in it resolve inside
- * the layout, so a hostile layout cannot make us read a host file.
+/* Open NAME under the layout directory, O_NONBLOCK (see
+ * clear_nonblock): symlinks in it resolve inside the layout, so a hostile
+ * layout cannot make us read a host file.
  */
 static int
 open_beneath (int dirfd, const char *name)
 {
   struct open_how how = {
-    .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
+    .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
     .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
   };
   int fd = syscall (SYS_openat2, dirfd, name, &how, sizeof how);
-  if (fd == -1 && errno == ENOSYS)       /* Linux < 5.6 */
+  /* Linux < 5.6, or a seccomp filter that does not know openat2 (some
+   * container runtimes' say EPERM).
+   */
+  if (fd == -1 && (errno == ENOSYS || errno == EPERM))
     fd = open_nofollow_walk (dirfd, name);
   return fd;
 }
@@ -191,6 +212,8 @@ open_dir_blob (struct store *s, struct blob *b)
     return error_errno (errno, "%s", b->file);
   if (!S_ISREG (st.st_mode))
     return error ("%s: not a regular file", b->file);
+  if (clear_nonblock (b->fd, b->file) == -1)
+    return -1;
   b->size = st.st_size;
   if (b->size > 0) {
     b->map = mmap (NULL, b->size, PROT_READ, MAP_PRIVATE, b->fd, 0);
@@ -219,6 +242,13 @@ open_archive_blob (struct store *s, struct blob *b)
   tnode_release (&s->tree, &node);
   if (type != TN_REG)
     return error ("%s: not a regular file", b->file);
+  _cleanup_free_ char *what = NULL;
+  if (asprintf (&what, "archive %s", s->path) == -1) {
+    what = NULL;
+    return error_errno (errno, "asprintf");
+  }
+  if (tartree_entry_check (e, what) == -1)
+    return -1;
   b->offset = e->offset;
   b->size = e->size;
   b->header_offset = e->header_offset;

@@ -11,6 +11,11 @@
 
 #include "pin.h"
 
+/* The type of a bind mount or a propagation change, which the kernel
+ * ignores: a string all the same, as memory checkers read it.
+ */
+#define IGNORED_TYPE ""
+
 /* Write TEXT into the /proc file FILE (a user namespace's maps). */
 static int
 write_proc (const char *file, const char *text)
@@ -79,7 +84,7 @@ pin_fd (int fd)
   if (own_mount_namespace () == -1)
     return pin_failed ("unshare");
   /* Nothing mounted from here on may reach the host's namespace. */
-  if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
+  if (mount ("none", "/", IGNORED_TYPE, MS_REC | MS_PRIVATE, NULL) == -1)
     return pin_failed ("private mounts");
   if (mount ("tmpfs", PIN_DIR, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
              "mode=0755,size=64k") == -1)
@@ -87,7 +92,7 @@ pin_fd (int fd)
   if ((f = open (PIN_PATH, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400)) == -1)
     return pin_failed ("create " PIN_PATH);
   close (f);
-  if (mount (path, PIN_PATH, NULL, MS_BIND, NULL) == -1)
+  if (mount (path, PIN_PATH, IGNORED_TYPE, MS_BIND, NULL) == -1)
     return pin_failed ("bind mount");
   if (stat (PIN_PATH, &got) == -1)
     return pin_failed ("stat " PIN_PATH);
@@ -95,7 +100,7 @@ pin_fd (int fd)
     errno = ESTALE;
     return pin_failed ("the disk's path leads to another file now");
   }
-  if (mount (NULL, PIN_PATH, NULL, MS_REMOUNT | MS_BIND | ro, NULL) == -1)
+  if (mount ("none", PIN_PATH, IGNORED_TYPE, MS_REMOUNT | MS_BIND | ro, NULL) == -1)
     return pin_failed ("read-only remount");
   return 0;
 }

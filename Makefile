@@ -45,7 +45,7 @@ SONAMES    := -DLIBARCHIVE_SONAME='"$(or $(call soname,libarchive,libarchive),li
               -DLIBMOUNT_SONAME='"$(or $(call soname,mount,libmount),libmount.so.1)"' \
               -DLIBSELINUX_SONAME='"libselinux.so.1"'
 
-WARNFLAGS  = -Wall -Wextra -Wno-unused-parameter -Wformat=2 -Wshadow
+WARNFLAGS  = -Wall -Wextra -Wformat=2 -Wshadow
 CFLAGS     ?= -O2 -g
 ifneq ($(SANITIZE),)
 CFLAGS     += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <stdbool.h>
 
+#include "common/cleanup.h"
 #include "common/tree.h"
 #include "fuzz.h"
 
@@ -123,7 +124,7 @@ f_readdir (void *priv, const struct tnode *dir, tree_readdir_cb cb, void *arg)
 }
 
 static void
-f_release (void *priv, struct tnode *node)
+f_release (void *priv _unused_, struct tnode *node)
 {
   free (node->link);
   node->link = NULL;

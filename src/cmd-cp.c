@@ -305,7 +305,7 @@ cmd_cp (int argc, char **argv)
     LOCATE_LONG_OPTIONS,
     { "format", required_argument, NULL, OPT_FORMAT },
     { "progress", no_argument, NULL, OPT_PROGRESS },
-    { NULL }
+    { NULL, 0, NULL, 0 }
   };
   struct locate_request req = { 0 };
   const char *format = "raw";

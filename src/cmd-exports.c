@@ -153,7 +153,7 @@ cmd_exports (int argc, char **argv)
     { "format", required_argument, NULL, 'f' },
     { "prune", no_argument, NULL, OPT_PRUNE },
     { "state-dir", required_argument, NULL, OPT_STATE_DIR },
-    { NULL }
+    { NULL, 0, NULL, 0 }
   };
   enum output_format format = FORMAT_TEXT;
   const char *state_dir = NULL;

@@ -152,7 +152,7 @@ cmd_hook (int argc, char **argv)
   static const struct option longopts[] = {
     GLOBAL_LONG_OPTIONS,
     { "state-dir", required_argument, NULL, OPT_STATE_DIR },
-    { NULL }
+    { NULL, 0, NULL, 0 }
   };
   const char *state_dir = NULL;
   int c;

@@ -31,7 +31,7 @@ cmd_json (int argc, char **argv)
     GLOBAL_LONG_OPTIONS,
     LOCATE_LONG_OPTIONS,
     { "no-decode", no_argument, NULL, OPT_NO_DECODE },
-    { NULL }
+    { NULL, 0, NULL, 0 }
   };
   struct locate_request req = { 0 };
   bool decode = true;

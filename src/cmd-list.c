@@ -113,7 +113,7 @@ cmd_list (int argc, char **argv)
     GLOBAL_LONG_OPTIONS,
     { "format", required_argument, NULL, 'f' },
     { "quiet", no_argument, NULL, 'q' },
-    { NULL }
+    { NULL, 0, NULL, 0 }
   };
   struct list_state st = { .format = FORMAT_TEXT };
   int c;

@@ -65,7 +65,7 @@ cmd_locate (int argc, char **argv)
     GLOBAL_LONG_OPTIONS,
     LOCATE_LONG_OPTIONS,
     { "format", required_argument, NULL, 'f' },
-    { NULL }
+    { NULL, 0, NULL, 0 }
   };
   struct locate_request req = { 0 };
   enum output_format format = FORMAT_TEXT;

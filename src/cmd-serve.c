@@ -190,7 +190,7 @@ cmd_serve (int argc, char **argv)
     { "foreground", no_argument, NULL, OPT_FOREGROUND },
     { "pidfile", required_argument, NULL, OPT_PIDFILE },
     { "run", required_argument, NULL, OPT_RUN },
-    { NULL }
+    { NULL, 0, NULL, 0 }
   };
   struct locate_request req = { 0 };
   struct server_options opts = { .decode = true };

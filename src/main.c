@@ -79,7 +79,7 @@ main (int argc, char **argv)
   static const struct option longopts[] = {
     GLOBAL_LONG_OPTIONS,
     { "version", no_argument, NULL, OPT_VERSION },
-    { NULL }
+    { NULL, 0, NULL, 0 }
   };
   int c;
 

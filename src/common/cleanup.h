@@ -8,6 +8,8 @@
 #include <dirent.h>
 
 #define _cleanup_(f) __attribute__((cleanup (f)))
+/* A parameter a callback must take and does not use. */
+#define _unused_ __attribute__((unused))
 
 static inline void freep (void *p) { free (*(void **) p); }
 static inline void closep (int *fd) { if (*fd >= 0) close (*fd); }

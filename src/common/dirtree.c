@@ -433,7 +433,7 @@ dt_readdir (void *priv, const struct tnode *dir, tree_readdir_cb cb, void *arg)
 }
 
 static void
-dt_release (void *priv, struct tnode *node)
+dt_release (void *priv _unused_, struct tnode *node)
 {
   dnode_free (node->priv);
   free (node->link);

@@ -23,7 +23,7 @@ sanitize (char *s)
       *s = '?';
 }
 
-static int
+static int __attribute__ ((format (printf, 2, 0)))
 vset (const char *suffix, const char *fmt, va_list ap)
 {
   int n = vsnprintf (message, sizeof message, fmt, ap);

@@ -120,7 +120,7 @@ struct strv {
   size_t n;
 };
 
-static void
+static void __attribute__ ((format (printf, 2, 3)))
 push (struct strv *s, const char *fmt, ...)
 {
   va_list ap;

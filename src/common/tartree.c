@@ -664,7 +664,7 @@ op_readdir (void *priv, const struct tnode *dir, tree_readdir_cb cb, void *arg)
 }
 
 static void
-op_release (void *priv, struct tnode *node)
+op_release (void *priv _unused_, struct tnode *node)
 {
   free (node->link);
   node->link = NULL;

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/error.h"
 #include "storage/disk.h"
 #include "storage/store.h"
@@ -142,7 +143,8 @@ static char snapshot_buf[65536];
 static size_t snapshot_len;
 
 static int
-snap_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+snap_entry (const char *path, const struct stat *st, int flag _unused_,
+            struct FTW *ftw _unused_)
 {
   snapshot_len += snprintf (snapshot_buf + snapshot_len,
                             sizeof snapshot_buf - snapshot_len, "%s %ld.%ld %ld\n",

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/error.h"
 #include "storage/toml.h"
 
@@ -18,7 +19,7 @@
 static char seen[8192];
 
 static int
-record (const char *path, const struct toml_value *v, void *arg)
+record (const char *path, const struct toml_value *v, void *arg _unused_)
 {
   size_t off = strlen (seen);
   char *p = seen + off;
@@ -145,7 +146,7 @@ test_errors (void)
 }
 
 static int
-fail_on_b (const char *path, const struct toml_value *v, void *arg)
+fail_on_b (const char *path, const struct toml_value *v, void *arg _unused_)
 {
   if (strcmp (path, "b") == 0)
     return error ("%s:%d: b is not welcome", v->file, v->line);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/error.h"
 #include "common/tarscan.h"
 
@@ -185,7 +186,7 @@ test_nested (void)
 }
 
 static int
-ignore (const struct tar_member *m, void *arg)
+ignore (const struct tar_member *m _unused_, void *arg _unused_)
 {
   return 0;
 }

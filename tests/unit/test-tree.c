@@ -18,6 +18,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/dirtree.h"
 #include "common/error.h"
 #include "common/tree.h"
@@ -583,7 +584,8 @@ count_fds (void)
 }
 
 static int
-rm_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+rm_entry (const char *path, const struct stat *st _unused_, int flag _unused_,
+          struct FTW *ftw _unused_)
 {
   return remove (path);
 }

@@ -77,8 +77,9 @@ unit_die (const char *what)
 }
 
 static inline int
-unit_remove_entry (const char *path, const struct stat *st, int flag,
-                   struct FTW *ftw)
+unit_remove_entry (const char *path, const struct stat *st __attribute__ ((unused)),
+                   int flag __attribute__ ((unused)),
+                   struct FTW *ftw __attribute__ ((unused)))
 {
   return remove (path);
 }

@@ -20,9 +20,11 @@ static const char usage[] =
   "Usage: podman-disk exports [OPTIONS]\n"
   "\n"
   "List the disks that the podman-disk OCI hook exports for running\n"
-  "containers: container, export name, image, disk, server, NBD URI, and\n"
-  "whether the server is alive.  With --prune, remove the exports whose\n"
-  "server is gone (their sockets and records) and print their container ids.\n"
+  "containers: container, export name, image, disk, server, whether the\n"
+  "server is alive, NBD URI, and whether the file it serves is still in\n"
+  "place (\"gone\": removed or replaced since; reads still return the bytes\n"
+  "it had).  With --prune, remove the exports whose server is gone (their\n"
+  "sockets and records) and print their container ids.\n"
   "\n"
   "Options:\n"
   "      --format FORMAT        text (a table, the default) or json\n"
@@ -62,6 +64,10 @@ collect (const struct export_record *rec, void *arg)
   json_object_object_del (o, "pid_start");
   json_object_object_del (o, "watcher_start");
   json_object_object_add (o, "alive", json_object_new_boolean (alive));
+  /* Only a live server's descriptors say which file it reads. */
+  int present = alive ? export_record_file_present (rec) : -1;
+  json_object_object_add (o, "file_present",
+                          present == -1 ? NULL : json_object_new_boolean (present));
   json_object_array_add (l->all, o);
   return 0;
 }
@@ -129,18 +135,32 @@ static void
 print_text (json_object *all)
 {
   size_t n = json_object_array_length (all);
+  int uri_width = 3;
+  json_object *v;
 
-  printf ("%-12s  %-16s  %-28s  %-20s  %-8s  %-7s  %-5s  %s\n", "CONTAINER", "NAME",
-          "IMAGE", "DISK", "SERVER", "PID", "ALIVE", "URI");
+  /* FILE comes after the URI, so that the columns before it stay where
+   * scripts read them: the URIs are padded to the widest.
+   */
+  for (size_t i = 0; i < n; i++)
+    if (json_object_object_get_ex (json_object_array_get_idx (all, i), "uri", &v)
+        && json_object_get_string (v)
+        && (int) strlen (json_object_get_string (v)) > uri_width)
+      uri_width = strlen (json_object_get_string (v));
+  printf ("%-12s  %-16s  %-28s  %-20s  %-8s  %-7s  %-5s  %-*s  %s\n", "CONTAINER", "NAME",
+          "IMAGE", "DISK", "SERVER", "PID", "ALIVE", uri_width, "URI", "FILE");
   for (size_t i = 0; i < n; i++) {
-    json_object *o = json_object_array_get_idx (all, i), *v;
+    json_object *o = json_object_array_get_idx (all, i);
 #define S(key) (json_object_object_get_ex (o, key, &v) && json_object_get_string (v) \
                 ? json_object_get_string (v) : "-")
     printf ("%-12.12s  %-16s  %-28s  %-20s  %-8s  ", S ("container"), S ("name"),
             S ("image"), S ("disk"), S ("server"));
     printf ("%-7s  ", S ("pid"));
     json_object_object_get_ex (o, "alive", &v);
-    printf ("%-5s  %s\n", json_object_get_boolean (v) ? "yes" : "no", S ("uri"));
+    printf ("%-5s  %-*s  ", json_object_get_boolean (v) ? "yes" : "no", uri_width, S ("uri"));
+    const char *file = "-";
+    if (json_object_object_get_ex (o, "file_present", &v) && v)
+      file = json_object_get_boolean (v) ? "yes" : "gone";
+    printf ("%s\n", file);
 #undef S
   }
 }

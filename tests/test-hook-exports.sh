@@ -1,7 +1,9 @@
 #!/bin/bash
 # podman-disk exports on hand-made records (no podman needed): listing,
-# liveness (a pid that runs but is not the recorded process is dead), a
-# corrupt record reported without hiding the others, --prune, usage.
+# liveness (a pid that runs but is not the recorded process is dead),
+# whether the served file is still in place (a "server" holding the file
+# open, then the file removed or replaced), a corrupt record reported
+# without hiding the others, --prune, usage.
 source "$(dirname "$0")/functions.sh"
 requires jq --version
 statedir=$tmpdir/run
@@ -44,6 +46,50 @@ jq -e '.[0] | has("pid_start") | not' "$tmpdir/list" >/dev/null ||
     fail "internal fields shown"
 exports > "$tmpdir/text" 2>/dev/null
 awk -v a="${a:0:12}" '$1 == a && $7 == "yes"' "$tmpdir/text" | grep -q . || fail "text: $a alive"
+# No file recorded, or no live server: whether it is in place is unknown.
+[ "$(jq -c 'map(.file_present)' "$tmpdir/list")" = "[null,null,null]" ] ||
+    { cat "$tmpdir/list"; fail "file_present without a file or a server"; }
+awk -v a="${a:0:12}" '$1 == a && $9 == "-"' "$tmpdir/text" | grep -q . ||
+    { cat "$tmpdir/text"; fail "text: FILE of $a is not -"; }
+
+# The file in place: a live "server" that holds the recorded file open,
+# as nbdkit and qemu-nbd hold the disk.
+e=eeeeeeeeeeee5555
+disk=$tmpdir/layer/disk.img
+mkdir -p "$tmpdir/layer"
+echo "the disk" > "$disk"
+sleep 1000 4<"$disk" &
+holder=$!
+cleanup_fn "kill $holder"
+record $e "$holder" "$(awk '{ sub(/.*\) /, ""); print $20 }' /proc/$holder/stat)"
+edit_file () { jq --arg f "$1" '.file = $f' "$statedir/$e.json" > "$tmpdir/r" &&
+               mv "$tmpdir/r" "$statedir/$e.json"; }
+edit_file "$disk"
+file_present () {
+    exports --format json 2>/dev/null | jq -c --arg e $e '.[] | select(.container == $e) |
+        [.alive, .file_present]'
+}
+file_column () {
+    exports 2>/dev/null | awk -v e="${e:0:12}" '$1 == e { print $7, $9 }'
+}
+[ "$(file_present)" = "[true,true]" ] || fail "in place: $(file_present)"
+[ "$(file_column)" = "yes yes" ] || fail "text: in place: $(file_column)"
+# Another file at the recorded path: the server still reads the old one.
+mv "$disk" "$disk.old"
+echo "another disk" > "$disk"
+[ "$(file_present)" = "[true,false]" ] || fail "replaced: $(file_present)"
+# The path gone, and its directory (a removed layer goes whole).
+rm -r "$tmpdir/layer"
+[ "$(file_present)" = "[true,false]" ] || fail "removed: $(file_present)"
+[ "$(file_column)" = "yes gone" ] || fail "text: removed: $(file_column)"
+# A file the server never held (a pid reused by a process that opened
+# nothing of ours): not in place either.
+edit_file /etc/hostname
+[ "$(file_present)" = "[true,false]" ] || fail "a file not held: $(file_present)"
+kill $holder
+wait $holder 2>/dev/null || :
+[ "$(file_present)" = "[false,null]" ] || fail "a dead server: $(file_present)"
+rm "$statedir/$e.json"
 
 exports --prune > "$tmpdir/pruned" 2>/dev/null
 [ "$(cat "$tmpdir/pruned")" = "$b

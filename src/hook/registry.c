@@ -431,3 +431,41 @@ export_record_alive (const struct export_record *rec)
 {
   return process_alive (rec->server_pid, rec->server_start, rec->server);
 }
+
+int
+export_record_file_present (const struct export_record *rec)
+{
+  struct stat file, held;
+  char path[64];
+  struct dirent *e;
+  int r = 0;
+
+  if (!rec->file || rec->server_pid <= 0)
+    return -1;
+  if (stat (rec->file, &file) == -1)
+    /* Removed, its directory too (a layer goes whole). */
+    return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+  /* The server holds the disk open (server.h: fd 4, and qemu-nbd's own
+   * open of it): look for the recorded file among its descriptors rather
+   * than trust a number.  A link under /proc/PID/fd is followed by stat.
+   */
+  snprintf (path, sizeof path, "/proc/%d/fd", (int) rec->server_pid);
+  _cleanup_closedir_ DIR *d = opendir (path);
+  if (!d)
+    return -1;
+  while ((e = readdir (d)) != NULL) {
+    if (e->d_name[0] == '.')
+      continue;
+    if (fstatat (dirfd (d), e->d_name, &held, 0) == 0 && S_ISREG (held.st_mode)
+        && held.st_dev == file.st_dev && held.st_ino == file.st_ino) {
+      r = 1;
+      break;
+    }
+  }
+  /* Those were the descriptors of the recorded server, not of a process
+   * that took its pid meanwhile.
+   */
+  if (!export_record_alive (rec))
+    return -1;
+  return r;
+}

@@ -85,4 +85,13 @@ bool process_alive (pid_t pid, uint64_t start, const char *word);
 /* Is the export's server still running? */
 bool export_record_alive (const struct export_record *rec);
 
+/* Is the file the server reads still the one at the recorded path (the
+ * layer file)?  1 if one of the server's descriptors is that file (same
+ * device and inode), 0 if the path is gone or holds another file (the
+ * server still reads the old one, from its open descriptor), -1 when it
+ * cannot be told: no file recorded, the server gone, its descriptors not
+ * ours to see.  Call it for a live export.
+ */
+int export_record_file_present (const struct export_record *rec);
+
 #endif

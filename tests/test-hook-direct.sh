@@ -120,7 +120,7 @@ assert_nothing_left () {
     fi
     local p
     for p in /proc/[0-9]*/cmdline; do
-        if { tr "\0" " " < "$p"; } 2>/dev/null | grep -qF -- "--state-dir $statedir _watch"; then
+        if { tr "\0" " " < "$p"; } 2>/dev/null | grep -qF -- "--state-dir $statedir -- _watch"; then
             fail "$1: a watcher still runs: $p"
         fi
     done
@@ -240,7 +240,7 @@ jq -e --arg id "$id" --arg file "$disk" --argjson cpid "$cpid" --argjson size $s
     .pid > 0 and .watcher_pid > 0 and .pid != .watcher_pid' \
     "$statedir/$id.json" >/dev/null || { cat "$statedir/$id.json"; fail "the record"; }
 server=$(rec pid) watcher=$(rec watcher_pid)
-tr '\0' ' ' < "/proc/$watcher/cmdline" | grep -q " hook --state-dir $statedir _watch $id " ||
+tr '\0' ' ' < "/proc/$watcher/cmdline" | grep -q " hook --state-dir $statedir -- _watch $id " ||
     fail "the watcher is not the re-executed _watch stage"
 [ "$(nbdinfo --size "$uri")" = $size ] || fail "nbdinfo --size"
 nbdinfo --is read-only "$uri" || fail "not read-only"

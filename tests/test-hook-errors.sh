@@ -126,5 +126,9 @@ podman_disk hook createContainer < /dev/null 2>"$tmpdir/err" || rc=$?
 rc=0
 podman_disk hook --state-dir "$statedir" _watch x < /dev/null 2>"$tmpdir/err" || rc=$?
 [ "$rc" = 2 ] || fail "_watch with bad arguments: exit $rc"
+# Without pidfds (old kernels, seccomp) the watcher gets -1 descriptors:
+# arguments, not options, after the "--" that the hook puts first.
+expect_error 1 '_watch: process 1 is not this watcher.s server' \
+    podman_disk hook --state-dir "$statedir" -- _watch 0123abcd 1 -1 -1 1 "$statedir/x.sock" 1:1
 assert_statedir_empty
 exit 0

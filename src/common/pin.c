@@ -78,6 +78,11 @@ pin_fd (int fd)
   snprintf (link, sizeof link, "/proc/self/fd/%d", fd);
   if (fstat (fd, &want) == -1)
     return pin_failed ("fstat");
+  /* Its path is gone: nothing to bind (qemu-nbd would serve it still). */
+  if (want.st_nlink == 0) {
+    errno = ENOENT;
+    return pin_failed ("the disk file was removed since it was located");
+  }
   if ((n = readlink (link, path, sizeof path - 1)) == -1)
     return pin_failed ("readlink");
   path[n] = '\0';

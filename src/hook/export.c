@@ -388,8 +388,9 @@ reexec_watcher (const struct export_params *p, const struct server *srv,
   snprintf (dev, sizeof dev, "%ju:%ju", (uintmax_t) srv->socket_dev,
             (uintmax_t) srv->socket_ino);
   char *argv[] = {
+    /* "--": without pidfds the descriptors are -1, not options. */
     (char *) "podman-disk", (char *) "hook", (char *) "--state-dir", (char *) p->dir,
-    (char *) EXPORT_WATCH_STAGE, (char *) p->id, cpid, cfd, efd, spid, srv->socket, dev,
+    (char *) "--", (char *) EXPORT_WATCH_STAGE, (char *) p->id, cpid, cfd, efd, spid, srv->socket, dev,
     NULL,
   };
   execv ("/proc/self/exe", argv);

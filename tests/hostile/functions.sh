@@ -5,6 +5,8 @@
 # 'skopeo copy' into the test's private containers-storage.
 
 hostiledir=$testsdir/hostile
+# The shell commands of serve --run write their findings here.
+export HOSTILE_TMP=$tmpdir
 
 # mktar OUT.tar 'JSON members' (see mktar.py)
 mktar () { python3 "$hostiledir/mktar.py" "$@"; }
@@ -80,10 +82,111 @@ not_host_secret () {
     done
 }
 
+# regex_quote TEXT: TEXT as an extended regex matching only itself.
+regex_quote () { sed 's#[][\\.*^$+?(){}|]#\\&#g' <<<"$1"; }
+
+# shown_ref IMAGE: IMAGE as podman-disk names it in an error line: the
+# name alone for containers-storage (without the transport and store
+# spec), the whole reference for a layout.
+shown_ref () {
+    case $1 in
+    containers-storage:*) local r=${1#containers-storage:}; echo "${r#\[*\]}" ;;
+    *) echo "$1" ;;
+    esac
+}
+
+# Regex pieces for EXPECT (see hostile_case): a tar layer, as an error
+# names it by digest and media type ...
+layer_re='layer sha256:[0-9a-f]{64} \(application/vnd\.oci\.image\.layer\.v1\.tar\)'
+# ... and the advice that ends a "no disk found" line.
+usedisk='is it a containerDisk\? use --disk PATH'
+
+# no_process_in DIR: no process (but this shell) has a file under DIR
+# open or as its working directory: no server of a refused or finished
+# case was left behind.
+no_process_in () {
+    local held
+    held=$(find /proc/[0-9]*/fd /proc/[0-9]*/cwd -maxdepth 1 -lname "$1/*" \
+                -printf '%h %l\n' 2>/dev/null |
+           grep -Ev "^/proc/($$|$BASHPID)/" || :)
+    [ -z "$held" ] || { echo "$held" >&2; return 1; }
+}
+
+# refused_alike IMAGE [OPTIONS...]: after locate refused IMAGE with the
+# line in $tmpdir/err, json, serve --run and cp refuse it with that very
+# line: exit 1, nothing on stdout, no socket, no server, no destination
+# file left.
+refused_alike () {
+    local image=$1 line sock=$tmpdir/refused.sock dest=$tmpdir/refused.raw
+    shift
+    line=$(cat "$tmpdir/err")
+    check_refusal "$line" json "$@" "$image"
+    check_refusal "$line" serve --socket "$sock" --pidfile "$tmpdir/refused.pid" \
+        "$@" "$image" --run 'echo "served $uri"'
+    [ ! -e "$sock" ] && [ ! -L "$sock" ] || fail "$image: serve left its socket $sock"
+    [ ! -e "$tmpdir/refused.pid" ] || fail "$image: serve left its pid file"
+    check_refusal "$line" cp "$@" "$image" "$dest"
+    [ ! -e "$dest" ] && [ ! -L "$dest" ] || fail "$image: cp left $dest"
+    no_process_in "$tmpdir" || fail "$image: a process was left behind"
+}
+# check_refusal LINE ARGS...: podman-disk ARGS exits 1, prints nothing on
+# stdout and exactly LINE on stderr.
+check_refusal () {
+    local line=$1 rc=0
+    shift
+    podman_disk "$@" >"$tmpdir/out" 2>"$tmpdir/err.other" || rc=$?
+    if [ "$rc" != 1 ] || [ -s "$tmpdir/out" ] ||
+       [ "$(cat "$tmpdir/err.other")" != "$line" ] ||
+       [ "$(wc -l <"$tmpdir/err.other")" != 1 ]; then
+        echo "expected: $line" >&2
+        echo "stderr:   $(cat "$tmpdir/err.other")" >&2
+        echo "stdout:   $(head -c 300 "$tmpdir/out")" >&2
+        fail "'podman-disk $*' exited $rc: not the same refusal as locate's"
+    fi
+}
+
+# served_alike IMAGE EXPECTED-FILE [OPTIONS...]: serve --run with nbdcopy
+# and cp give EXPECTED-FILE's bytes (the guest's, for a qcow2), nothing
+# on stderr; the server is gone after, with its socket and pid file.
+served_alike () {
+    local image=$1 expected=$2 guest=$2 rc=0 sock pid
+    shift 2
+    if [ "$(head -c 4 "$expected" | od -An -tx1 | tr -d ' ')" = 514649fb ]; then
+        guest=$tmpdir/expected.guest
+        qemu-img convert -f qcow2 -O raw "$expected" "$guest"
+    fi
+    rm -f "$tmpdir/serve.out" "$tmpdir/serve.sock" "$tmpdir/serve.pid"
+    podman_disk serve --pidfile "$tmpdir/serve.pid" "$@" "$image" --run \
+        'echo "$unixsocket" >"$HOSTILE_TMP/serve.sock"; cat "$HOSTILE_TMP/serve.pid" >&3
+         nbdcopy "$uri" -' >"$tmpdir/serve.out" 2>"$tmpdir/err" 3>"$tmpdir/serve.pids" ||
+        rc=$?
+    [ "$rc" = 0 ] && [ ! -s "$tmpdir/err" ] ||
+        fail "$image: serve --run nbdcopy exited $rc: $(cat "$tmpdir/err")"
+    cmp "$tmpdir/serve.out" "$guest" ||
+        fail "$image: the bytes served over NBD differ from $guest"
+    not_host_secret "$tmpdir/serve.out"
+    sock=$(cat "$tmpdir/serve.sock") pid=$(cat "$tmpdir/serve.pids")
+    [ -n "$sock" ] && [ ! -e "$sock" ] || fail "$image: socket '$sock' left after serve --run"
+    [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null || fail "$image: server '$pid' left after serve --run"
+    [ ! -e "$tmpdir/serve.pid" ] || fail "$image: serve --run left its pid file"
+    rm -f "$tmpdir/cp.out"
+    podman_disk cp "$@" "$image" "$tmpdir/cp.out" >"$tmpdir/out" 2>"$tmpdir/err" ||
+        fail "$image: cp failed: $(cat "$tmpdir/err")"
+    [ ! -s "$tmpdir/out" ] && [ ! -s "$tmpdir/err" ] ||
+        fail "$image: cp printed: $(cat "$tmpdir/out" "$tmpdir/err")"
+    cmp "$tmpdir/cp.out" "$guest" || fail "$image: cp wrote other bytes than $guest"
+    not_host_secret "$tmpdir/cp.out"
+    rm -f "$tmpdir/serve.out" "$tmpdir/cp.out"
+    no_process_in "$tmpdir" || fail "$image: a process was left behind"
+}
+
 # hostile_case IMAGE EXPECT [OPTIONS...]: with OPTIONS (--disk ...),
-# IMAGE must be refused with one line matching the regex EXPECT, by locate
-# and json alike; or, when EXPECT is "served:FILE", served as FILE's bytes
-# and opened by qemu-img as them.
+# IMAGE must be refused by locate, json, serve and cp with the one same
+# line, which matches ^podman-disk: EXPECT$ (an extended regex; "@REF@"
+# in it stands for the image as the line names it); or, when EXPECT is
+# "served:FILE", served as FILE's bytes by locate (the bytes at the file
+# and offset it names), json (as qemu-img reads them), serve (as nbdcopy
+# reads them) and cp.
 hostile_cases=0
 hostile_case () {
     local image=$1 expect=$2
@@ -99,10 +202,12 @@ hostile_case () {
         fi
         qemu-img compare -q -f "$fmt" "${expect#served:}" \
                  "$(podman_disk json $decode "$@" "$image")" ||
-            fail "$image: qemu-img sees other bytes than ${expect#served:}" ;;
+            fail "$image: qemu-img sees other bytes than ${expect#served:}"
+        served_alike "$image" "${expect#served:}" "$@" ;;
     *)
-        expect_error 1 "$expect" podman_disk locate "$@" "$image"
-        expect_error 1 "$expect" podman_disk json "$@" "$image"
+        expect=${expect//@REF@/$(regex_quote "$(shown_ref "$image")")}
+        expect_error 1 "^podman-disk: $expect\$" podman_disk locate "$@" "$image"
+        refused_alike "$image" "$@"
         expect="$(cut -c1-200 "$tmpdir/err")" ;;
     esac
     echo "ok $hostile_cases - ${image/\[*\]/} $*: $expect"

@@ -112,56 +112,85 @@ no_process_in () {
     [ -z "$held" ] || { echo "$held" >&2; return 1; }
 }
 
+# in_background NAME ARGS...: podman-disk ARGS started in the background,
+# its stdout, stderr and exit status left in $tmpdir/NAME.{out,err,rc}.
+# (The commands of a case run side by side: under valgrind each costs
+# about a second of CPU, and the machine has two.)
+in_background () {
+    local name=$1
+    shift
+    rm -f "$tmpdir/$name".{out,err,rc}
+    { local rc=0
+      podman_disk "$@" >"$tmpdir/$name.out" 2>"$tmpdir/$name.err" || rc=$?
+      echo "$rc" >"$tmpdir/$name.rc"; } &
+}
+
+# refused_as NAME LINE: the command run as NAME exited 1, printed nothing
+# on stdout and exactly LINE on stderr.
+refused_as () {
+    local name=$1 line=$2 rc
+    rc=$(cat "$tmpdir/$name.rc")
+    if [ "$rc" != 1 ] || [ -s "$tmpdir/$name.out" ] ||
+       [ "$(cat "$tmpdir/$name.err")" != "$line" ] ||
+       [ "$(wc -l <"$tmpdir/$name.err")" != 1 ]; then
+        echo "expected: $line" >&2
+        echo "stderr:   $(cat "$tmpdir/$name.err")" >&2
+        echo "stdout:   $(head -c 300 "$tmpdir/$name.out")" >&2
+        fail "podman-disk $name exited $rc: not the same refusal as locate's"
+    fi
+}
+
+# check_refusal LINE ARGS...: podman-disk ARGS is refused with LINE (see
+# refused_as).
+check_refusal () {
+    local line=$1
+    shift
+    in_background "$1" "$@"
+    wait $!
+    refused_as "$1" "$line"
+}
+
 # refused_alike IMAGE [OPTIONS...]: after locate refused IMAGE with the
 # line in $tmpdir/err, json, serve --run and cp refuse it with that very
 # line: exit 1, nothing on stdout, no socket, no server, no destination
 # file left.
 refused_alike () {
-    local image=$1 line sock=$tmpdir/refused.sock dest=$tmpdir/refused.raw
+    local image=$1 line pids=() sock=$tmpdir/refused.sock dest=$tmpdir/refused.raw
     shift
     line=$(cat "$tmpdir/err")
-    check_refusal "$line" json "$@" "$image"
-    check_refusal "$line" serve --socket "$sock" --pidfile "$tmpdir/refused.pid" \
-        "$@" "$image" --run 'echo "served $uri"'
+    in_background json json "$@" "$image"; pids+=($!)
+    in_background serve serve --socket "$sock" --pidfile "$tmpdir/refused.pid" \
+        "$@" "$image" --run 'echo "served $uri"'; pids+=($!)
+    in_background cp cp "$@" "$image" "$dest"; pids+=($!)
+    wait "${pids[@]}"
+    refused_as json "$line"
+    refused_as serve "$line"
+    refused_as cp "$line"
     [ ! -e "$sock" ] && [ ! -L "$sock" ] || fail "$image: serve left its socket $sock"
     [ ! -e "$tmpdir/refused.pid" ] || fail "$image: serve left its pid file"
-    check_refusal "$line" cp "$@" "$image" "$dest"
     [ ! -e "$dest" ] && [ ! -L "$dest" ] || fail "$image: cp left $dest"
     no_process_in "$tmpdir" || fail "$image: a process was left behind"
-}
-# check_refusal LINE ARGS...: podman-disk ARGS exits 1, prints nothing on
-# stdout and exactly LINE on stderr.
-check_refusal () {
-    local line=$1 rc=0
-    shift
-    podman_disk "$@" >"$tmpdir/out" 2>"$tmpdir/err.other" || rc=$?
-    if [ "$rc" != 1 ] || [ -s "$tmpdir/out" ] ||
-       [ "$(cat "$tmpdir/err.other")" != "$line" ] ||
-       [ "$(wc -l <"$tmpdir/err.other")" != 1 ]; then
-        echo "expected: $line" >&2
-        echo "stderr:   $(cat "$tmpdir/err.other")" >&2
-        echo "stdout:   $(head -c 300 "$tmpdir/out")" >&2
-        fail "'podman-disk $*' exited $rc: not the same refusal as locate's"
-    fi
 }
 
 # served_alike IMAGE EXPECTED-FILE [OPTIONS...]: serve --run with nbdcopy
 # and cp give EXPECTED-FILE's bytes (the guest's, for a qcow2), nothing
 # on stderr; the server is gone after, with its socket and pid file.
 served_alike () {
-    local image=$1 expected=$2 guest=$2 rc=0 sock pid
+    local image=$1 expected=$2 guest=$2 pids=() sock pid
     shift 2
     if [ "$(head -c 4 "$expected" | od -An -tx1 | tr -d ' ')" = 514649fb ]; then
         guest=$tmpdir/expected.guest
         qemu-img convert -f qcow2 -O raw "$expected" "$guest"
     fi
-    rm -f "$tmpdir/serve.out" "$tmpdir/serve.sock" "$tmpdir/serve.pid"
-    podman_disk serve --pidfile "$tmpdir/serve.pid" "$@" "$image" --run \
-        'echo "$unixsocket" >"$HOSTILE_TMP/serve.sock"; cat "$HOSTILE_TMP/serve.pid" >&3
-         nbdcopy "$uri" -' >"$tmpdir/serve.out" 2>"$tmpdir/err" 3>"$tmpdir/serve.pids" ||
-        rc=$?
-    [ "$rc" = 0 ] && [ ! -s "$tmpdir/err" ] ||
-        fail "$image: serve --run nbdcopy exited $rc: $(cat "$tmpdir/err")"
+    rm -f "$tmpdir/serve.sock" "$tmpdir/serve.pid" "$tmpdir/serve.pids" "$tmpdir/cp.raw"
+    in_background serve serve --pidfile "$tmpdir/serve.pid" "$@" "$image" --run \
+        'echo "$unixsocket" >"$HOSTILE_TMP/serve.sock"
+         cat "$HOSTILE_TMP/serve.pid" >"$HOSTILE_TMP/serve.pids"
+         nbdcopy "$uri" -'; pids+=($!)
+    in_background cp cp "$@" "$image" "$tmpdir/cp.raw"; pids+=($!)
+    wait "${pids[@]}"
+    [ "$(cat "$tmpdir/serve.rc")" = 0 ] && [ ! -s "$tmpdir/serve.err" ] ||
+        fail "$image: serve --run nbdcopy exited $(cat "$tmpdir/serve.rc"): $(cat "$tmpdir/serve.err")"
     cmp "$tmpdir/serve.out" "$guest" ||
         fail "$image: the bytes served over NBD differ from $guest"
     not_host_secret "$tmpdir/serve.out"
@@ -169,14 +198,11 @@ served_alike () {
     [ -n "$sock" ] && [ ! -e "$sock" ] || fail "$image: socket '$sock' left after serve --run"
     [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null || fail "$image: server '$pid' left after serve --run"
     [ ! -e "$tmpdir/serve.pid" ] || fail "$image: serve --run left its pid file"
-    rm -f "$tmpdir/cp.out"
-    podman_disk cp "$@" "$image" "$tmpdir/cp.out" >"$tmpdir/out" 2>"$tmpdir/err" ||
-        fail "$image: cp failed: $(cat "$tmpdir/err")"
-    [ ! -s "$tmpdir/out" ] && [ ! -s "$tmpdir/err" ] ||
-        fail "$image: cp printed: $(cat "$tmpdir/out" "$tmpdir/err")"
-    cmp "$tmpdir/cp.out" "$guest" || fail "$image: cp wrote other bytes than $guest"
-    not_host_secret "$tmpdir/cp.out"
-    rm -f "$tmpdir/serve.out" "$tmpdir/cp.out"
+    [ "$(cat "$tmpdir/cp.rc")" = 0 ] && [ ! -s "$tmpdir/cp.out" ] && [ ! -s "$tmpdir/cp.err" ] ||
+        fail "$image: cp exited $(cat "$tmpdir/cp.rc"): $(cat "$tmpdir/cp.out" "$tmpdir/cp.err")"
+    cmp "$tmpdir/cp.raw" "$guest" || fail "$image: cp wrote other bytes than $guest"
+    not_host_secret "$tmpdir/cp.raw"
+    rm -f "$tmpdir/serve.out" "$tmpdir/cp.raw"
     no_process_in "$tmpdir" || fail "$image: a process was left behind"
 }
 

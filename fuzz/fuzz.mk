@@ -7,6 +7,7 @@
 #                     (FUZZ_SEED, default 1) from an empty work corpus: the
 #                     same inputs in CI as in a run here, so CI does not go
 #                     red on a crash that nobody could have seen first
+#   FUZZ_NAMES="oci"  either of them for the named targets only
 #
 # Every target is also built with $(CC) against the normal library as the
 # unit test build/tests/unit/test-fuzz-NAME, which replays its seed corpus
@@ -28,6 +29,7 @@ FUZZ_NEEDS_storejson = src/storage/storejson.c
 FUZZ_NEEDS_reference = src/storage/reference.c
 FUZZ_NEEDS_tarscan   = src/common/tarscan.c
 FUZZ_NEEDS_archive   = src/layout/layout.c
+FUZZ_NEEDS_oci       = src/layout/oci.c
 FUZZ_NEEDS_hook      = src/hook/oci.c
 FUZZ_ALL       = $(patsubst fuzz/fuzz-%.c,%,$(wildcard fuzz/fuzz-*.c))
 FUZZ_NAMES     = $(foreach n,$(FUZZ_ALL),$(if $(wildcard $(or $(FUZZ_NEEDS_$(n)),fuzz/fuzz-$(n).c)),$(n)))

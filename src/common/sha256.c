@@ -64,6 +64,9 @@ sha256_update (struct sha256 *s, const void *data, size_t len)
 {
   const uint8_t *p = data;
 
+  /* An empty blob is mapped nowhere: DATA may be NULL, not for memcpy. */
+  if (len == 0)
+    return;
   s->length += len;
   if (s->used) {
     size_t n = 64 - s->used < len ? 64 - s->used : len;

@@ -92,7 +92,7 @@ hostile_case "$img" "$layer: $lblob: No such file or directory"
 fresh; : > "$(layer_blob)"
 edit_json "$(manifest_blob)" 'v["layers"][0]["size"] = 0'
 rehash_manifest
-hostile_case "$img" "$layer is empty: not a tar"
+hostile_case "$img" "$layer is empty: not a tar; produce an uncompressed layout: podman save --uncompressed --format oci-dir -o DIR IMAGE"
 for target in /etc/shadow ../../../../../../etc/shadow; do
     fresh; ln -sf "$target" "$(layer_blob)"
     hostile_case "$img" "$layer: $lblob: $enoent"

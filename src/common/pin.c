@@ -62,30 +62,59 @@ pin_failed (const char *step)
   return -1;
 }
 
+/* A detached mount of FD's very file, cloned in the namespace its mount
+ * is in (Linux 5.2, root there): no path is looked up, and a file removed
+ * meanwhile is still that file.  -1 where it cannot be done.
+ */
+static int
+clone_file_mount (int fd)
+{
+#ifdef OPEN_TREE_CLONE
+  return open_tree (fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+#else
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+/* Put the file of TREE (clone_file_mount), or else the file at PATH, on
+ * PIN_PATH.
+ */
+static int
+attach (int tree, const char *path)
+{
+#ifdef OPEN_TREE_CLONE
+  if (tree >= 0)
+    return move_mount (tree, "", AT_FDCWD, PIN_PATH, MOVE_MOUNT_F_EMPTY_PATH);
+#endif
+  return mount (path, PIN_PATH, IGNORED_TYPE, MS_BIND, NULL);
+}
+
 int
 pin_fd (int fd)
 {
   const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
-  char link[32], path[PATH_MAX];
+  char link[32], path[PATH_MAX] = "";
   struct stat want, got;
-  ssize_t n;
-  int f;
+  int f, tree;
 
-  /* The file's mount is the old namespace's, which a bind mount in the
-   * new one cannot take from the descriptor: its path is looked up again
-   * there, and what it leads to must be the descriptor's file.
-   */
-  snprintf (link, sizeof link, "/proc/self/fd/%d", fd);
   if (fstat (fd, &want) == -1)
     return pin_failed ("fstat");
-  /* Its path is gone: nothing to bind (qemu-nbd would serve it still). */
-  if (want.st_nlink == 0) {
-    errno = ENOENT;
-    return pin_failed ("the disk file was removed since it was located");
+  /* Without a clone of the file's mount (an unprivileged user), the new
+   * namespace can only bind a path, looked up again there: what it leads
+   * to must be the descriptor's file.
+   */
+  if ((tree = clone_file_mount (fd)) == -1) {
+    ssize_t n;
+    if (want.st_nlink == 0) {
+      errno = ENOENT;
+      return pin_failed ("the disk file was removed since it was located");
+    }
+    snprintf (link, sizeof link, "/proc/self/fd/%d", fd);
+    if ((n = readlink (link, path, sizeof path - 1)) == -1)
+      return pin_failed ("readlink");
+    path[n] = '\0';
   }
-  if ((n = readlink (link, path, sizeof path - 1)) == -1)
-    return pin_failed ("readlink");
-  path[n] = '\0';
   if (own_mount_namespace () == -1)
     return pin_failed ("unshare");
   /* Nothing mounted from here on may reach the host's namespace. */
@@ -97,8 +126,14 @@ pin_fd (int fd)
   if ((f = open (PIN_PATH, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400)) == -1)
     return pin_failed ("create " PIN_PATH);
   close (f);
-  if (mount (path, PIN_PATH, IGNORED_TYPE, MS_BIND, NULL) == -1)
-    return pin_failed ("bind mount");
+  if (attach (tree, path) == -1) {
+    /* A removed file cannot be mounted: say that, not what failed. */
+    if (fstat (fd, &got) == 0 && got.st_nlink == 0)
+      return pin_failed ("the disk file was removed since it was located");
+    return pin_failed (tree >= 0 ? "move_mount" : "bind mount");
+  }
+  if (tree >= 0)
+    close (tree);
   if (stat (PIN_PATH, &got) == -1)
     return pin_failed ("stat " PIN_PATH);
   if (got.st_dev != want.st_dev || got.st_ino != want.st_ino) {

@@ -7,7 +7,9 @@
  * symlink to any host file there, and later clients would read that file.
  * So such a server gets PIN_PATH instead: in a mount namespace of its own,
  * a tmpfs over /run holds that one name, and the very file of a descriptor
- * is bind-mounted on it, read-only.  Nothing of it is seen outside.
+ * is mounted on it, read-only: a clone of the file's own mount where the
+ * kernel allows it (open_tree, as root), else a bind mount of its path
+ * checked to lead to the same inode.  Nothing of it is seen outside.
  */
 #ifndef PODMAN_DISK_PIN_H
 #define PODMAN_DISK_PIN_H

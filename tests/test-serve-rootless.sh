@@ -48,9 +48,9 @@ wait_until test -s "$tmpdir/fg.out" || fail "--foreground printed no URI: $(cat 
 uri=$(head -n1 "$tmpdir/fg.out")
 as_user nbdinfo --size "$uri" > /dev/null || fail "--foreground: no export"
 # The podman-disk the user started: runuser's child (the one inside is
-# podman's).
+# podman's; by its parent, as under valgrind it has another name).
 pd=
-for p in $(pgrep -u "$user" -x podman-disk); do
+for p in $(ps -u "$user" -o pid=); do
     [ "$(ps -o comm= -p "$(ps -o ppid= -p "$p" | tr -d ' ')")" = runuser ] && pd=$p
 done
 [ -n "$pd" ] || fail "no podman-disk under runuser: $(pgrep -a -u "$user")"

@@ -176,22 +176,23 @@ forward_signal (pid_t child, int sig, const struct stat *exe)
     kill (child, sig);
 }
 
-/* Run V (podman unshare -- EXE ...) as our child and end as it ends.  We
- * stay as its parent, rather than exec it, to pass SIGINT, SIGTERM and
- * SIGHUP on to the podman-disk inside: a serve --foreground or --run
- * stopped by kill must stop its server.  Returns only if podman could not
- * be run.
+/* Run V (podman unshare -- EXE_PATH ...) as our child: its wait status,
+ * or -1 if podman could not be run.  We stay as its parent, rather than
+ * exec it, to pass SIGINT, SIGTERM and SIGHUP on to the podman-disk
+ * inside: a serve --foreground or --run stopped by kill must stop its
+ * server.
  */
-static void
-run_unshare (char **v)
+static int
+run_unshare (char **v, const char *exe_path)
 {
   sigset_t set, old;
   struct stat exe;
   int status, p[2], e = 0;
   pid_t pid;
 
-  if (stat ("/proc/self/exe", &exe) == -1 || pipe2 (p, O_CLOEXEC) == -1)
-    return;
+  /* By its path: /proc/self/exe may be a tool running us (valgrind). */
+  if (stat (exe_path, &exe) == -1 || pipe2 (p, O_CLOEXEC) == -1)
+    return -1;
   sigemptyset (&set);
   sigaddset (&set, SIGINT);
   sigaddset (&set, SIGTERM);
@@ -216,19 +217,26 @@ run_unshare (char **v)
       waitpid (pid, NULL, 0);
     sigprocmask (SIG_SETMASK, &old, NULL);
     debug ("podman unshare: %s", strerror (pid == -1 ? errno : e));
-    return;
+    return -1;
   }
   close (p[0]);
   for (;;) {
     int sig = sigwaitinfo (&set, NULL);
     if (sig == SIGCHLD && waitpid (pid, &status, WNOHANG) == pid)
-      break;
+      return status;
     if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
       forward_signal (pid, sig, &exe);
   }
+}
+
+/* End as a child that ended with wait STATUS: its exit code, or killed by
+ * the same signal.
+ */
+static void __attribute__ ((noreturn))
+exit_like (int status)
+{
   if (WIFEXITED (status))
     exit (WEXITSTATUS (status));
-  /* Killed inside: end the same way. */
   sigset_t killed;
   sigemptyset (&killed);
   sigaddset (&killed, WTERMSIG (status));
@@ -238,15 +246,16 @@ run_unshare (char **v)
   exit (128 + WTERMSIG (status));
 }
 
-void
-rootless_reexec (void)
+/* This very command under podman unshare: its wait status, or -1. */
+static int
+unshare_self (void)
 {
   _cleanup_free_ char **args = own_arguments ();
   char exe[PATH_MAX];
   ssize_t len = readlink ("/proc/self/exe", exe, sizeof exe - 1);
 
-  if (!args || len <= 0 || !rootless_can_reexec ())
-    return;
+  if (!args || len <= 0)
+    return -1;
   exe[len] = '\0';
 
   size_t n = 0;
@@ -254,7 +263,7 @@ rootless_reexec (void)
     n++;
   _cleanup_free_ char **v = calloc (n + 4, sizeof *v);
   if (!v)
-    return;
+    return -1;
   v[0] = (char *) "podman";
   v[1] = (char *) "unshare";
   v[2] = (char *) "--";
@@ -262,12 +271,22 @@ rootless_reexec (void)
   memcpy (v + 4, args + 1, (n - 1) * sizeof *v);
 
   debug ("entering podman's rootless user namespace: podman unshare %s", exe);
+  fflush (stdout);
+  fflush (stderr);
+  return run_unshare (v, exe);
+}
+
+void
+rootless_reexec (void)
+{
+  if (!rootless_can_reexec ())
+    return;
   /* No loop: inside, podman sets _CONTAINERS_USERNS_CONFIGURED, and this
    * says not to try again whatever happens.
    */
   setenv ("PODMAN_DISK_UNSHARE", "no", 1);
-  fflush (stdout);
-  fflush (stderr);
-  run_unshare (v);
+  int status = unshare_self ();
   unsetenv ("PODMAN_DISK_UNSHARE");
+  if (status != -1)
+    exit_like (status);
 }

@@ -15,7 +15,7 @@ busybox=$(command -v busybox) || skip "busybox not installed (Debian: busybox-st
 ldd "$busybox" >/dev/null 2>&1 && skip "$busybox is not static (Debian: busybox-static)"
 
 setup_store "${hook_store_driver:-overlay}"
-statedir=$tmpdir/run
+source "$testsdir/hook-state.sh"
 hooksdir=$tmpdir/hooks.d
 mkdir -p "$hooksdir"
 for f in "$top_srcdir"/hooks/*.json.in; do
@@ -27,18 +27,6 @@ done
 
 # podman with the hooks of this build.
 hpodman () { podman --hooks-dir "$hooksdir" "$@"; }
-exports () { podman_disk exports --state-dir "$statedir" "$@"; }
-
-# Whatever a failing test leaves: stop every export it started, by the
-# pids its records name (ours only), before the store goes.
-_stop_exports () {
-    local f
-    for f in "$statedir"/*.json; do
-        [ -f "$f" ] || continue
-        kill "$(jq -r .watcher_pid "$f")" "$(jq -r .pid "$f")" 2>/dev/null
-    done
-}
-cleanup_fn _stop_exports
 
 # build_hook_image NAME DISK-FILE...: FROM scratch, a static busybox for a
 # process that sleeps, and each file under /disk/.

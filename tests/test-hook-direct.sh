@@ -45,7 +45,7 @@ else
     real=$PODMAN_DISK
 fi
 
-statedir=$tmpdir/run
+source "$testsdir/hook-state.sh"
 bundle=$tmpdir/bundle
 rootfs=$bundle/rootfs
 mkdir -p "$rootfs/disk"
@@ -53,18 +53,6 @@ make_raw_disk "$tmpdir/orig.img" 2
 cp "$tmpdir/orig.img" "$rootfs/disk/disk.img"
 size=$((2 * 1024 * 1024))
 disk=$(realpath "$rootfs/disk/disk.img")
-exports () { podman_disk exports --state-dir "$statedir" "$@"; }
-
-# Whatever a failing test leaves: the exports it started, by the pids their
-# records name (ours only).
-_stop_exports () {
-    local f
-    for f in "$statedir"/*.json; do
-        [ -f "$f" ] || continue
-        kill "$(jq -r .watcher_pid "$f")" "$(jq -r .pid "$f")" 2>/dev/null
-    done
-}
-cleanup_fn _stop_exports
 
 # wait_until SECONDS CMD...: poll CMD every 0.1 s; false after SECONDS.
 # A bound against hangs, not a timing assertion.
@@ -118,13 +106,10 @@ assert_nothing_left () {
         ls -la "$statedir" >&2
         fail "$1: the state directory is not empty"
     fi
-    local p
-    for p in /proc/[0-9]*/cmdline; do
-        if { tr "\0" " " < "$p"; } 2>/dev/null | grep -qF -- "--state-dir $statedir -- _watch"; then
-            fail "$1: a watcher still runs: $p"
-        fi
-    done
-    return 0
+    local w
+    if w=$(watcher_running); then
+        fail "$1: a watcher still runs: $w"
+    fi
 }
 
 rec () { jq -r ".$1" "$statedir/$id.json"; }

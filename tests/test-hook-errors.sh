@@ -17,13 +17,10 @@ build_hook_image localhost/hook-backing "$tmpdir/backing.qcow2"
 
 # No process mentions our state directory (watchers name it).
 assert_no_watcher () {
-    local p
-    for p in /proc/[0-9]*/cmdline; do
-        if { tr '\0' ' ' < "$p"; } 2>/dev/null | grep -qF -- "--state-dir $statedir "; then
-            fail "a watcher still runs: $p"
-        fi
-    done
-    return 0
+    local w
+    if w=$(watcher_running); then
+        fail "a watcher still runs: $w"
+    fi
 }
 
 # expect_start_failure REGEX IMAGE [PODMAN-RUN-OPTIONS...]

@@ -50,19 +50,6 @@ build_hook_image () {
 record () { cat "$statedir/$1.json"; }
 record_field () { jq -r ".$2" "$statedir/$1.json"; }
 
-# wait_until SECONDS CMD...: poll CMD every 0.1 s; fail after SECONDS.
-# A bound against hangs, not a timing assertion.
-wait_until () {
-    local secs=$1 i
-    shift
-    for (( i = 0; i < secs * 10; i++ )); do
-        "$@" && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
-pid_gone () { ! kill -0 "$1" 2>/dev/null; }
 
 # Nothing of the export of container ID is left: no record, socket or
 # log, and neither of the pids WATCHER SERVER runs.

@@ -1,7 +1,7 @@
 # The hook's state directory in a test, sourced after functions.sh by the
 # hook tests (tests/hook-functions.sh, which runs it through podman, and
 # tests/test-hook-direct.sh, which runs it by hand): $statedir, exports on
-# it, and what a failing test leaves there stopped.
+# it, what a failing test leaves there stopped, and waiting for processes.
 
 statedir=$tmpdir/run
 exports () { podman_disk exports --state-dir "$statedir" "$@"; }
@@ -29,3 +29,16 @@ watcher_running () {
     done
     return 1
 }
+
+# wait_until SECONDS CMD...: poll CMD every 0.1 s; false after SECONDS.
+# A bound against hangs, not a timing assertion.
+wait_until () {
+    local secs=$1 i
+    shift
+    for (( i = 0; i < secs * 10; i++ )); do
+        "$@" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+pid_gone () { ! kill -0 "$1" 2>/dev/null; }

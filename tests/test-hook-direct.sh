@@ -54,18 +54,6 @@ cp "$tmpdir/orig.img" "$rootfs/disk/disk.img"
 size=$((2 * 1024 * 1024))
 disk=$(realpath "$rootfs/disk/disk.img")
 
-# wait_until SECONDS CMD...: poll CMD every 0.1 s; false after SECONDS.
-# A bound against hangs, not a timing assertion.
-wait_until () {
-    local secs=$1 i
-    shift
-    for (( i = 0; i < secs * 10; i++ )); do
-        "$@" && return 0
-        sleep 0.1
-    done
-    return 1
-}
-pid_gone () { ! kill -0 "$1" 2>/dev/null; }
 
 # A container id (64 characters, as runc makes them), new for each start.
 n=0

@@ -830,7 +830,11 @@ spawn (const char *exe, char **argv, int listenfd, int diskfd,
         || dup2 (l, LISTEN_FD) == -1 || dup2 (d, DISK_FD) == -1)
       _exit (126);
     close_range (DISK_FD + 1, ~0U, 0);
-    if (takes_pinned_disk (argv) && pin_fd (DISK_FD) == -1)
+    /* The server needs no path of ours (its disk and socket are
+     * descriptors): it keeps no directory of the caller's busy.
+     */
+    if (chdir ("/") == -1
+        || (takes_pinned_disk (argv) && pin_fd (DISK_FD) == -1))
       _exit (125);
     snprintf (pidbuf + strlen ("LISTEN_PID="), sizeof pidbuf - strlen ("LISTEN_PID="),
               "%d", (int) getpid ());
@@ -1177,13 +1181,12 @@ supervise (const struct disk_location *loc, const struct server_options *opts,
   int nul, value;
 
   setsid ();
-  /* The paths were made absolute by the caller: keep no directory busy. */
-  if (chdir ("/") == -1)
-    _exit (1);
   signal (SIGPIPE, SIG_IGN);
   server_block_signals ();
   if (server_start (loc, opts, &srv) == -1
-      || (pidfile && server_write_pidfile (&srv, pidfile) == -1)) {
+      || (pidfile && server_write_pidfile (&srv, pidfile) == -1)
+      /* (both took their paths as absolute ones) */
+      || (chdir ("/") == -1 && error_errno (errno, "chdir /"))) {
     const char *fields[] = { "ERR", error_message () };
     server_stop (&srv);
     report (reportfd, fields, 2);
@@ -1237,17 +1240,7 @@ server_start_detached (const struct disk_location *loc,
   size_t len = 0;
   ssize_t n;
 
-  _cleanup_free_ char *socket = NULL, *abs_pidfile = NULL;
-  struct server_options abs_opts = *opts;
-
   server_init (srv);
-  /* The supervisor works from /: relative paths are the caller's. */
-  if ((opts->socket && !(socket = absolute_path (opts->socket)))
-      || (pidfile && !(abs_pidfile = absolute_path (pidfile))))
-    return -1;
-  abs_opts.socket = socket;
-  opts = &abs_opts;
-  pidfile = abs_pidfile;
   if (pipe2 (p, O_CLOEXEC) == -1)
     return error_errno (errno, "pipe");
   fflush (stdout);

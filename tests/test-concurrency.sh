@@ -173,15 +173,23 @@ check_locate () {
     fail "locate $name: $tries answers in a row pointed at files that were gone"
 }
 
-# check_serve: serve victim, the bytes through nbdcopy.
-check_serve () {
-    local rc=0 n0 n1 st sum
-    rm -f "$tmpdir/served"
+# serve_victim COMMAND: serve victim --run COMMAND; sets rc (its exit
+# status), n0 and n1 (the journal's lines before and after) and st
+# (victim's states meanwhile).
+serve_victim () {
+    rc=0
     n0=$(jlines)
-    podman_disk serve "$(storage_ref victim)" --run "nbdcopy \"\$uri\" '$tmpdir/served'" \
+    podman_disk serve "$(storage_ref victim)" --run "$1" \
         >"$tmpdir/out" 2>"$tmpdir/err" || rc=$?
     n1=$(jlines)
     st=$(states victim "$n0" "$n1")
+}
+
+# check_serve: serve victim, the bytes through nbdcopy.
+check_serve () {
+    local rc n0 n1 st sum
+    rm -f "$tmpdir/served"
+    serve_victim "nbdcopy \"\$uri\" '$tmpdir/served'"
     if [ $rc != 0 ]; then
         clear_error "serve victim" "$rc" victim "$st"
         event "serve victim: error"
@@ -209,14 +217,10 @@ nbdcopy "$uri" "$HOLD/second"
 EOS
 export HOLD=$tmpdir/hold
 check_hold () {
-    local rc=0 n0 n1 st sum
+    local rc n0 n1 st sum
     rm -f "$tmpdir/hold/"*
     mkdir -p "$tmpdir/hold"
-    n0=$(jlines)
-    podman_disk serve "$(storage_ref victim)" --run ". '$tmpdir/hold.sh'" \
-        >"$tmpdir/out" 2>"$tmpdir/err" || rc=$?
-    n1=$(jlines)
-    st=$(states victim "$n0" "$n1")
+    serve_victim ". '$tmpdir/hold.sh'"
     if [ $rc != 0 ] && [ ! -e "$tmpdir/hold/first" ]; then
         clear_error "serve victim (held)" "$rc" victim "$st"
         event "serve victim across a removal: error before serving"

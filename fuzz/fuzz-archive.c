@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/location.h"
+#include "location.h"
 #include "layout/layout.h"
 #include "fuzz.h"
 

@@ -1,4 +1,4 @@
-/* Fuzz target: disk format detection from a header (src/common/diskfmt.c).
+/* Fuzz target: disk format detection from a header (src/image/diskfmt.c).
  *
  * The input is the start of a disk.  It is probed as the whole disk, as a
  * disk twice as long (header read in full, data beyond it) and as one
@@ -8,7 +8,7 @@
  */
 #include <inttypes.h>
 
-#include "common/diskfmt.h"
+#include "image/diskfmt.h"
 #include "fuzz.h"
 
 static void

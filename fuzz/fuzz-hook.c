@@ -1,4 +1,4 @@
-/* Fuzz target: what the OCI runtime hands the hook (src/hook/oci.c): the
+/* Fuzz target: what the OCI runtime hands the hook (src/hook/state.c): the
  * container state on stdin and the bundle's config.json.
  *
  * The input is parsed as both.  Properties: a parsed state's id is a plain
@@ -8,7 +8,7 @@
  */
 #include <json-c/json.h>
 
-#include "hook/oci.h"
+#include "hook/state.h"
 #include "fuzz.h"
 
 int

@@ -1,4 +1,4 @@
-/* Fuzz target: the OCI image layout's JSON (src/layout/oci.c): index.json,
+/* Fuzz target: the OCI image layout's JSON (src/layout/index.c): index.json,
  * nested image indexes, platforms, ref names, manifests, their layer and
  * config descriptors; then the layers those name, as layout_locate and
  * layout_list read them.
@@ -32,7 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/location.h"
+#include "location.h"
 #include "common/sha256.h"
 #include "layout/layout.h"
 #include "layout/layout-internal.h"
@@ -194,7 +194,7 @@ valid_blob_name (const char *name)
 static void
 select_directly (const char *platform)
 {
-  struct store s;
+  struct layout s;
   struct image img = { 0 };
 
   error_clear ();

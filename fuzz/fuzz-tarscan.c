@@ -1,5 +1,5 @@
-/* Fuzz target: tar member offsets (src/common/tarscan.c) and the merged
- * layer index over them (src/common/tartree.c), with the /disk/ rule.
+/* Fuzz target: tar member offsets (src/image/tarscan.c) and the merged
+ * layer index over them (src/image/tartree.c), with the /disk/ rule.
  *
  * The input is a tar.  It is scanned alone, then added twice as two
  * layers of an image (whiteouts on) and its disk picked.  Properties:
@@ -11,8 +11,8 @@
  */
 #include <inttypes.h>
 
-#include "common/tarscan.h"
-#include "common/tartree.h"
+#include "image/tarscan.h"
+#include "image/tartree.h"
 #include "fuzz.h"
 
 #define BASE 4096          /* reported offsets are BASE + offset in the tar */

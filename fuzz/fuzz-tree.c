@@ -1,4 +1,4 @@
-/* Fuzz target: path resolution and the /disk/ rule (src/common/tree.c)
+/* Fuzz target: path resolution and the /disk/ rule (src/image/tree.c)
  * over an in-memory tree decoded from the input.
  *
  * Input: lines.  The first is a path (made absolute) to resolve and to pick
@@ -17,7 +17,7 @@
 #include <stdbool.h>
 
 #include "common/cleanup.h"
-#include "common/tree.h"
+#include "image/tree.h"
 #include "fuzz.h"
 
 #define MAX_NODES 512

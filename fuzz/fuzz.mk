@@ -27,10 +27,10 @@ FUZZ_CFLAGS    = -O1 -g -fno-omit-frame-pointer $(FUZZ_SANITIZE) \
 FUZZ_NEEDS_toml      = src/storage/toml.c
 FUZZ_NEEDS_storejson = src/storage/storejson.c
 FUZZ_NEEDS_reference = src/storage/reference.c
-FUZZ_NEEDS_tarscan   = src/common/tarscan.c
+FUZZ_NEEDS_tarscan   = src/image/tarscan.c
 FUZZ_NEEDS_archive   = src/layout/layout.c
-FUZZ_NEEDS_oci       = src/layout/oci.c
-FUZZ_NEEDS_hook      = src/hook/oci.c
+FUZZ_NEEDS_oci       = src/layout/index.c
+FUZZ_NEEDS_hook      = src/hook/state.c
 FUZZ_ALL       = $(patsubst fuzz/fuzz-%.c,%,$(wildcard fuzz/fuzz-*.c))
 FUZZ_NAMES     = $(foreach n,$(FUZZ_ALL),$(if $(wildcard $(or $(FUZZ_NEEDS_$(n)),fuzz/fuzz-$(n).c)),$(n)))
 FUZZ_BINS      = $(FUZZ_NAMES:%=$(FUZZ_BUILDDIR)/fuzz/fuzz-%)

@@ -17,9 +17,9 @@
 #include "common/cli.h"
 #include "common/error.h"
 #include "common/progress.h"
-#include "common/qemuspec.h"
-#include "common/server.h"
-#include "common/sparsecopy.h"
+#include "serve/qemuspec.h"
+#include "serve/server.h"
+#include "serve/sparsecopy.h"
 #include "source.h"
 
 static const char usage[] =

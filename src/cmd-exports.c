@@ -13,7 +13,7 @@
 #include "common/cli.h"
 #include "common/error.h"
 #include "hook/export.h"
-#include "hook/oci.h"
+#include "hook/state.h"
 #include "hook/registry.h"
 
 static const char usage[] =

@@ -3,7 +3,7 @@
 
 #include "common/cli.h"
 #include "common/error.h"
-#include "common/qemuspec.h"
+#include "serve/qemuspec.h"
 #include "source.h"
 
 static const char usage[] =

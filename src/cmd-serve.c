@@ -9,7 +9,7 @@
 
 #include "common/cli.h"
 #include "common/error.h"
-#include "common/server.h"
+#include "serve/server.h"
 #include "source.h"
 
 static const char usage[] =

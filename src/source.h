@@ -7,7 +7,7 @@
 #ifndef PODMAN_DISK_SOURCE_H
 #define PODMAN_DISK_SOURCE_H
 
-#include "common/location.h"
+#include "location.h"
 
 int source_locate (const char *ref, const struct locate_request *req,
                    struct disk_location *loc);

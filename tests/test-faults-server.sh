@@ -81,7 +81,7 @@ for server in nbdkit qemu-nbd; do
     # A new connection, while the first one is still open: served the
     # original bytes by both.  qemu-nbd opened the disk once; nbdkit 1.32's
     # file plugin opens its file= per connection, a name bound to the
-    # very file (common/pin.h); nbdkit >= 1.34 serves fd=.
+    # very file (serve/pin.h); nbdkit >= 1.34 serves fd=.
     rm -f "$tmpdir/new.img"
     rc=0
     timeout 120 nbdcopy "$uri" "$tmpdir/new.img" 2> "$tmpdir/new.err" || rc=$?

@@ -4,7 +4,7 @@
 # file with a symlink to a host file): every later client still reads the
 # bytes that were located, never the host file.  nbdkit before 1.34 takes
 # the disk only by name and opens it again for each client, so the name it
-# gets must lead to the very file podman-disk opened (common/server.c).
+# gets must lead to the very file podman-disk opened (serve/server.c).
 source "$(dirname "$0")/functions.sh"
 source "$testsdir/serve-lib.sh"
 requires_serve

@@ -10,10 +10,10 @@
 
 #include <json-c/json.h>
 
-#include "cache.h"
-#include "cleanup.h"
-#include "error.h"
-#include "sha256.h"
+#include "common/cache.h"
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/sha256.h"
 
 /* Far larger than any answer; a bound for a damaged file. */
 #define CACHE_MAX_FILE (1024 * 1024)

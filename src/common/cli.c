@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "error.h"
+#include "common/cli.h"
+#include "common/error.h"
 
 struct global_options global_opts;
 
@@ -52,7 +52,7 @@ cli_bad_option (const char *cmd)
 }
 
 /* OS/ARCH or OS/ARCH/VARIANT, each part 1 to 63 bytes (as an OCI
- * descriptor's platform is matched, see src/layout/oci.c).
+ * descriptor's platform is matched, see src/layout/index.c).
  */
 static bool
 valid_platform (const char *s)

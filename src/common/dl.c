@@ -2,8 +2,8 @@
 #include <dlfcn.h>
 #include <stdio.h>
 
-#include "dl.h"
-#include "error.h"
+#include "common/dl.h"
+#include "common/error.h"
 
 #ifndef LIBARCHIVE_SONAME
 #define LIBARCHIVE_SONAME "libarchive.so.13"

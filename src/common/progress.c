@@ -5,7 +5,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 
-#include "progress.h"
+#include "common/progress.h"
 
 #define BAR 30
 

@@ -19,7 +19,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
-#include "common/server.h"
+#include "serve/server.h"
 #include "hook/export.h"
 #include "hook/label.h"
 

@@ -1,6 +1,6 @@
 /* podman-disk: a container's export, started and stopped by the hook.
  *
- * The server (src/common/server.h: nbdkit, or qemu-nbd for qcow2) runs as
+ * The server (src/serve/server.h: nbdkit, or qemu-nbd for qcow2) runs as
  * the child of a small watcher in its own session, started by a double
  * fork so that it outlives the hook and is nobody's child but init's (or
  * the subreaper's).  The watcher
@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "common/location.h"
+#include "location.h"
 #include "hook/registry.h"
 
 struct export_params {

@@ -12,7 +12,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
-#include "hook/oci.h"
+#include "hook/state.h"
 #include "hook/registry.h"
 
 void

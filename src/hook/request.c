@@ -9,7 +9,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
-#include "hook/oci.h"
+#include "hook/state.h"
 #include "hook/request.h"
 
 #define CONTAINERS_JSON_MAX (256 * 1024 * 1024)

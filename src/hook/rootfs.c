@@ -7,11 +7,11 @@
 #include <sys/stat.h>
 
 #include "common/cleanup.h"
-#include "common/dirtree.h"
-#include "common/diskfmt.h"
+#include "image/dirtree.h"
+#include "image/diskfmt.h"
 #include "common/dl.h"
 #include "common/error.h"
-#include "hook/oci.h"
+#include "hook/state.h"
 #include "hook/rootfs.h"
 
 /* Append a copy of the first LEN bytes of S to the vector *V of *N. */

@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-#include "common/location.h"
+#include "location.h"
 
 /* The directories of the rootfs mounted at ROOT_PATH, top first: *DIRS is
  * a NULL-terminated vector of N absolute paths.

@@ -85,7 +85,7 @@ list_tags (json_object *manifest)
 
 /* Which entry of manifest.json: @INDEX, a tag, or the only one. */
 static int
-pick_entry (struct store *s, json_object *manifest, const char *display,
+pick_entry (struct layout *s, json_object *manifest, const char *display,
             const char *ref, size_t *out)
 {
   size_t n = json_object_array_length (manifest), found = 0;
@@ -135,7 +135,7 @@ pick_entry (struct store *s, json_object *manifest, const char *display,
 
 /* The config: its digest is the image ID, its diff_ids the layers'. */
 static int
-read_config (struct store *s, const char *name, struct image *img,
+read_config (struct layout *s, const char *name, struct image *img,
              json_object **diff_ids, json_object **config)
 {
   struct blob b;
@@ -232,7 +232,7 @@ add_names (json_object *entry, const char *display, const char *ctx,
 }
 
 int
-docker_count_images (struct store *s, size_t *n)
+docker_count_images (struct layout *s, size_t *n)
 {
   json_object *o;
 
@@ -247,7 +247,7 @@ docker_count_images (struct store *s, size_t *n)
 }
 
 int
-docker_select_image (struct store *s, const char *ref, struct image *img)
+docker_select_image (struct layout *s, const char *ref, struct image *img)
 {
   _cleanup_free_ char *display = store_display (s, "manifest.json");
   json_object *o, *entry, *diff_ids;

@@ -15,8 +15,8 @@
 #include <json-c/json.h>
 
 #include "common/cleanup.h"
-#include "common/tartree.h"
-#include "common/tree.h"
+#include "image/tartree.h"
+#include "image/tree.h"
 
 static inline void json_putp (json_object **o) { json_object_put (*o); }
 #define _cleanup_json_ _cleanup_ (json_putp)
@@ -25,7 +25,7 @@ static inline void json_putp (json_object **o) { json_object_put (*o); }
  * tar file (oci-archive:, docker-archive:), whose symlinks and hard links
  * resolve inside the archive.
  */
-struct store {
+struct layout {
   const char *transport;     /* "oci", "oci-archive", "docker-archive" */
   char *path;                /* absolute path of the directory or archive */
   int fd;                    /* that directory or archive */
@@ -48,22 +48,22 @@ struct blob {
   void *map;                 /* directory stores: the mapping to undo */
 };
 
-int store_open (struct store *s, const char *transport, const char *path);
-void store_close (struct store *s);
+int store_open (struct layout *s, const char *transport, const char *path);
+void store_close (struct layout *s);
 /* "DIR/NAME" or "FILE(NAME)": how a file of the store is named in messages. */
-char *store_display (const struct store *s, const char *name);
+char *store_display (const struct layout *s, const char *name);
 
 /* Is there a file NAME (not following a final symlink in directories)? */
-bool store_exists (struct store *s, const char *name);
-int store_open_blob (struct store *s, const char *name, struct blob *b);
+bool store_exists (struct layout *s, const char *name);
+int store_open_blob (struct layout *s, const char *name, struct blob *b);
 void blob_close (struct blob *b);
 /* An fd of the host file holding B, for the location record. */
-int blob_take_fd (struct store *s, struct blob *b);
+int blob_take_fd (struct layout *s, struct blob *b);
 
 /* Parse file NAME of the store as JSON (bounded size and depth), which
  * must be of TYPE (an object or an array).
  */
-int store_read_json (struct store *s, const char *name, json_type type,
+int store_read_json (struct layout *s, const char *name, json_type type,
                      json_object **out);
 /* The same for bytes already read; DISPLAY names them in errors. */
 int json_parse_bytes (const char *data, size_t len, const char *display,
@@ -116,7 +116,7 @@ struct cache;
 /* The question for IMG's disk (DISK: --disk or NULL) in store S, whose
  * tar layers are open in BLOBS (fd -1 for those not opened).
  */
-void layer_cache_question (struct cache *c, const struct store *s,
+void layer_cache_question (struct cache *c, const struct layout *s,
                            const struct image *img, const char *disk,
                            const struct blob *blobs);
 /* 0 with *PICK (free its member) when a kept answer still matches the
@@ -131,11 +131,11 @@ void layer_cache_store (const struct cache *c, const struct layer_pick *pick,
  * ENTRY (>= 0), then down nested indexes by PLATFORM (NULL: the host's).
  * On failure IMG may still hold the entry's digest and name.
  */
-int oci_select_image (struct store *s, const char *ref, ssize_t entry,
+int oci_select_image (struct layout *s, const char *ref, ssize_t entry,
                       const char *platform, struct image *img);
-int oci_count_images (struct store *s, size_t *n);
+int oci_count_images (struct layout *s, size_t *n);
 /* REF: a name, "@N", or NULL for the only image. */
-int docker_select_image (struct store *s, const char *ref, struct image *img);
-int docker_count_images (struct store *s, size_t *n);
+int docker_select_image (struct layout *s, const char *ref, struct image *img);
+int docker_count_images (struct layout *s, size_t *n);
 
 #endif

@@ -19,9 +19,9 @@
 #include <unistd.h>
 
 #include "common/cache.h"
-#include "common/diskfmt.h"
+#include "image/diskfmt.h"
 #include "common/error.h"
-#include "common/tarscan.h"
+#include "image/tarscan.h"
 #include "layout/layout-internal.h"
 #include "layout/layout.h"
 
@@ -124,7 +124,7 @@ layer_what (const struct layer *l)
  * with --verify, its digest.
  */
 static int
-open_layer (struct store *s, const struct layer *l, const char *what,
+open_layer (struct layout *s, const struct layer *l, const char *what,
             bool verify, struct blob *b)
 {
   if (store_open_blob (s, l->name, b) == -1)
@@ -145,7 +145,7 @@ open_layer (struct store *s, const struct layer *l, const char *what,
 
 /* Open the blob of tar layer L: a compressed one is refused. */
 static int
-open_tar_layer (struct store *s, const struct layer *l, bool verify,
+open_tar_layer (struct layout *s, const struct layer *l, bool verify,
                 struct blob *b)
 {
   _cleanup_free_ char *what = layer_what (l);
@@ -193,7 +193,7 @@ strv_steal (char ***v)
 
 /* The record, from the blob holding the disk. */
 static int
-fill_location (struct store *s, const char *ref, struct image *img,
+fill_location (struct layout *s, const char *ref, struct image *img,
                const struct layer *l, struct blob *b, const char *member,
                uint64_t offset, uint64_t size, int64_t header_offset,
                struct disk_location *loc)
@@ -260,7 +260,7 @@ pick_by_scanning (const char *ref, const struct locate_request *req,
 }
 
 static int
-locate_in_layers (struct store *s, const char *ref,
+locate_in_layers (struct layout *s, const char *ref,
                   const struct locate_request *req, struct image *img,
                   struct disk_location *loc)
 {
@@ -316,7 +316,7 @@ list_blobs (const struct image *img)
 
 /* An artifact: the disk is a whole blob, picked by its title. */
 static int
-locate_blob (struct store *s, const char *ref, const struct locate_request *req,
+locate_blob (struct layout *s, const char *ref, const struct locate_request *req,
              struct image *img, struct disk_location *loc)
 {
   const struct layer *l = NULL;
@@ -357,7 +357,7 @@ locate_blob (struct store *s, const char *ref, const struct locate_request *req,
 
 /* The disk of the selected image. */
 static int
-locate_image (struct store *s, const char *ref,
+locate_image (struct layout *s, const char *ref,
               const struct locate_request *req, struct image *img,
               struct disk_location *loc)
 {
@@ -371,7 +371,7 @@ locate_image (struct store *s, const char *ref,
 }
 
 static int
-select_image (struct store *s, const char *name, ssize_t entry,
+select_image (struct layout *s, const char *name, ssize_t entry,
               const struct locate_request *req, struct image *img)
 {
   if (strcmp (s->transport, "docker-archive") == 0) {
@@ -393,7 +393,7 @@ layout_locate (const char *ref, const struct locate_request *req,
 {
   const char *transport;
   _cleanup_free_ char *path = NULL, *name = NULL;
-  struct store s;
+  struct layout s;
   struct image img = { 0 };
   ssize_t entry;
   int r = -1;
@@ -416,7 +416,7 @@ layout_list (const char *ref, const struct locate_request *req,
 {
   const char *transport;
   _cleanup_free_ char *path = NULL, *name = NULL;
-  struct store s;
+  struct layout s;
   size_t n = 0;
   ssize_t entry;
   int r = 0;

@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 
-#include "common/location.h"
+#include "location.h"
 
 /* Is REF one of the transports handled here (oci:, oci-archive:,
  * docker-archive:)?

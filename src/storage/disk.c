@@ -13,10 +13,10 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
-#include "common/dirtree.h"
-#include "common/diskfmt.h"
+#include "image/dirtree.h"
+#include "image/diskfmt.h"
 #include "common/error.h"
-#include "common/tree.h"
+#include "image/tree.h"
 #include "storage/disk.h"
 
 /* The layers of one image, top first. */

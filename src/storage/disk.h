@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 
-#include "common/location.h"
+#include "location.h"
 #include "storage/store.h"
 
 /* Walk IMG's layers (top first), merge their directories with overlay

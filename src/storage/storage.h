@@ -2,7 +2,7 @@
 #ifndef PODMAN_DISK_STORAGE_H
 #define PODMAN_DISK_STORAGE_H
 
-#include "common/location.h"
+#include "location.h"
 
 /* REF: a name, an id or id prefix, sha256:ID, NAME@sha256:DIGEST, or
  * containers-storage:[DRIVER@ROOT+RUNROOT]REF.

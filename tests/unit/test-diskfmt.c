@@ -1,4 +1,4 @@
-/* Unit test: disk format detection (src/common/diskfmt.c) on hand-built
+/* Unit test: disk format detection (src/image/diskfmt.c) on hand-built
  * headers for every case, and on real images made by qemu-img if present.
  */
 #include <errno.h>
@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common/diskfmt.h"
+#include "image/diskfmt.h"
 #include "common/error.h"
 
 #include "unit.h"

@@ -1,4 +1,4 @@
-/* Unit test: the OCI hook's inputs (src/hook/oci.c, src/hook/request.c,
+/* Unit test: the OCI hook's inputs (src/hook/state.c, src/hook/request.c,
  * src/hook/rootfs.c): state and config.json as runc and podman 4.3 write
  * them and hostile variants, the annotation rules, the container's names
  * from containers.json, and the overlay lowerdir syntax.
@@ -14,7 +14,7 @@
 #include <json-c/json.h>
 
 #include "common/error.h"
-#include "hook/oci.h"
+#include "hook/state.h"
 #include "hook/request.h"
 #include "hook/rootfs.h"
 

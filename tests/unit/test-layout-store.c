@@ -1,4 +1,4 @@
-/* Unit test: opening a layout's files (src/layout/store.c) when they are
+/* Unit test: opening a layout's files (src/layout/files.c) when they are
  * not what they should be: a FIFO where a blob or an archive should be
  * (refused at once, never waited on), symlinks out of the layout (never
  * followed to the host), and all of it again with openat2 denied EPERM
@@ -58,7 +58,7 @@ setup (void)
 
 /* Refused with a message holding TEXT (NULL: any). */
 static void
-expect_refused (struct store *s, const char *name, const char *text,
+expect_refused (struct layout *s, const char *name, const char *text,
                 const char *pass)
 {
   struct blob b;
@@ -74,7 +74,7 @@ static void
 check_layout (const char *pass)
 {
   char path[512];
-  struct store s;
+  struct layout s;
   struct blob b;
 
   snprintf (path, sizeof path, "%s/oci", tmp);

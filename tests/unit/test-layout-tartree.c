@@ -1,10 +1,10 @@
-/* Unit test: the merged tar member index (src/common/tartree.c). */
+/* Unit test: the merged tar member index (src/image/tartree.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/error.h"
-#include "common/tartree.h"
+#include "image/tartree.h"
 
 #include "unit.h"
 

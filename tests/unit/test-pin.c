@@ -1,4 +1,4 @@
-/* Unit test of pin_fd (src/common/pin.c): in a child, as a server would
+/* Unit test of pin_fd (src/serve/pin.c): in a child, as a server would
  * be, PIN_PATH is the very file of the descriptor, read-only, even after
  * its path was swapped for a symlink to another file; a removed file is
  * refused; nothing of it shows outside the child.
@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "common/pin.h"
+#include "serve/pin.h"
 
 #include "unit.h"
 

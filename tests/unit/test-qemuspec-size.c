@@ -1,5 +1,5 @@
 /* Unit test: the qemu json: of disks whose size is not a multiple of 512
- * (src/common/qemuspec.c).  qemu's raw driver refuses such a "size", and
+ * (src/serve/qemuspec.c).  qemu's raw driver refuses such a "size", and
  * qemu-img makes qcow2 files of any length (196616 bytes for 1M), so
  * 'podman-disk json' of a plain qcow2 in an overlay store failed to open.
  */
@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "common/error.h"
-#include "common/location.h"
-#include "common/qemuspec.h"
+#include "location.h"
+#include "serve/qemuspec.h"
 
 static int failed;
 

@@ -1,7 +1,7 @@
-/* Unit test of server_argv (src/common/server.c) for nbdkit: the disk goes
+/* Unit test of server_argv (src/serve/server.c) for nbdkit: the disk goes
  * as fd=4 to an nbdkit that takes it (1.34 and later), so the server reads
  * the very file that was located; an older one gets file=PIN_PATH, a name
- * that its process alone sees, bound to that file (common/pin.h).  The
+ * that its process alone sees, bound to that file (serve/pin.h).  The
  * version comes from "nbdkit --version", here fake nbdkits printing one.
  */
 #include <stdio.h>
@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
-#include "common/location.h"
-#include "common/pin.h"
-#include "common/server.h"
+#include "location.h"
+#include "serve/pin.h"
+#include "serve/server.h"
 
 #include "unit.h"
 

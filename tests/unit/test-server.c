@@ -1,4 +1,4 @@
-/* Unit test of src/common/server.c: serve hand-made disk locations (raw and
+/* Unit test of src/serve/server.c: serve hand-made disk locations (raw and
  * qcow2 at a non-zero offset in a bigger file) with nbdkit and qemu-nbd,
  * and check the bytes a libnbd client reads, the flags, the errors and that
  * nothing is left behind.
@@ -18,8 +18,8 @@
 
 #include "common/dl.h"
 #include "common/error.h"
-#include "common/location.h"
-#include "common/server.h"
+#include "location.h"
+#include "serve/server.h"
 
 #include "unit.h"
 

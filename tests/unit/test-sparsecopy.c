@@ -1,4 +1,4 @@
-/* Unit test of src/common/sparsecopy.c: the copy is byte-exact, keeps the
+/* Unit test of src/serve/sparsecopy.c: the copy is byte-exact, keeps the
  * source's holes, makes all-zero blocks holes, whatever the offset of the
  * disk in its file.
  */
@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 
 #include "common/error.h"
-#include "common/sparsecopy.h"
+#include "serve/sparsecopy.h"
 
 #include "unit.h"
 

@@ -1,4 +1,4 @@
-/* Unit test: tar member offsets (src/common/tarscan.c) on tars made here by
+/* Unit test: tar member offsets (src/image/tarscan.c) on tars made here by
  * GNU tar in every format it writes, checked against where the bytes
  * really are; nested tars; refusals; and that a scan touches no data page.
  */
@@ -13,7 +13,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
-#include "common/tarscan.h"
+#include "image/tarscan.h"
 
 #include "unit.h"
 

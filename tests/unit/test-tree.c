@@ -1,5 +1,5 @@
 /* Unit test: tree resolution and the /disk/ rule over layer directories
- * (src/common/tree.c, src/common/dirtree.c), on real directories built in
+ * (src/image/tree.c, src/image/dirtree.c), on real directories built in
  * a temporary directory with whiteouts, opaque directories and hostile
  * symlinks.  Needs root for the 0:0 character device whiteouts and the
  * trusted.* xattr.
@@ -19,9 +19,9 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
-#include "common/dirtree.h"
+#include "image/dirtree.h"
 #include "common/error.h"
-#include "common/tree.h"
+#include "image/tree.h"
 
 #include "unit.h"
 

@@ -9,7 +9,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
-#include "hook/oci.h"
+#include "hook/state.h"
 
 /* config.json with a seccomp profile is tens of KiB; this is generous. */
 #define CONFIG_MAX (16 * 1024 * 1024)

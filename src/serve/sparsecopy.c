@@ -6,9 +6,9 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "cleanup.h"
-#include "error.h"
-#include "sparsecopy.h"
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "serve/sparsecopy.h"
 
 /* The most a copy_file_range or a progress step moves at a time. */
 #define CHUNK (64 * 1024 * 1024)

@@ -24,11 +24,11 @@
 
 #include <json-c/json.h>
 
-#include "dl.h"
-#include "error.h"
-#include "pin.h"
-#include "qemuspec.h"
-#include "server.h"
+#include "common/dl.h"
+#include "common/error.h"
+#include "serve/pin.h"
+#include "serve/qemuspec.h"
+#include "serve/server.h"
 
 /* The descriptors a server is given (see server.h). */
 #define LISTEN_FD 3
@@ -277,7 +277,7 @@ server_argv (const struct disk_location *loc,
     push (&a, "file");
     /* fd= (nbdkit 1.34) serves the very file.  file= is resolved by
      * realpath at start and that path opened again for every connection:
-     * it gets a name that only leads to the disk (common/pin.h).
+     * it gets a name that only leads to the disk (serve/pin.h).
      */
     if (server_nbdkit_takes_fd (exe))
       push (&a, "fd=%d", DISK_FD);
@@ -1037,7 +1037,7 @@ server_start (const struct disk_location *loc,
   if (loc->fd < 0)
     return error ("%s: the disk file is not open (this is a bug)",
                   loc->file ? loc->file : "disk");
-  /* an old nbdkit opens the file by name (common/pin.h): say it clearly. */
+  /* an old nbdkit opens the file by name (serve/pin.h): say it clearly. */
   struct stat st;
   if (fstat (loc->fd, &st) == 0 && st.st_nlink == 0)
     return error ("%s: the disk file was removed since it was located "

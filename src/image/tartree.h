@@ -17,8 +17,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "tarscan.h"
-#include "tree.h"
+#include "image/tarscan.h"
+#include "image/tree.h"
 
 /* An entry of the merged index. */
 struct tartree_entry {

@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "tree.h"
+#include "image/tree.h"
 
 /* LAYER_DIRS: N host directories, the top (uppermost) layer first.  Fills
  * *T; free with dirtree_close.

@@ -21,9 +21,9 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "dirtree.h"
-#include "error.h"
+#include "common/cleanup.h"
+#include "image/dirtree.h"
+#include "common/error.h"
 
 #define DIRTREE_MAX_PATH 16384          /* bytes of a node's relative path */
 #define DIRTREE_MAX_ENTRIES (1 << 20)   /* entries read from one directory */

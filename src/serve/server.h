@@ -14,7 +14,7 @@
  *         fd=4, qemu-nbd opens /dev/fd/4 once (the same file, even if it
  *         was removed since).  An older nbdkit only takes file=NAME, which
  *         it opens again for each connection: it gets a name bound to that
- *         very file in a mount namespace of its own (common/pin.h).
+ *         very file in a mount namespace of its own (serve/pin.h).
  *
  * Ready means that a libnbd client got through the handshake and saw the
  * expected export size and read-only flag.  The export is always

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleanup.h"
-#include "error.h"
-#include "tree.h"
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "image/tree.h"
 
 #define TREE_MAX_SYMLINKS 40      /* as Linux's MAXSYMLINKS */
 #define TREE_MAX_DEPTH 256        /* directories deep */

@@ -9,7 +9,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
-#include "pin.h"
+#include "serve/pin.h"
 
 /* The type of a bind mount or a propagation change, which the kernel
  * ignores: a string all the same, as memory checkers read it.

@@ -222,7 +222,7 @@ distinct_platforms (const struct desc *d, size_t n)
 
 /* Which manifest of an index: by REF (index.json only), then by platform. */
 static int
-pick_manifest (const struct store *s, json_object *index,
+pick_manifest (const struct layout *s, json_object *index,
                const char *display, const char *ref,
                const struct platform *want, bool explicit_platform,
                bool top, struct desc *out)
@@ -304,7 +304,7 @@ pick_manifest (const struct store *s, json_object *index,
 
 /* Entry ENTRY of index.json (oci:DIR:@ENTRY), whatever it is named. */
 static int
-pick_entry (const struct store *s, json_object *index, const char *display,
+pick_entry (const struct layout *s, json_object *index, const char *display,
             ssize_t entry, struct desc *out)
 {
   json_object *manifests;
@@ -328,7 +328,7 @@ pick_entry (const struct store *s, json_object *index, const char *display,
  * digest (these are small: always checked).
  */
 static int
-read_desc_blob (struct store *s, const struct desc *d, const char *from,
+read_desc_blob (struct layout *s, const struct desc *d, const char *from,
                 json_object **out, char **display)
 {
   _cleanup_free_ char *name = NULL;
@@ -432,7 +432,7 @@ parse_manifest (json_object *m, const char *display, struct image *img)
  * one asked for: its config says.
  */
 static int
-check_config_platform (struct store *s, json_object *m, const char *display,
+check_config_platform (struct layout *s, json_object *m, const char *display,
                        const struct platform *want)
 {
   json_object *config_o, *config;
@@ -465,7 +465,7 @@ check_config_platform (struct store *s, json_object *m, const char *display,
 }
 
 static int
-check_layout_file (struct store *s)
+check_layout_file (struct layout *s)
 {
   json_object *o;
   const char *version;
@@ -486,7 +486,7 @@ check_layout_file (struct store *s)
 }
 
 int
-oci_count_images (struct store *s, size_t *n)
+oci_count_images (struct layout *s, size_t *n)
 {
   json_object *o, *manifests;
   _cleanup_free_ char *display = store_display (s, "index.json");
@@ -503,7 +503,7 @@ oci_count_images (struct store *s, size_t *n)
 }
 
 int
-oci_select_image (struct store *s, const char *ref, ssize_t entry,
+oci_select_image (struct layout *s, const char *ref, ssize_t entry,
                   const char *platform, struct image *img)
 {
   struct platform want;

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleanup.h"
-#include "error.h"
-#include "tartree.h"
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "image/tartree.h"
 
 /* An image with more members than this is refused: memory stays bounded
  * (a large distribution image has about 10^5).

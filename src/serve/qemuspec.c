@@ -7,8 +7,8 @@
 
 #include <json-c/json.h>
 
-#include "error.h"
-#include "qemuspec.h"
+#include "common/error.h"
+#include "serve/qemuspec.h"
 
 /* qemu's raw driver refuses a "size" that is not a multiple of 512
  * ("Specified size is not multiple of 512"), and qemu-img makes qcow2

@@ -44,7 +44,7 @@ header_digest (const struct blob *b, const struct layer_pick *pick,
 }
 
 void
-layer_cache_question (struct cache *c, const struct store *s,
+layer_cache_question (struct cache *c, const struct layout *s,
                       const struct image *img, const char *disk,
                       const struct blob *blobs)
 {

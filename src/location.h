@@ -11,8 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cleanup.h"
-#include "diskfmt.h"
+#include "common/cleanup.h"
+#include "image/diskfmt.h"
 
 struct disk_location {
   /* Where it came from. */

@@ -5,10 +5,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "dl.h"
-#include "error.h"
-#include "tarscan.h"
+#include "common/cleanup.h"
+#include "common/dl.h"
+#include "common/error.h"
+#include "image/tarscan.h"
 
 static void
 archive_freep (struct archive **a)

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tree.h"
+#include "image/tree.h"
 
 /* The way out of a refusal to serve a layer in place, for messages. */
 #define TARSCAN_HINT \

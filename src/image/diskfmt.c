@@ -13,9 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "diskfmt.h"
-#include "error.h"
+#include "common/cleanup.h"
+#include "image/diskfmt.h"
+#include "common/error.h"
 
 const char *
 diskfmt_name (enum disk_format format)

@@ -15,7 +15,7 @@
 
 #include "common/error.h"
 #include "common/sha256.h"
-#include "common/tarscan.h"
+#include "image/tarscan.h"
 #include "layout/layout-internal.h"
 
 /* index.json, manifests and configs are small; a bigger one is refused. */
@@ -23,7 +23,7 @@
 #define MAX_JSON_DEPTH 32
 
 char *
-store_display (const struct store *s, const char *name)
+store_display (const struct layout *s, const char *name)
 {
   char *d;
   if (asprintf (&d, s->archive ? "%2$s in %1$s" : "%s/%s", s->path, name) == -1)
@@ -46,7 +46,7 @@ clear_nonblock (int fd, const char *name)
 }
 
 static int
-open_archive (struct store *s)
+open_archive (struct layout *s)
 {
   struct stat st;
   const char *compression;
@@ -90,7 +90,7 @@ open_archive (struct store *s)
 }
 
 int
-store_open (struct store *s, const char *transport, const char *path)
+store_open (struct layout *s, const char *transport, const char *path)
 {
   memset (s, 0, sizeof *s);
   s->fd = -1;
@@ -108,7 +108,7 @@ store_open (struct store *s, const char *transport, const char *path)
 }
 
 void
-store_close (struct store *s)
+store_close (struct layout *s)
 {
   if (s->map)
     munmap ((void *) s->map, s->map_len);
@@ -188,7 +188,7 @@ open_beneath (int dirfd, const char *name)
 }
 
 static int
-open_dir_blob (struct store *s, struct blob *b)
+open_dir_blob (struct layout *s, struct blob *b)
 {
   struct stat st;
 
@@ -228,7 +228,7 @@ open_dir_blob (struct store *s, struct blob *b)
 }
 
 static int
-open_archive_blob (struct store *s, struct blob *b)
+open_archive_blob (struct layout *s, struct blob *b)
 {
   _cleanup_free_ char *path = NULL, *resolved = NULL;
   struct tnode node;
@@ -257,7 +257,7 @@ open_archive_blob (struct store *s, struct blob *b)
 }
 
 bool
-store_exists (struct store *s, const char *name)
+store_exists (struct layout *s, const char *name)
 {
   if (!s->archive)
     return faccessat (s->fd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
@@ -275,7 +275,7 @@ store_exists (struct store *s, const char *name)
 }
 
 int
-store_open_blob (struct store *s, const char *name, struct blob *b)
+store_open_blob (struct layout *s, const char *name, struct blob *b)
 {
   memset (b, 0, sizeof *b);
   b->fd = -1;
@@ -308,7 +308,7 @@ blob_close (struct blob *b)
 }
 
 int
-blob_take_fd (struct store *s, struct blob *b)
+blob_take_fd (struct layout *s, struct blob *b)
 {
   int fd;
   if (b->fd >= 0)
@@ -363,7 +363,7 @@ json_parse_bytes (const char *data, size_t len, const char *display,
 }
 
 int
-store_read_json (struct store *s, const char *name, json_type type,
+store_read_json (struct layout *s, const char *name, json_type type,
                  json_object **out)
 {
   struct blob b;

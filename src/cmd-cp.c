@@ -335,6 +335,7 @@ cmd_cp (int argc, char **argv)
   const char *image = argv[optind], *dest = argv[optind + 1];
   if (!*image || !*dest)
     return usage_error ("cp", "%s is empty", *image ? "DEST" : "IMAGE");
+  req.store = global_opts.store;
   if (source_check_request ("cp", image, &req))
     return EXIT_USAGE;
 

@@ -16,7 +16,7 @@
 #include "hook/state.h"
 #include "hook/registry.h"
 #include "hook/request.h"
-#include "hook/rootfs.h"
+#include "source.h"
 
 static const char usage[] =
   "Usage: podman-disk hook [--state-dir DIR] STAGE < STATE\n"
@@ -42,7 +42,8 @@ enum { OPT_STATE_DIR = OPT_FIRST_COMMAND_OPTION };
 static int
 hook_start (const char *state_dir, const struct oci_state *st)
 {
-  _cleanup_free_ char *dir = NULL;
+  _cleanup_free_ char *dir = NULL, *ref = NULL;
+  struct locate_request lreq = { 0 };
   struct oci_config cfg;
   struct container_ident ci;
   struct export_request req;
@@ -67,7 +68,13 @@ hook_start (const char *state_dir, const struct oci_state *st)
     goto out;
   }
 
-  if (rootfs_locate (cfg.root_path, req.disk, &loc) == -1) {
+  /* The rootfs source: the container's mounted root filesystem. */
+  lreq.disk = req.disk;
+  if (asprintf (&ref, "rootfs:%s", cfg.root_path) == -1) {
+    error_errno (errno, "rootfs");
+    goto out;
+  }
+  if (source_locate (ref, &lreq, &loc) == -1) {
     if (req.disk)
       error_context ("container %.12s: %s=%s", st->id, ANNOTATION_DISK, req.disk);
     else

@@ -48,6 +48,7 @@ cmd_json (int argc, char **argv)
     }
   }
   const char *image = cli_one_image ("json", argc, argv);
+  req.store = global_opts.store;
   if (!image || source_check_request ("json", image, &req))
     return EXIT_USAGE;
 

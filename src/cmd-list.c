@@ -7,8 +7,7 @@
 
 #include "common/cli.h"
 #include "common/error.h"
-#include "layout/layout.h"
-#include "storage/storage.h"
+#include "source.h"
 
 static const char usage[] =
   "Usage: podman-disk list [OPTIONS] [LAYOUT]\n"
@@ -131,18 +130,21 @@ cmd_list (int argc, char **argv)
     default: return cli_bad_option ("list");
     }
   }
-  const char *layout = NULL;
-  if (optind < argc && layout_is_layout_ref (argv[optind]))
-    layout = argv[optind++];
+  /* A layout or archive, or else (no argument) the whole store. */
+  const char *ref = optind < argc ? argv[optind++] : NULL;
+  const struct source *src = source_for (ref);
+  if (ref && (!src->list || src == source_for (NULL)))
+    return usage_error ("list", "'%s' is no layout or archive to list: give "
+                        "oci:DIR, oci-archive:FILE or docker-archive:FILE, "
+                        "or nothing for the store", ref);
   if (optind < argc)
     return usage_error ("list", "unexpected argument '%s'", argv[optind]);
 
   if (st.format == FORMAT_JSON)
     st.array = json_object_new_array ();
 
-  struct locate_request req = { 0 };
-  int r = layout ? layout_list (layout, &req, list_one, &st)
-    : storage_list (list_one, &st);
+  struct locate_request req = { .store = global_opts.store };
+  int r = src->list (ref, &req, list_one, &st);
   if (st.array) {
     if (r == 0)
       printf ("%s\n", json_object_to_json_string_ext (

@@ -85,6 +85,7 @@ cmd_locate (int argc, char **argv)
     }
   }
   const char *image = cli_one_image ("locate", argc, argv);
+  req.store = global_opts.store;
   if (!image || source_check_request ("locate", image, &req))
     return EXIT_USAGE;
 

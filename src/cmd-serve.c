@@ -241,6 +241,7 @@ cmd_serve (int argc, char **argv)
   if (foreground && run)
     return usage_error ("serve", "--foreground and --run exclude each other");
   const char *image = cli_one_image ("serve", argc, argv);
+  req.store = global_opts.store;
   if (!image || source_check_request ("serve", image, &req))
     return EXIT_USAGE;
 

@@ -43,8 +43,18 @@ static inline void disk_location_clearp (struct disk_location *loc)
 }
 #define _cleanup_location_ _cleanup_ (disk_location_clearp)
 
+/* Where containers/storage is, as podman's global options say; NULL:
+ * as storage.conf and the environment say.
+ */
+struct store_options {
+  const char *root;         /* --root DIR */
+  const char *runroot;      /* --runroot DIR */
+  const char *driver;       /* --storage-driver NAME */
+};
+
 /* What the user asked to locate, beyond the image reference. */
 struct locate_request {
+  struct store_options store;
   const char *disk;         /* --disk PATH, or NULL for the /disk/ rule */
   const char *platform;     /* --platform OS/ARCH[/VARIANT], or NULL */
   bool verify;              /* --verify: check blob digests */
@@ -55,5 +65,13 @@ struct locate_request {
  */
 struct json_object;
 struct json_object *disk_location_to_json (const struct disk_location *loc);
+
+/* What a source's list calls for every image: LOC is its disk, or NULL
+ * with WHY saying why it has none.  A non-zero return stops the listing
+ * and is returned.
+ */
+typedef int (*disk_list_cb) (const char *image_id, char *const *names,
+                             const struct disk_location *loc,
+                             const char *why, void *arg);
 
 #endif

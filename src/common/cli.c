@@ -12,9 +12,9 @@ bool
 cli_global_option (int c, const char *arg)
 {
   switch (c) {
-  case OPT_ROOT: global_opts.root = arg; return true;
-  case OPT_RUNROOT: global_opts.runroot = arg; return true;
-  case OPT_STORAGE_DRIVER: global_opts.storage_driver = arg; return true;
+  case OPT_ROOT: global_opts.store.root = arg; return true;
+  case OPT_RUNROOT: global_opts.store.runroot = arg; return true;
+  case OPT_STORAGE_DRIVER: global_opts.store.driver = arg; return true;
   case OPT_LOG_LEVEL:
     if (strcmp (arg, "debug") && strcmp (arg, "info") && strcmp (arg, "warn")
         && strcmp (arg, "error")) {

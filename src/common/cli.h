@@ -11,9 +11,9 @@
  * and among its own options.
  */
 struct global_options {
-  const char *root;            /* --root DIR */
-  const char *runroot;         /* --runroot DIR */
-  const char *storage_driver;  /* --storage-driver NAME */
+  struct store_options store;  /* --root, --runroot, --storage-driver:
+                                  commands hand them on in their
+                                  locate_request, no source reads them here */
 };
 extern struct global_options global_opts;
 

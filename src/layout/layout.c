@@ -412,7 +412,7 @@ layout_locate (const char *ref, const struct locate_request *req,
 
 int
 layout_list (const char *ref, const struct locate_request *req,
-             layout_list_cb cb, void *arg)
+             disk_list_cb cb, void *arg)
 {
   const char *transport;
   _cleanup_free_ char *path = NULL, *name = NULL;

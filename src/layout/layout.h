@@ -18,14 +18,8 @@ bool layout_is_layout_ref (const char *ref);
 int layout_locate (const char *ref, const struct locate_request *req,
                    struct disk_location *loc);
 
-/* Call CB for every image of the layout REF (or the one it names): LOC is
- * its disk, or NULL with WHY saying why it has none.  The same callback
- * as storage_list's; a non-zero return from CB stops and is returned.
- */
-typedef int (*layout_list_cb) (const char *image_id, char *const *names,
-                               const struct disk_location *loc,
-                               const char *why, void *arg);
+/* Call CB for every image of the layout REF (or the one it names). */
 int layout_list (const char *ref, const struct locate_request *req,
-                 layout_list_cb cb, void *arg);
+                 disk_list_cb cb, void *arg);
 
 #endif

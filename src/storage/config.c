@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
-#include "common/cli.h"
 #include "common/error.h"
+#include "location.h"
 #include "storage/config.h"
 #include "storage/toml.h"
 
@@ -525,7 +525,7 @@ store_config_read (struct store_config *cfg, const struct config_dirs *dirs)
 }
 
 int
-store_config_load (struct store_config *cfg)
+store_config_load (struct store_config *cfg, const struct store_options *opts)
 {
   struct config_dirs dirs = {
     .usr = "/usr/share/containers",
@@ -535,19 +535,19 @@ store_config_load (struct store_config *cfg)
 
   if (store_config_read (cfg, &dirs) == -1)
     return -1;
-  if ((global_opts.root && (set_dup (&cfg->graphroot, global_opts.root) == -1
+  if ((opts->root && (set_dup (&cfg->graphroot, opts->root) == -1
                             || normalise_path (&cfg->graphroot, 0, false, "--root") == -1))
-      || (global_opts.runroot && (set_dup (&cfg->runroot, global_opts.runroot) == -1
+      || (opts->runroot && (set_dup (&cfg->runroot, opts->runroot) == -1
                                   || normalise_path (&cfg->runroot, 0, false, "--runroot") == -1))
-      || (global_opts.storage_driver
-          && set_dup (&cfg->driver, global_opts.storage_driver) == -1)) {
+      || (opts->driver
+          && set_dup (&cfg->driver, opts->driver) == -1)) {
     store_config_free (cfg);
     return -1;
   }
   /* As podman: --root and --storage-driver drop the driver options of
    * the files, and with them the additional image stores.
    */
-  if (global_opts.root || global_opts.storage_driver) {
+  if (opts->root || opts->driver) {
     strv_free (cfg->image_stores);
     cfg->image_stores = NULL;
   }

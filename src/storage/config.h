@@ -48,8 +48,11 @@ uid_t config_rootless_uid (void);
 /* Files and environment only (no global flags). */
 int store_config_read (struct store_config *cfg, const struct config_dirs *dirs);
 
-/* The store podman would use: files, environment, then the global flags. */
-int store_config_load (struct store_config *cfg);
+/* The store podman would use: files, environment, then OPTS (podman's
+ * --root, --runroot and --storage-driver).
+ */
+struct store_options;
+int store_config_load (struct store_config *cfg, const struct store_options *opts);
 
 void store_config_free (struct store_config *cfg);
 

@@ -6,7 +6,8 @@
 #include "storage/store.h"
 
 int
-storage_list (storage_list_cb cb, void *arg)
+storage_list (const char *ref, const struct locate_request *opts,
+              disk_list_cb cb, void *arg)
 {
   struct store_config cfg;
   struct store_set set;
@@ -14,7 +15,8 @@ storage_list (storage_list_cb cb, void *arg)
   size_t n;
   int r = -1;
 
-  if (store_config_load (&cfg) == -1)
+  (void) ref;
+  if (store_config_load (&cfg, &opts->store) == -1)
     return -1;
   if (store_set_open (&set, &cfg) == -1)
     goto out_cfg;

@@ -31,9 +31,10 @@ replace (char **dst, const char *src)
 
 /* The store to read: podman's, then the reference's [DRIVER@ROOT+RUNROOT]. */
 static int
-config_for (const struct storage_spec *spec, struct store_config *cfg)
+config_for (const struct storage_spec *spec, const struct store_options *opts,
+            struct store_config *cfg)
 {
-  if (store_config_load (cfg) == -1)
+  if (store_config_load (cfg, opts) == -1)
     return -1;
   if (replace (&cfg->driver, spec->driver) == -1
       || replace (&cfg->graphroot, spec->root) == -1
@@ -115,7 +116,7 @@ storage_locate (const char *ref, const struct locate_request *req,
   cache_init (&c, "storage");
   if (storage_spec_parse (ref, &spec) == -1)
     return -1;
-  if (config_for (&spec, &cfg) == -1)
+  if (config_for (&spec, &req->store, &cfg) == -1)
     goto out_spec;
   if (store_set_lock (&set, &cfg) == -1)
     goto out_cfg;

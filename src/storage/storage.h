@@ -18,13 +18,10 @@ int storage_artifact_locate (const char *graphroot, const char *ref,
                              const struct locate_request *req,
                              struct disk_location *loc);
 
-/* Call CB for every image of the store (and additional image stores).
- * LOC is its disk when it has one, else NULL with WHY saying why not.
- * A non-zero return from CB stops and is returned.
+/* Call CB for every image of the store REQ->store names (and its
+ * additional image stores); REF is not used (NULL).
  */
-typedef int (*storage_list_cb) (const char *image_id, char *const *names,
-                                const struct disk_location *loc,
-                                const char *why, void *arg);
-int storage_list (storage_list_cb cb, void *arg);
+int storage_list (const char *ref, const struct locate_request *req,
+                  disk_list_cb cb, void *arg);
 
 #endif

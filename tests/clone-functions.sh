@@ -80,7 +80,7 @@ make_guest_disk () {
     local d=$tmpdir/guest-content
     mkdir -p "$d"
     echo "from the image" > "$d/log"
-    mkfs.ext4 -q -F -d "$d" "$1.raw" 32M
+    mkfs.ext4 -q -F -d "$d" "$1.raw" 32M >/dev/null
     qemu-img convert -f raw -O qcow2 "$1.raw" "$1"
     rm -f "$1.raw"
 }

@@ -193,6 +193,7 @@ clone_list (const struct store_options *store, struct clone_info **out, size_t *
     if (clone_read_file (info->dest, &file) == 0) {
       info->virtual_size = file.virtual_size;
       info->allocated = file.allocated;
+      info->base_format = steal_pointer (&file.base_format);
     }
     clone_info_clear (&file);
     info->state = info->base && info->base_id

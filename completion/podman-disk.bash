@@ -6,7 +6,7 @@
 # oci:, oci-archive: and docker-archive: transports.  Needs no
 # bash-completion helpers.
 
-__podman_disk_commands="locate json list serve cp exports"
+__podman_disk_commands="locate json list serve cp clone clones release commit exports"
 __podman_disk_global_opts="--root --runroot --storage-driver --log-level --help -h"
 __podman_disk_transports="containers-storage: oci: oci-archive: docker-archive:"
 
@@ -21,6 +21,10 @@ __podman_disk_command_opts ()
         serve)   echo "$locate --socket --port --address --no-decode --writable
                        --foreground --pidfile --run --export-name --server" ;;
         cp)      echo "$locate --format --progress" ;;
+        clone)   echo "$locate --size" ;;
+        clones)  echo "--format --prune" ;;
+        release) echo "" ;;
+        commit)  echo "--compress" ;;
         exports) echo "--format --prune --state-dir" ;;
     esac
 }
@@ -31,7 +35,7 @@ __podman_disk_takes_value ()
     case $1 in
         --root|--runroot|--storage-driver|--log-level|--disk|--platform|\
         --format|--socket|--port|--address|--pidfile|--run|--export-name|\
-        --server|--state-dir) return 0 ;;
+        --server|--state-dir|--size) return 0 ;;
     esac
     return 1
 }
@@ -195,11 +199,11 @@ _podman_disk ()
         candidates=$(compgen -W "$__podman_disk_commands" -- "$cur")
     else
         case $cmd:$operand in
-            locate:0|json:0|serve:0|cp:0)
+            locate:0|json:0|serve:0|cp:0|clone:0)
                 candidates=$(__podman_disk_images "$cur" "$prog" "${store[@]}") ;;
             list:0)
                 candidates=$(__podman_disk_layouts "$cur") ;;
-            cp:1)
+            cp:1|clone:1|clones:*|release:*|commit:0)
                 filenames=1
                 candidates=$(compgen -f -- "$cur") ;;
         esac

@@ -3,7 +3,7 @@
 # call), with the --root, --runroot and --storage-driver already on the
 # line; paths after the oci:, oci-archive: and docker-archive: transports.
 
-set -l __podman_disk_commands locate json list serve cp exports
+set -l __podman_disk_commands locate json list serve cp clone clones release commit exports
 
 # The store options on the line, for 'podman-disk list --quiet'.
 function __podman_disk_store_args
@@ -90,7 +90,7 @@ function __podman_disk_operands
 end
 
 function __podman_disk_wants_image
-    __fish_seen_subcommand_from locate json serve cp
+    __fish_seen_subcommand_from locate json serve cp clone
     and test (__podman_disk_operands) -eq 0
 end
 
@@ -113,8 +113,11 @@ function __podman_disk_layouts
 end
 
 function __podman_disk_wants_dest
-    __fish_seen_subcommand_from cp
+    __fish_seen_subcommand_from cp clone
     and test (__podman_disk_operands) -eq 1
+    or __fish_seen_subcommand_from clones release
+    or __fish_seen_subcommand_from commit
+    and test (__podman_disk_operands) -eq 0
 end
 
 complete -c podman-disk -f
@@ -131,6 +134,14 @@ complete -c podman-disk -n "not __fish_seen_subcommand_from $__podman_disk_comma
 complete -c podman-disk -n "not __fish_seen_subcommand_from $__podman_disk_commands" \
     -a cp -d 'Extract the guest disk to a sparse file or a block device'
 complete -c podman-disk -n "not __fish_seen_subcommand_from $__podman_disk_commands" \
+    -a clone -d 'Create a writable qcow2 for a VM on the disk in place'
+complete -c podman-disk -n "not __fish_seen_subcommand_from $__podman_disk_commands" \
+    -a clones -d 'List clones and whether their base is intact'
+complete -c podman-disk -n "not __fish_seen_subcommand_from $__podman_disk_commands" \
+    -a release -d "Drop a clone's hold on its image"
+complete -c podman-disk -n "not __fish_seen_subcommand_from $__podman_disk_commands" \
+    -a commit -d "Build a containerDisk image of what a clone's guest sees"
+complete -c podman-disk -n "not __fish_seen_subcommand_from $__podman_disk_commands" \
     -a exports -d 'List the exports started by the OCI hook'
 
 # Global options, before the command and among its options.
@@ -143,13 +154,13 @@ complete -c podman-disk -n "not __fish_seen_subcommand_from $__podman_disk_comma
     -l version -d 'Show the version and the libraries used'
 
 # The options of the commands that locate a disk.
-set -l locating '__fish_seen_subcommand_from locate json serve cp'
+set -l locating '__fish_seen_subcommand_from locate json serve cp clone'
 complete -c podman-disk -n $locating -l disk -x -d 'The disk member inside the image'
 complete -c podman-disk -n $locating -l platform -x \
     -a 'linux/amd64 linux/arm64 linux/ppc64le linux/s390x' -d 'Image to pick from a multi-platform layout'
 complete -c podman-disk -n $locating -l verify -d 'Check the sha256 digest of every layer read'
 
-complete -c podman-disk -n '__fish_seen_subcommand_from locate list exports' \
+complete -c podman-disk -n '__fish_seen_subcommand_from locate list exports clones' \
     -l format -x -a 'text json' -d 'Output format'
 complete -c podman-disk -n '__fish_seen_subcommand_from json serve' \
     -l no-decode -d 'The stored bytes as they are (no qcow2 decoding)'
@@ -168,11 +179,15 @@ complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l server -x -a '
 complete -c podman-disk -n '__fish_seen_subcommand_from cp' -l format -x -a 'raw qcow2' -d 'Format of the destination'
 complete -c podman-disk -n '__fish_seen_subcommand_from cp' -l progress -d 'Show a progress bar'
 
+complete -c podman-disk -n '__fish_seen_subcommand_from clone' -l size -x -d 'Virtual size, larger than the image disk'
+complete -c podman-disk -n '__fish_seen_subcommand_from clones' -l prune -d 'Remove the holds whose clone is gone'
+complete -c podman-disk -n '__fish_seen_subcommand_from commit' -l compress -d 'Compress the qcow2 clusters'
+
 complete -c podman-disk -n '__fish_seen_subcommand_from exports' -l prune -d 'Remove what stale exports left behind'
 complete -c podman-disk -n '__fish_seen_subcommand_from exports' -l state-dir -x \
     -a '(__fish_complete_directories)' -d 'Where the hook keeps the exports'
 
-# Operands: an image, and for cp a destination file.
+# Operands: an image, and for cp and clone a destination file; clone files.
 complete -c podman-disk -n __podman_disk_wants_image -a '(__podman_disk_images)'
 complete -c podman-disk -n __podman_disk_wants_dest -F
 complete -c podman-disk -n __podman_disk_wants_layout -a '(__podman_disk_layouts)'

@@ -18,6 +18,10 @@ const struct command commands[] = {
   { "list", "list the images in the store that hold a disk", cmd_list, false },
   { "serve", "export the disk over NBD, read-only, in place (nbdkit, qemu-nbd)", cmd_serve, false },
   { "cp", "extract the disk to a file or block device, sparse", cmd_cp, false },
+  { "clone", "a writable qcow2 for a VM on the disk in place, holding its image", cmd_clone, false },
+  { "clones", "list clones and whether their base is intact", cmd_clones, false },
+  { "release", "drop a clone's hold on its image", cmd_release, false },
+  { "commit", "build a containerDisk image of what a clone's guest sees", cmd_commit, false },
   { "exports", "list the disks the OCI hook exports for running containers", cmd_exports, false },
   { "hook", "the OCI hook (run by podman or CRI-O, see podman-disk-hook(5))", cmd_hook, true },
   { NULL, NULL, NULL, false }

@@ -50,7 +50,7 @@ block () {
 }
 
 # Every marked block is one that this test checks, and none is empty.
-checked="nbdinfo nbdcopy qemu-img nbdfuse virt-cat qemu-system pod"
+checked="nbdinfo nbdcopy qemu-img nbdfuse virt-cat qemu-system pod clone"
 for name in $(sed -n 's/^<!-- test: \(.*\) -->$/\1/p' "$readme"); do
     case " $checked " in *" $name "*) ;; *) fail "README block '$name' is not checked here" ;; esac
 done
@@ -128,6 +128,22 @@ grep -qE '^[0-9a-f]{12} +disk +localhost/podman-disk-demo:latest .* yes +nbd\+un
 # kube down stopped the export: its socket, record and log are gone.
 wait_until 30 test -z "$(ls -A "$tmpdir/wf-pod/nbd")" || fail "'pod': the socket is left in the volume"
 wait_until 30 test -z "$(ls -A "$statedir")" || assert_statedir_empty
+
+if command -v qemu-system-x86_64 >/dev/null; then
+    run_block clone
+    expect_output clone "backing file format: qcow2"
+    expect_output clone "virtual size: 64 MiB"
+    expect_output clone "67108864"
+    expect_output clone "virtio0"
+    grep -qE "^$tmpdir/wf-clone/vm.qcow2 +localhost/podman-disk-demo:latest .* intact$" "$out" ||
+        fail "'clone': podman-disk clones does not list the clone"
+    qemu-img compare -f qcow2 "$tmpdir/original.qcow2" "$tmpdir/wf-clone/vm.qcow2" ||
+        fail "'clone': the clone's guest sees another disk"
+    [ -z "$(hpodman ps -a --filter label=io.podman-disk.clone -q)" ] ||
+        fail "'clone': the hold was not released"
+else
+    left_out+=("clone: qemu-system-x86_64 not installed (Debian: qemu-system-x86)")
+fi
 
 for why in "${left_out[@]}"; do
     echo "$testname: left out: $why"

@@ -298,30 +298,30 @@ safe_file_open (struct safe_file *f, int dirfd, mode_t mode)
 
 /* Give the unnamed (O_TMPFILE) file NAME, which must not exist. */
 static int
-link_unnamed (struct safe_file *f, const char *name)
+link_unnamed (const struct safe_file *f, int fd, const char *name)
 {
   char proc[64];
 
-  if (linkat (f->fd, "", f->dirfd, name, AT_EMPTY_PATH) == 0)
+  if (linkat (fd, "", f->dirfd, name, AT_EMPTY_PATH) == 0)
     return 0;
   /* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc does not. */
   if (errno != ENOENT && errno != EPERM)
     return -1;
-  snprintf (proc, sizeof proc, "/proc/self/fd/%d", f->fd);
+  snprintf (proc, sizeof proc, "/proc/self/fd/%d", fd);
   return linkat (AT_FDCWD, proc, f->dirfd, name, AT_SYMLINK_FOLLOW);
 }
 
 static int
-commit_unnamed (struct safe_file *f, const char *name, bool replace)
+commit_unnamed (const struct safe_file *f, const char *name, bool replace, int fd)
 {
   char tmp[40];
   int i;
 
   if (!replace)
-    return link_unnamed (f, name);
+    return link_unnamed (f, fd, name);
   for (i = 0; i < 100; i++) {
     temp_name (tmp);
-    if (link_unnamed (f, tmp) == 0)
+    if (link_unnamed (f, fd, tmp) == 0)
       break;
     if (errno != EEXIST)
       return -1;
@@ -338,7 +338,7 @@ commit_unnamed (struct safe_file *f, const char *name, bool replace)
 }
 
 static int
-commit_named (struct safe_file *f, const char *name, bool replace)
+commit_named (const struct safe_file *f, const char *name, bool replace)
 {
   if (replace)
     return renameat (f->dirfd, f->tmpname, f->dirfd, name);
@@ -356,10 +356,22 @@ commit_named (struct safe_file *f, const char *name, bool replace)
 int
 safe_file_commit (struct safe_file *f, const char *name, bool replace)
 {
+  int fd = steal_fd (&f->fd);
+
+  /* close reports late write errors (NFS): a file that failed them never
+   * gets its name.  An unnamed file is linked through its fd: closed after.
+   */
+  if (f->tmpname[0] && close (fd) == -1)
+    return error_errno (errno, "write");
   int r = f->tmpname[0] ? commit_named (f, name, replace)
-                        : commit_unnamed (f, name, replace);
+                        : commit_unnamed (f, name, replace, fd);
+  int e = errno;
+  if (!f->tmpname[0] && close (fd) == -1 && r == 0) {
+    e = errno;
+    unlinkat (f->dirfd, name, 0);
+    r = -1;
+  }
   if (r == -1) {
-    int e = errno;
     error_errno (e, "cannot give the new file its name %s", name);
     errno = e;
     return -1;

@@ -85,9 +85,8 @@ int safe_file_open (struct safe_file *f, int dirfd, mode_t mode);
 /* Give the complete file its NAME in the directory: if REPLACE, whatever
  * NAME is (a file, a symlink: the entry, never its target) is replaced
  * atomically; else NAME must not exist (-1 with errno EEXIST if it
- * appeared meanwhile).
- * The fd stays open (close it with safe_file_discard, which then leaves
- * the file in place).
+ * appeared meanwhile).  The fd is closed either way (a late write error
+ * that close reports fails the commit); safe_file_discard is still safe.
  */
 int safe_file_commit (struct safe_file *f, const char *name, bool replace);
 

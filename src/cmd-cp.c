@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include "common/cli.h"
 #include "common/error.h"
 #include "common/progress.h"
+#include "common/safefile.h"
 #include "serve/qemuspec.h"
 #include "serve/server.h"
 #include "serve/sparsecopy.h"
@@ -25,8 +25,10 @@
 static const char usage[] =
   "Usage: podman-disk cp [OPTIONS] IMAGE DEST\n"
   "\n"
-  "Extract the disk of IMAGE to DEST, a file (created or replaced) or a\n"
-  "block device.  A raw disk, or a qcow2 disk kept as qcow2, is copied by\n"
+  "Extract the disk of IMAGE to DEST, a file (created, or replaced whole\n"
+  "once the copy is complete) or a block device.  A dangling symlink, or a\n"
+  "symlink owned by another user than you or root, is never written\n"
+  "through.  A raw disk, or a qcow2 disk kept as qcow2, is copied by\n"
   "the kernel (copy_file_range: a reflink where the filesystem allows), and\n"
   "sparse: holes stay holes and all-zero blocks become holes, so a 10 GiB\n"
   "disk holding 1 GiB of data takes 1 GiB.  Other conversions (qcow2 to raw,\n"
@@ -73,47 +75,100 @@ check_interrupted (void)
   return 0;
 }
 
+/* Where the disk goes.  A file is written as a new file (unnamed, or under
+ * a temporary name) and given DEST's name only when complete, replacing an
+ * existing file atomically: a failed copy leaves nothing, and a symlink or
+ * hardlink planted at DEST is replaced, never written through.  DEST's
+ * path is walked by safefile.h's rules: no symlink another user made is
+ * followed, and a dangling one is refused.  A block device is written in
+ * place, opened without O_CREAT.
+ */
 struct dest {
-  const char *path;
+  const char *path;          /* as given */
   bool blockdev;
-  bool exists;
-  bool written;              /* we began to write it: remove it on failure */
+  bool replace;              /* an existing file is replaced */
+  mode_t mode;               /* the replaced file's permissions, kept */
+  struct safe_path where;    /* the directory and name DEST leads to */
+  struct safe_file file;     /* the new file, fd -1 for a block device */
+  int fd;                    /* what is written: the new file or the device */
 };
 
+static void
+dest_clear (struct dest *d)
+{
+  if (d->blockdev && d->fd >= 0)
+    close (d->fd);
+  safe_file_discard (&d->file);    /* nothing left unless committed */
+  safe_path_clear (&d->where);
+  d->fd = -1;
+}
+
+/* The block device DEST leads to, opened for writing (never created). */
+static int
+open_blockdev (struct dest *d)
+{
+  struct stat st;
+
+  d->blockdev = true;
+  d->fd = openat (d->where.dirfd, d->where.name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (d->fd == -1)
+    return error_errno (errno, "cannot open %s", d->path);
+  if (fstat (d->fd, &st) == -1 || !S_ISBLK (st.st_mode)
+      || st.st_rdev != d->where.st.st_rdev)
+    return error ("%s changed while it was checked", d->path);
+  return 0;
+}
+
 /* What DEST is, before anything is written: a clear error now rather than
- * a half-done copy later.
+ * a half-done copy later.  Opens what will be written.
  */
 static int
 check_dest (const char *path, const struct disk_location *loc, struct dest *d)
 {
-  struct stat st, src;
+  const struct stat *st = &d->where.st;
+  struct stat src;
 
-  d->path = path;
-  d->written = false;
-  d->blockdev = false;
-  d->exists = stat (path, &st) == 0;
-  if (d->exists) {
-    if (S_ISDIR (st.st_mode))
+  *d = (struct dest) { .path = path, .fd = -1, .file = { .fd = -1 } };
+  if (safe_path_resolve (path, &d->where) == -1)
+    return -1;
+  if (d->where.exists) {
+    if (S_ISDIR (st->st_mode))
       return error ("%s is a directory: give the path of the file to write", path);
-    if (S_ISBLK (st.st_mode)) {
-      d->blockdev = true;
-      return 0;
-    }
-    if (!S_ISREG (st.st_mode))
+    if (d->where.trailing_slash)
+      return error ("%s is not a directory", path);
+    if (S_ISBLK (st->st_mode))
+      return open_blockdev (d);
+    if (!S_ISREG (st->st_mode))
       return error ("%s is neither a regular file nor a block device", path);
-    if (fstat (loc->fd, &src) == 0 && src.st_dev == st.st_dev
-        && src.st_ino == st.st_ino)
+    if (fstat (loc->fd, &src) == 0 && src.st_dev == st->st_dev
+        && src.st_ino == st->st_ino)
       return error ("%s is the file the disk is in", path);
-    return 0;
+    d->replace = true;
+    d->mode = st->st_mode & 0777;
   }
-  if (errno != ENOENT)
-    return error_errno (errno, "%s", path);
-  _cleanup_free_ char *copy = strdup (path);
-  const char *dir = dirname (copy);
-  if (stat (dir, &st) == -1)
-    return error ("%s: directory %s does not exist", path, dir);
-  if (!S_ISDIR (st.st_mode))
-    return error ("%s: %s is not a directory", path, dir);
+  else if (d->where.trailing_slash)
+    return error ("%s: no such directory", path);
+  if (safe_file_open (&d->file, d->where.dirfd, 0644) == -1)
+    return error_context ("%s", path);
+  d->fd = d->file.fd;
+  return 0;
+}
+
+/* The new file complete: it takes DEST's name. */
+static int
+commit_dest (struct dest *d)
+{
+  if (d->blockdev)
+    return 0;
+  /* A replaced file keeps its permissions: a private disk stays private. */
+  if (d->replace && fchmod (d->fd, d->mode) == -1)
+    return error_errno (errno, "%s", d->path);
+  if (safe_file_commit (&d->file, d->where.name, d->replace) == -1) {
+    if (errno == EEXIST)
+      return error ("%s was created by someone else during the copy: "
+                    "not replaced; copy again to replace it", d->path);
+    return error_context ("%s", d->path);
+  }
   return 0;
 }
 
@@ -143,21 +198,14 @@ static int
 copy_bytes (const struct disk_location *loc, struct dest *d, bool show)
 {
   struct progress prog;
-  _cleanup_close_ int fd = -1;
   int r;
 
-  fd = open (d->path, O_WRONLY | O_CLOEXEC | (d->blockdev ? 0 : O_CREAT | O_TRUNC), 0644);
-  if (fd == -1)
-    return error_errno (errno, "cannot open %s", d->path);
-  d->written = true;
-  if (d->blockdev && check_blockdev_size (fd, d->path, loc->size) == -1)
+  if (d->blockdev && check_blockdev_size (d->fd, d->path, loc->size) == -1)
     return -1;
   progress_start (&prog, show, loc->size);
-  r = sparsecopy (loc->fd, loc->offset, loc->size, fd, d->blockdev,
+  r = sparsecopy (loc->fd, loc->offset, loc->size, d->fd, d->blockdev,
                   on_progress, &prog);
   progress_end (&prog, r == 0);
-  if (r == 0 && close (steal_fd (&fd)) == -1)
-    return error_errno (errno, "%s", d->path);
   return r;
 }
 
@@ -235,23 +283,21 @@ convert (const struct disk_location *loc, struct dest *d,
     return error ("qemu-img not found: install qemu-utils (Debian) or qemu-img (Fedora)");
   if (!spec)
     return -1;                          /* error() says why */
-  if (d->blockdev && strcmp (format, "raw") == 0) {
-    _cleanup_close_ int fd = open (d->path, O_WRONLY | O_CLOEXEC);
-    if (fd == -1)
-      return error_errno (errno, "cannot open %s", d->path);
-    if (check_blockdev_size (fd, d->path, loc->fmt.virtual_size) == -1)
-      return -1;
-  }
+  if (d->blockdev && strcmp (format, "raw") == 0
+      && check_blockdev_size (d->fd, d->path, loc->fmt.virtual_size) == -1)
+    return -1;
+  /* qemu-img writes what DEST's fd is, inherited as fd 4: it never opens
+   * DEST's path (O_CREAT | O_TRUNC would follow a symlink planted there).
+   */
   const char *argv[9] = { exe, "convert", show ? "-p" : "-q", "-O", format };
   int n = 5;
   if (d->blockdev)
     argv[n++] = "-n";         /* a block device is written, not created */
   argv[n++] = spec;
-  argv[n++] = d->path;
+  argv[n++] = "/dev/fd/4";
   argv[n] = NULL;
-  debug ("running %s convert ... %s", exe, d->path);
+  debug ("running %s convert ... /dev/fd/4 (%s)", exe, d->path);
 
-  d->written = true;
   errfd = memfd_create ("qemu-img-stderr", MFD_CLOEXEC);
   if (errfd == -1 || pipe2 (out, O_CLOEXEC) == -1)
     return error_errno (errno, "pipe");
@@ -265,14 +311,16 @@ convert (const struct disk_location *loc, struct dest *d,
   }
   if (pid == 0) {
     int src = fcntl (loc->fd, F_DUPFD, 10);
+    int dst = fcntl (d->fd, F_DUPFD, 10);
     int nul = open ("/dev/null", O_RDONLY);
     signal (SIGINT, SIG_DFL);
     signal (SIGTERM, SIG_DFL);
     signal (SIGHUP, SIG_DFL);
-    if (src == -1 || nul == -1 || dup2 (nul, 0) == -1
-        || dup2 (out[1], 1) == -1 || dup2 (errfd, 2) == -1 || dup2 (src, 3) == -1)
+    if (src == -1 || dst == -1 || nul == -1 || dup2 (nul, 0) == -1
+        || dup2 (out[1], 1) == -1 || dup2 (errfd, 2) == -1 || dup2 (src, 3) == -1
+        || dup2 (dst, 4) == -1)
       _exit (126);
-    close_range (4, ~0U, 0);
+    close_range (5, ~0U, 0);
     execv (exe, (char **) argv);
     dprintf (2, "cannot run %s: %s\n", exe, strerror (errno));
     _exit (127);
@@ -340,7 +388,8 @@ cmd_cp (int argc, char **argv)
     return EXIT_USAGE;
 
   _cleanup_location_ struct disk_location loc;
-  struct dest d;
+  _cleanup_(dest_clear) struct dest d = { .fd = -1, .file = { .fd = -1 },
+                                          .where = { .dirfd = -1 } };
   disk_location_init (&loc);
   if (source_locate (image, &req, &loc) == -1 || check_dest (dest, &loc, &d) == -1) {
     error_print ();
@@ -353,10 +402,10 @@ cmd_cp (int argc, char **argv)
    */
   bool as_stored = strcmp (format, diskfmt_name (loc.fmt.format)) == 0;
   int r = as_stored ? copy_bytes (&loc, &d, show) : convert (&loc, &d, format, show);
-  if (r == -1) {
-    /* Never leave a partial file; a device is what it is. */
-    if (d.written && !d.blockdev)
-      unlink (dest);
+  /* A failed copy never gets DEST's name (dest_clear drops the new file);
+   * a device is what it is.
+   */
+  if (r == -1 || check_interrupted () == -1 || commit_dest (&d) == -1) {
     error_print ();
     return EXIT_ERROR;
   }

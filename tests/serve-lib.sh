@@ -16,14 +16,16 @@ holders () {
     done
 }
 
-# wait_until CMD...: poll CMD for up to 20 s (an event, not a timing check).
+# wait_until CMD...: poll CMD until it holds: an event, not a timing
+# check.  The bound (60 s of wall time, however slow CMD itself is) is
+# only against a hang: a loaded machine may take long to get there.
 wait_until () {
-    local i
-    for i in $(seq 1 1000); do
+    local end=$((SECONDS + 60))
+    while [ $SECONDS -lt $end ]; do
         "$@" && return 0
         sleep 0.02
     done
-    return 1
+    "$@"
 }
 process_gone () { ! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
 nothing_holds () { [ -z "$(holders "$1")" ]; }

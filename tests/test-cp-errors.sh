@@ -44,13 +44,19 @@ else
     echo "cannot mount a tmpfs: disk-full case not run"
 fi
 
-# Interrupted: the partial file is removed.
+# Interrupted: nothing of the copy is left.  The new file has no name
+# until it is complete (O_TMPFILE: "$tmpdir/#INODE (deleted)" in /proc, or
+# a .podman-disk-*.tmp name): wait until cp writes it.
 make_raw_disk "$tmpdir/big.img" 512
 serve_image localhost/cp-big "$tmpdir/big.img"
 "$PODMAN_DISK" cp localhost/cp-big "$tmpdir/int.img" 2>"$tmpdir/err" &
 cp_pid=$!
-wait_until test -e "$tmpdir/int.img"
-kill -TERM "$cp_pid"
+cp_writing () {
+    ls -l "/proc/$cp_pid/fd" 2>/dev/null | grep -qE -- "-> $tmpdir/(#|\.podman-disk-)" ||
+        ! kill -0 "$cp_pid" 2>/dev/null
+}
+wait_until cp_writing
+kill -TERM "$cp_pid" 2>/dev/null || true
 rc=0; wait "$cp_pid" || rc=$?
 if [ "$rc" = 0 ]; then
     echo "cp finished before SIGTERM: interruption not tested"
@@ -59,6 +65,8 @@ else
     [ "$rc" = 1 ] || fail "interrupted cp exited $rc"
     grep -q 'interrupted by SIGTERM' "$tmpdir/err" || fail "message: $(cat "$tmpdir/err")"
     path_gone "$tmpdir/int.img" || fail "interrupted cp left its partial file"
+    [ -z "$(find "$tmpdir" -maxdepth 1 -name '.podman-disk-*')" ] ||
+        fail "interrupted cp left a temporary file"
     echo "interrupted: $(cat "$tmpdir/err")"
 fi
 echo PASS

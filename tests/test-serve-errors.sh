@@ -41,7 +41,7 @@ podman_disk serve localhost/err-disk --port 0 >/dev/null 2>&1 && fail "port 0 ac
 python3 -c '
 import socket, sys, time
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
-print(s.getsockname()[1], flush=True); time.sleep(60)' > "$tmpdir/port" &
+print(s.getsockname()[1], flush=True); time.sleep(3600)' > "$tmpdir/port" &
 listener=$!
 cleanup_fn "kill $listener"
 wait_until test -s "$tmpdir/port"

@@ -13,6 +13,7 @@
 #include "common/cache.h"
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/safefile.h"
 #include "common/sha256.h"
 
 /* Far larger than any answer; a bound for a damaged file. */
@@ -116,54 +117,66 @@ cache_source_path (struct cache *c, const char *path)
     c->unusable = true;
 }
 
-/* Open (creating it if need be) directory NAME under DIRFD, and accept it
- * only if it is the user's own and nobody else may write it: the answers
- * in it are believed.
+/* The directory WHERE leads to, opened; made (0700) if it is missing and
+ * CREATE is set.  It need not be the user's own: what is made in it is.
  */
 static int
-open_own_dir (int dirfd, const char *name)
+open_base (const struct safe_path *where, bool create)
 {
-  struct stat st;
-  if (mkdirat (dirfd, name, 0700) == -1 && errno != EEXIST)
+  if (!where->exists)
+    return create ? safe_open_own_dir (where->dirfd, where->name, true)
+                  : error ("%s does not exist", where->name);
+  int fd = openat (where->dirfd, where->name,
+                   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  return fd >= 0 ? fd : error_errno (errno, "%s", where->name);
+}
+
+/* The directory the cache lives in: $PODMAN_DISK_CACHE_DIR (used as the
+ * cache itself), else $XDG_CACHE_HOME or ~/.cache (made if missing, in a
+ * directory of the user's own), then podman-disk/ in it.  Every component
+ * is opened without following a symlink another user made (safefile.h):
+ * root run with another user's HOME must not make or use a directory
+ * wherever that user's ~/.cache points.  An fd, or -1 (said in the debug
+ * log: the cache is then off, never an error).
+ */
+static int
+open_top_dir (void)
+{
+  const char *dir = getenv ("PODMAN_DISK_CACHE_DIR");
+  const char *xdg = getenv ("XDG_CACHE_HOME"), *home = getenv ("HOME");
+  _cleanup_free_ char *path = NULL;
+  struct safe_path where;
+
+  if (dir)
+    path = strdup (dir);
+  else if (xdg && xdg[0] == '/')
+    path = strdup (xdg);
+  else if (home && home[0] == '/' && asprintf (&path, "%s/.cache", home) == -1)
+    path = NULL;
+  if (!path || path[0] != '/' || safe_path_resolve (path, &where) == -1)
     return -1;
-  int fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd == -1)
-    return -1;
-  if (fstat (fd, &st) == -1 || st.st_uid != geteuid () || (st.st_mode & 022)) {
-    debug ("cache: %s is not a directory of this user's own: not used", name);
-    close (fd);
-    return -1;
-  }
-  return fd;
+  /* ~/.cache may be missing on a fresh account: make it like others do. */
+  int base = open_base (&where, !dir);
+  safe_path_clear (&where);
+  if (base == -1 || dir)
+    return base;
+  int top = safe_open_own_dir (base, "podman-disk", true);
+  close (base);
+  return top;
 }
 
 /* The cache directory of KIND, made if missing: an fd, or -1. */
 static int
 open_cache_dir (const char *kind)
 {
-  const char *dir = getenv ("PODMAN_DISK_CACHE_DIR");
-  _cleanup_free_ char *path = NULL;
-  const char *xdg = getenv ("XDG_CACHE_HOME"), *home = getenv ("HOME");
+  _cleanup_close_ int top = open_top_dir ();
+  int fd = top == -1 ? -1 : safe_open_own_dir (top, kind, true);
 
-  if (!dir) {
-    if (xdg && xdg[0] == '/')
-      path = strdup (xdg);
-    else if (home && home[0] == '/' && asprintf (&path, "%s/.cache", home) == -1)
-      path = NULL;
-    if (!path)
-      return -1;
-    /* ~/.cache may be missing on a fresh account: make it like others do. */
-    if (mkdir (path, 0700) == -1 && errno != EEXIST)
-      return -1;
+  if (fd == -1) {
+    debug ("cache: %s: off", *error_message () ? error_message () : "no directory");
+    error_clear ();
   }
-  _cleanup_close_ int base = open (dir ? dir : path,
-                                   O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (base == -1)
-    return -1;
-  _cleanup_close_ int top = dir ? dup (base) : open_own_dir (base, "podman-disk");
-  if (top == -1)
-    return -1;
-  return open_own_dir (top, kind);
+  return fd;
 }
 
 /* The file name of C's question: the hex digest of its JSON text. */
@@ -241,7 +254,7 @@ sources_settled (const struct cache *c)
 void
 cache_store (const struct cache *c, json_object *answer)
 {
-  char name[65], tmp[96];
+  char name[65];
 
   if (!usable (c))
     return;
@@ -264,16 +277,12 @@ cache_store (const struct cache *c, json_object *answer)
   const char *text = json_object_to_json_string_ext (entry, JSON_C_TO_STRING_PLAIN);
 
   file_name (c, name);
-  snprintf (tmp, sizeof tmp, ".%s.%ld.tmp", name, (long) getpid ());
-  int fd = openat (dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                   0600);
-  bool ok = fd != -1 && write (fd, text, strlen (text)) == (ssize_t) strlen (text);
-  if (fd != -1 && close (fd) == -1)
-    ok = false;
   /* Renamed into place whole: a reader sees the old entry or the new. */
-  if (ok && renameat (dirfd, tmp, dirfd, name) == 0)
+  if (safe_write_file (dirfd, name, text, strlen (text), 0600) == 0)
     debug ("cache: %s answer %.12s stored", c->kind, name);
-  else if (fd != -1)
-    unlinkat (dirfd, tmp, 0);
+  else {
+    debug ("cache: %s answer not stored: %s", c->kind, error_message ());
+    error_clear ();
+  }
   json_object_put (entry);
 }

@@ -11,8 +11,13 @@
  *
  * The cache lives in $PODMAN_DISK_CACHE_DIR, else $XDG_CACHE_HOME/podman-disk,
  * else ~/.cache/podman-disk, and must be a directory of the user's own that
- * nobody else can write.  PODMAN_DISK_CACHE=off turns it off.  Any failure
- * to read or write it only costs speed: it is never an error.
+ * nobody else can write.  The path to it is walked by safefile.h's rules:
+ * no symlink another user made is followed, and nothing is created in
+ * another user's directory (root run with a user's HOME or XDG_CACHE_HOME
+ * has no cache, rather than one wherever that user points).  Entries are
+ * written whole and renamed into place.  PODMAN_DISK_CACHE=off turns it
+ * off.  Any failure to read or write it only costs speed: it is never an
+ * error (--log-level debug says why).
  */
 #ifndef PODMAN_DISK_CACHE_H
 #define PODMAN_DISK_CACHE_H

@@ -341,10 +341,8 @@ cmd_cp (int argc, char **argv)
   _cleanup_location_ struct disk_location loc;
   struct dest d;
   disk_location_init (&loc);
-  if (source_locate (image, &req, &loc) == -1 || check_dest (dest, &loc, &d) == -1) {
-    error_print ();
+  if (source_locate (image, &req, &loc) == -1 || check_dest (dest, &loc, &d) == -1)
     return EXIT_ERROR;
-  }
 
   catch_signals ();
   /* The bytes as stored are already what is asked for: raw to raw, or a
@@ -356,7 +354,6 @@ cmd_cp (int argc, char **argv)
     /* Never leave a partial file; a device is what it is. */
     if (d.written && !d.blockdev)
       unlink (dest);
-    error_print ();
     return EXIT_ERROR;
   }
   return EXIT_OK;

@@ -108,6 +108,13 @@ main (int argc, char **argv)
       argv[first] = progname;
       optind = 0;     /* reinitialise getopt for the command's own options */
       int r = cmd->run (argc - first, argv + first);
+      /* The one error line, as crun prints it: a command records its
+       * error and returns; one it printed already is forgotten (see
+       * common/error.h), and an exit code a command passes on (serve
+       * --run's) comes with no message.
+       */
+      if (r == EXIT_ERROR && error_message ()[0])
+        error_print ();
       debug_io ();
       return r;
     }

@@ -127,15 +127,17 @@ text_fput_json (const char *json, FILE *f)
 
   while (*s) {
     size_t len = utf8_char ((const unsigned char *) s, &cp);
-    if (len == 0)
-      len = 1;              /* kept: JSON cannot carry it (see text.h) */
-    else if (unsafe_char (cp) && cp >= 0x20) {
-      /* Only in strings: outside them JSON is plain ASCII. */
-      fprintf (f, "\\u%04x", (unsigned) cp);
-      s += len;
-      continue;
+    /* Only in strings: outside them JSON is plain ASCII, and the C0
+     * controls there are json-c's own newlines.
+     */
+    if (len == 0) {
+      fputs ("\\ufffd", f);        /* JSON cannot carry it (see text.h) */
+      len = 1;
     }
-    fwrite (s, 1, len, f);
+    else if (unsafe_char (cp) && cp >= 0x20)
+      fprintf (f, "\\u%04x", (unsigned) cp);
+    else
+      fwrite (s, 1, len, f);
     s += len;
   }
 }

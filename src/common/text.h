@@ -25,8 +25,11 @@
  * JSON output stays exact: json-c escapes C0 controls itself, and
  * text_fput_json escapes what json-c leaves raw (DEL, C1 controls, the
  * characters above) as \uXXXX, which every JSON reader decodes to the
- * same string.  Bytes that are not UTF-8 stay as they are there (JSON
- * cannot carry them; a UTF-8 terminal shows them as U+FFFD).
+ * same string.  A byte that is not UTF-8 cannot be in JSON at all: it
+ * becomes \ufffd, U+FFFD, as Go's encoding/json (podman's JSON) makes
+ * it and as any JSON reader would read it.  A name that is not UTF-8 has
+ * no exact JSON form (and qemu's JSON parser refuses it: serve and cp
+ * still reach such a disk).
  */
 #ifndef PODMAN_DISK_TEXT_H
 #define PODMAN_DISK_TEXT_H
@@ -47,7 +50,8 @@ size_t text_fputs (const char *s, FILE *f);
 void text_fput_column (const char *s, int width, FILE *f);
 
 /* Write the JSON text JSON (json-c's output) to F with DEL, the C1
- * controls and the characters above escaped as \uXXXX.
+ * controls and the characters above escaped as \uXXXX, and each byte
+ * that is not UTF-8 as \ufffd.
  */
 void text_fput_json (const char *json, FILE *f);
 

@@ -118,7 +118,8 @@ main (void)
   free (c);
 
   /* JSON: exact, with what json-c leaves raw escaped as \uXXXX; JSON's
-   * own whitespace (C0 outside strings) and invalid bytes stay.
+   * own whitespace (C0 outside strings) stays; bytes that JSON cannot
+   * carry are U+FFFD.
    */
   expect_json ("plain", "{\n  \"member\":\"/disk/\\u001b[2J\"\n}",
                "{\n  \"member\":\"/disk/\\u001b[2J\"\n}");
@@ -126,7 +127,7 @@ main (void)
   expect_json ("C1", "\"a\xc2\x9b" "2J\xc2\x85\"", "\"a\\u009b2J\\u0085\"");
   expect_json ("RLO", "\"\xe2\x80\xae\"", "\"\\u202e\"");
   expect_json ("UTF-8 kept", "\"\xc3\xa9\xe7\xa3\x81\"", "\"\xc3\xa9\xe7\xa3\x81\"");
-  expect_json ("invalid kept", "\"\x9b\xff\"", "\"\x9b\xff\"");
+  expect_json ("not UTF-8", "\"\x9b\xff\xe7\xa3\"", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");
 
   /* Error messages follow the same rule, context included. */
   error ("%s: not found", "/disk/a\nb\xc2\x9b" "c\x9b");

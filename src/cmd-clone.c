@@ -108,9 +108,7 @@ cmd_clone (int argc, char **argv)
   disk_location_init (&loc);
   run_catch_signals ();
   if (source_locate (image, &req, &loc) == -1
-      || clone_create (&loc, &req.store, dest, size) == -1) {
-    error_print ();
+      || clone_create (&loc, &req.store, dest, size) == -1)
     return EXIT_ERROR;
-  }
   return EXIT_OK;
 }

@@ -191,10 +191,8 @@ cmd_clones (int argc, char **argv)
   if (prune && optind < argc)
     return usage_error ("clones", "--prune takes no DEST");
   if (prune) {
-    if (clone_prune (&global_opts.store) == -1) {
-      error_print ();
+    if (clone_prune (&global_opts.store) == -1)
       return EXIT_ERROR;
-    }
     return EXIT_OK;
   }
   if (optind < argc)
@@ -202,10 +200,8 @@ cmd_clones (int argc, char **argv)
 
   struct clone_info *infos;
   size_t n;
-  if (clone_list (&global_opts.store, &infos, &n) == -1) {
-    error_print ();
+  if (clone_list (&global_opts.store, &infos, &n) == -1)
     return EXIT_ERROR;
-  }
   print_all (infos, n, format);
   /* A broken clone is said on stderr too, in the words of clone_check. */
   for (size_t i = 0; i < n; i++) {

@@ -166,10 +166,8 @@ cmd_commit (int argc, char **argv)
   context_remove (&ctx);
   if (r == 0 && run_interrupted ())
     r = error ("interrupted");
-  if (r == -1) {
-    error_print ();
+  if (r == -1)
     return EXIT_ERROR;
-  }
   /* podman build --quiet's answer: the image id. */
   fputs (id ? id : "", stdout);
   return EXIT_OK;

@@ -391,10 +391,8 @@ cmd_cp (int argc, char **argv)
   _cleanup_(dest_clear) struct dest d = { .fd = -1, .file = { .fd = -1 },
                                           .where = { .dirfd = -1 } };
   disk_location_init (&loc);
-  if (source_locate (image, &req, &loc) == -1 || check_dest (dest, &loc, &d) == -1) {
-    error_print ();
+  if (source_locate (image, &req, &loc) == -1 || check_dest (dest, &loc, &d) == -1)
     return EXIT_ERROR;
-  }
 
   catch_signals ();
   /* The bytes as stored are already what is asked for: raw to raw, or a
@@ -405,9 +403,7 @@ cmd_cp (int argc, char **argv)
   /* A failed copy never gets DEST's name (dest_clear drops the new file);
    * a device is what it is.
    */
-  if (r == -1 || check_interrupted () == -1 || commit_dest (&d) == -1) {
-    error_print ();
+  if (r == -1 || check_interrupted () == -1 || commit_dest (&d) == -1)
     return EXIT_ERROR;
-  }
   return EXIT_OK;
 }

@@ -12,6 +12,7 @@
 
 #include "common/cli.h"
 #include "common/error.h"
+#include "common/text.h"
 #include "hook/export.h"
 #include "hook/state.h"
 #include "hook/registry.h"
@@ -148,15 +149,30 @@ print_text (json_object *all)
       uri_width = strlen (json_object_get_string (v));
   printf ("%-12s  %-16s  %-28s  %-20s  %-8s  %-7s  %-5s  %-*s  %s\n", "CONTAINER", "NAME",
           "IMAGE", "DISK", "SERVER", "PID", "ALIVE", uri_width, "URI", "FILE");
+  /* The records' strings name the image, its disk, the export: shown by
+   * the rule of common/text.h.
+   */
   for (size_t i = 0; i < n; i++) {
     json_object *o = json_object_array_get_idx (all, i);
+    char container[13];
 #define S(key) (json_object_object_get_ex (o, key, &v) && json_object_get_string (v) \
                 ? json_object_get_string (v) : "-")
-    printf ("%-12.12s  %-16s  %-28s  %-20s  %-8s  ", S ("container"), S ("name"),
-            S ("image"), S ("disk"), S ("server"));
-    printf ("%-7s  ", S ("pid"));
+    snprintf (container, sizeof container, "%s", S ("container"));
+    text_fput_column (text_sanitize (container), 12, stdout);
+    fputs ("  ", stdout);
+    text_fput_column (S ("name"), 16, stdout);
+    fputs ("  ", stdout);
+    text_fput_column (S ("image"), 28, stdout);
+    fputs ("  ", stdout);
+    text_fput_column (S ("disk"), 20, stdout);
+    fputs ("  ", stdout);
+    text_fput_column (S ("server"), 8, stdout);
+    fputs ("  ", stdout);
+    text_fput_column (S ("pid"), 7, stdout);
     json_object_object_get_ex (o, "alive", &v);
-    printf ("%-5s  %-*s  ", json_object_get_boolean (v) ? "yes" : "no", uri_width, S ("uri"));
+    printf ("  %-5s  ", json_object_get_boolean (v) ? "yes" : "no");
+    text_fput_column (S ("uri"), uri_width, stdout);
+    fputs ("  ", stdout);
     const char *file = "-";
     if (json_object_object_get_ex (o, "file_present", &v) && v)
       file = json_object_get_boolean (v) ? "yes" : "gone";
@@ -198,29 +214,30 @@ cmd_exports (int argc, char **argv)
     return usage_error ("exports", "unexpected argument '%s'", argv[optind]);
 
   _cleanup_free_ char *dir = NULL;
-  if (registry_dir (state_dir, &dir) == -1) {
-    error_print ();
+  if (registry_dir (state_dir, &dir) == -1)
     return EXIT_ERROR;
-  }
   struct listing l = { .all = json_object_new_array (), .dir = dir, .prune = prune };
   if (registry_list (dir, collect, &l) == -1) {
-    error_print ();
     json_object_put (l.all);
     return EXIT_ERROR;
   }
   if (prune)
     prune_orphans (dir);
 
-  if (format == FORMAT_JSON)
+  if (format == FORMAT_JSON) {
     /* json-c would print an empty array on two lines. */
-    printf ("%s\n", json_object_array_length (l.all) == 0 ? "[]"
-            : json_object_to_json_string_ext (
-              l.all, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+    text_fput_json (json_object_array_length (l.all) == 0 ? "[]"
+                    : json_object_to_json_string_ext (
+                      l.all, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE),
+                    stdout);
+    putchar ('\n');
+  }
   else if (prune) {
     for (size_t i = 0; i < json_object_array_length (l.all); i++) {
       json_object *v;
       json_object_object_get_ex (json_object_array_get_idx (l.all, i), "container", &v);
-      printf ("%s\n", json_object_get_string (v));
+      text_fputs (json_object_get_string (v), stdout);
+      putchar ('\n');
     }
   }
   else

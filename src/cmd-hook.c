@@ -146,7 +146,6 @@ watch_stage (const char *state_dir, int argc, char **argv)
     return usage_error ("hook", "%s is internal to podman-disk", EXPORT_WATCH_STAGE);
   if (!is_our_child (spid)) {
     error ("%s: process %d is not this watcher's server", EXPORT_WATCH_STAGE, spid);
-    error_print ();
     return EXIT_ERROR;
   }
   openlog ("podman-disk", LOG_PID, LOG_DAEMON);
@@ -204,7 +203,6 @@ cmd_hook (int argc, char **argv)
   if (read_all_fd (0, STATE_MAX, "the OCI state on stdin", &buf, &len) == -1
       || oci_state_parse (buf, len, &st) == -1) {
     syslog (LOG_ERR, "%s hook: %s", stage, error_message ());
-    error_print ();
     return EXIT_ERROR;
   }
   /* The argument names the stage; the state must agree.  A container
@@ -230,8 +228,8 @@ cmd_hook (int argc, char **argv)
       error_context ("cannot stop the export of container %.12s", st.id);
   }
   if (r == -1) {
+    /* The runtime shows main's line on stderr; syslog keeps it too. */
     syslog (LOG_ERR, "%.12s: %s", st.id, error_message ());
-    error_print ();
   }
   oci_state_clear (&st);
   return r == -1 ? EXIT_ERROR : EXIT_OK;

@@ -3,6 +3,7 @@
 
 #include "common/cli.h"
 #include "common/error.h"
+#include "common/text.h"
 #include "serve/qemuspec.h"
 #include "source.h"
 
@@ -54,15 +55,15 @@ cmd_json (int argc, char **argv)
 
   _cleanup_location_ struct disk_location loc;
   disk_location_init (&loc);
-  if (source_locate (image, &req, &loc) == -1) {
-    error_print ();
+  if (source_locate (image, &req, &loc) == -1)
     return EXIT_ERROR;
-  }
   _cleanup_free_ char *spec = qemuspec_build (&loc, decode, NULL);
-  if (!spec) {
-    error_print ();
+  if (!spec)
     return EXIT_ERROR;
-  }
-  printf ("%s\n", spec);
+  /* The path of the disk's file may hold a member name of the image:
+   * exact for qemu, and \u-escaped for a terminal (common/text.h).
+   */
+  text_fput_json (spec, stdout);
+  putchar ('\n');
   return EXIT_OK;
 }

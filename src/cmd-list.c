@@ -7,6 +7,7 @@
 
 #include "common/cli.h"
 #include "common/error.h"
+#include "common/text.h"
 #include "source.h"
 
 static const char usage[] =
@@ -69,18 +70,28 @@ list_one (const char *image_id, char *const *names,
   if (strncmp (image_id, "sha256:", 7) == 0)
     image_id += 7;
   struct list_state *st = arg;
-  char size[32], vsize[32];
+  char size[32], vsize[32], short_id[13];
 
+  /* Names, IDs and members come from the store or the layout, which an
+   * image's author or the layout's owner wrote: shown by the rule of
+   * common/text.h, as in error messages.
+   */
+  snprintf (short_id, sizeof short_id, "%s", image_id);
+  text_sanitize (short_id);
   if (!loc) {
     /* Most images of a store are no containerDisks: that goes without a
      * word.  A disk that cannot be served is worth one.
      */
     if (error_is_not_container_disk ())
-      debug ("image %.12s has no disk: %s", image_id, why);
-    else
-      fprintf (stderr, "podman-disk: warning: image %s%s%.12s: %s\n",
-               names && names[0] ? names[0] : "", names && names[0] ? " " : "",
-               image_id, why);
+      debug ("image %s has no disk: %s", short_id, why);
+    else {
+      fputs ("podman-disk: warning: image ", stderr);
+      if (names && names[0]) {
+        text_fputs (names[0], stderr);
+        fputc (' ', stderr);
+      }
+      fprintf (stderr, "%s: %s\n", short_id, why);    /* WHY is an error_message () */
+    }
     return 0;
   }
   if (st->format == FORMAT_JSON) {
@@ -90,18 +101,22 @@ list_one (const char *image_id, char *const *names,
   print_header (st);
   if (st->quiet) {
     if (names && names[0])
-      for (char *const *n = names; *n; n++)
-        printf ("%s\n", *n);
+      for (char *const *n = names; *n; n++) {
+        text_fputs (*n, stdout);
+        putchar ('\n');
+      }
     else
-      printf ("%.12s\n", image_id);
+      printf ("%s\n", short_id);
     return 0;
   }
-  printf ("%-45s %-6s %-10s %-12s %-12.12s %s\n",
-          names && names[0] ? names[0] : "<none>",
+  text_fput_column (names && names[0] ? names[0] : "<none>", 45, stdout);
+  printf (" %-6s %-10s %-12s %-12s ",
           diskfmt_name (loc->fmt.format),
           human_size (loc->size, size, sizeof size),
           human_size (loc->fmt.virtual_size, vsize, sizeof vsize),
-          image_id, loc->member);
+          short_id);
+  text_fputs (loc->member, stdout);
+  putchar ('\n');
   return 0;
 }
 
@@ -146,15 +161,16 @@ cmd_list (int argc, char **argv)
   struct locate_request req = { .store = global_opts.store };
   int r = src->list (ref, &req, list_one, &st);
   if (st.array) {
-    if (r == 0)
-      printf ("%s\n", json_object_to_json_string_ext (
-                st.array, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+    if (r == 0) {
+      text_fput_json (json_object_to_json_string_ext (
+                        st.array, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE),
+                      stdout);
+      putchar ('\n');
+    }
     json_object_put (st.array);
   }
-  if (r == -1) {
-    error_print ();
+  if (r == -1)
     return EXIT_ERROR;
-  }
   print_header (&st);
   return EXIT_OK;
 }

@@ -6,6 +6,7 @@
 
 #include "common/cli.h"
 #include "common/error.h"
+#include "common/text.h"
 #include "source.h"
 
 static const char usage[] =
@@ -26,19 +27,11 @@ static const char usage[] =
   GLOBAL_OPTIONS_HELP;
 
 /* The text form is the JSON object, one "key: value" line per member, so
- * the two never drift apart.
+ * the two never drift apart.  Values name things of the image (a tar
+ * member may be called "x\nformat: raw"): shown by the rule of
+ * common/text.h, as in error messages, so every field stays one line.
+ * --format json is exact.
  */
-/* A value in the text form: names come from the image (a tar member may
- * be called "x\nformat: raw"), so control bytes are shown as '?', as in
- * error messages, and every field stays one line.  --format json is exact.
- */
-static void
-print_value (const char *s)
-{
-  for (; s && *s; s++)
-    putchar ((unsigned char) *s < 0x20 || *s == 0x7f ? '?' : *s);
-}
-
 static void
 print_text (json_object *o)
 {
@@ -49,11 +42,12 @@ print_text (json_object *o)
       for (size_t i = 0; i < n; i++) {
         if (i)
           fputs (", ", stdout);
-        print_value (json_object_get_string (json_object_array_get_idx (val, i)));
+        text_fputs (json_object_get_string (json_object_array_get_idx (val, i)),
+                    stdout);
       }
     }
     else
-      print_value (json_object_get_string (val));
+      text_fputs (json_object_get_string (val), stdout);
     putchar ('\n');
   }
 }
@@ -91,15 +85,16 @@ cmd_locate (int argc, char **argv)
 
   _cleanup_location_ struct disk_location loc;
   disk_location_init (&loc);
-  if (source_locate (image, &req, &loc) == -1) {
-    error_print ();
+  if (source_locate (image, &req, &loc) == -1)
     return EXIT_ERROR;
-  }
 
   json_object *o = disk_location_to_json (&loc);
-  if (format == FORMAT_JSON)
-    printf ("%s\n", json_object_to_json_string_ext (
-              o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+  if (format == FORMAT_JSON) {
+    text_fput_json (json_object_to_json_string_ext (
+                      o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE),
+                    stdout);
+    putchar ('\n');
+  }
   else
     print_text (o);
   json_object_put (o);

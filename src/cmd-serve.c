@@ -132,7 +132,6 @@ run_captive (struct server *srv, const char *cmd, int diskfd)
 
   if (child == -1) {
     server_stop (srv);
-    error_print ();
     return EXIT_ERROR;
   }
   for (;;) {
@@ -140,7 +139,8 @@ run_captive (struct server *srv, const char *cmd, int diskfd)
     case SERVER_CHILD_EXITED:
       server_stop (srv);
       if (server_died && exit_code (value) == 0)
-        return EXIT_ERROR;
+        return EXIT_ERROR;          /* printed below when it died */
+      error_clear ();               /* CMD's own code: nothing to print */
       return exit_code (value);
     case SERVER_SIGNAL:
       kill (child, value);
@@ -166,7 +166,6 @@ stay_in_foreground (struct server *srv)
       server_stop (srv);
       return EXIT_OK;
     case SERVER_EXITED:
-      error_print ();
       return EXIT_ERROR;
     case SERVER_CHILD_EXITED:
       break;
@@ -251,30 +250,23 @@ cmd_serve (int argc, char **argv)
 
   _cleanup_location_ struct disk_location loc;
   disk_location_init (&loc);
-  if (source_locate (image, &req, &loc) == -1) {
-    error_print ();
+  if (source_locate (image, &req, &loc) == -1)
     return EXIT_ERROR;
-  }
 
   struct server srv;
   if (!foreground && !run) {
-    if (server_start_detached (&loc, &opts, pidfile, &srv) == -1) {
-      error_print ();
+    if (server_start_detached (&loc, &opts, pidfile, &srv) == -1)
       return EXIT_ERROR;
-    }
     printf ("%s\n", srv.uri);
     server_clear (&srv);
     return EXIT_OK;
   }
 
-  if (server_start (&loc, &opts, &srv) == -1) {
-    error_print ();
+  if (server_start (&loc, &opts, &srv) == -1)
     return EXIT_ERROR;
-  }
   if (pidfile && server_write_pidfile (&srv, pidfile) == -1) {
     server_stop (&srv);
     server_clear (&srv);
-    error_print ();
     return EXIT_ERROR;
   }
   int rc;

@@ -11,6 +11,7 @@
 #include "common/cli.h"
 #include "common/dl.h"
 #include "common/error.h"
+#include "source.h"
 
 const struct command commands[] = {
   { "locate", "show where the disk of an image is: file, offset, size, format", cmd_locate, false },
@@ -112,6 +113,19 @@ main (int argc, char **argv)
       argv[first] = progname;
       optind = 0;     /* reinitialise getopt for the command's own options */
       int r = cmd->run (argc - first, argv + first);
+      /* A disk only podman's rootless user namespace can read: the one
+       * place that runs the command again in there (it failed before
+       * starting or printing anything).
+       */
+      if (r == EXIT_ERROR && source_needs_userns ())
+        source_rerun_in_userns ();
+      /* The one error line, as crun prints it: a command records its
+       * error and returns; one it printed already is forgotten (see
+       * common/error.h), and an exit code a command passes on (serve
+       * --run's) comes with no message.
+       */
+      if (r == EXIT_ERROR && error_message ()[0])
+        error_print ();
       debug_io ();
       return r;
     }

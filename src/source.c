@@ -100,6 +100,12 @@ source_needs_userns (void)
   return storage_needs_userns;
 }
 
+void
+source_rerun_in_userns (void)
+{
+  rootless_reexec ();
+}
+
 int
 source_check_request (const char *cmd, const char *ref,
                       const struct locate_request *req)

@@ -56,5 +56,9 @@ int source_check_request (const char *cmd, const char *ref,
  * does (rootless_reexec), the one place that decides it.
  */
 bool source_needs_userns (void);
+/* Run this very command again in podman's rootless user namespace
+ * (podman unshare) and exit as it exits; returns when that cannot be.
+ */
+void source_rerun_in_userns (void);
 
 #endif

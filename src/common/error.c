@@ -4,24 +4,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/cleanup.h"
 #include "common/error.h"
+#include "common/text.h"
 
 bool verbose;
 
 static char message[4096];
 static bool not_container_disk;
-
-/* Messages name things taken from images (file names, symlink targets,
- * JSON strings), which may hold newlines or terminal escapes: the message
- * stays one printable line, control bytes shown as '?'.
- */
-static void
-sanitize (char *s)
-{
-  for (; *s; s++)
-    if ((unsigned char) *s < 0x20 || *s == 0x7f)
-      *s = '?';
-}
 
 static int __attribute__ ((format (printf, 2, 0)))
 vset (const char *suffix, const char *fmt, va_list ap)
@@ -30,7 +20,10 @@ vset (const char *suffix, const char *fmt, va_list ap)
   not_container_disk = false;
   if (suffix && n >= 0 && (size_t) n < sizeof message)
     snprintf (message + n, sizeof message - n, ": %s", suffix);
-  sanitize (message);
+  /* Messages name things taken from images (file names, symlink
+   * targets, JSON strings): one safe line, see common/text.h.
+   */
+  text_sanitize (message);
   return -1;
 }
 
@@ -71,7 +64,7 @@ error_context (const char *fmt, ...)
     memccpy (message + n, old, '\0', sizeof message - n);
     message[sizeof message - 1] = '\0';
   }
-  sanitize (message);
+  text_sanitize (message);
   return -1;
 }
 
@@ -110,6 +103,7 @@ error_print (void)
 {
   fprintf (stderr, "podman-disk: %s\n",
            message[0] ? message : "unknown error (this is a bug)");
+  error_clear ();
 }
 
 int
@@ -129,11 +123,15 @@ void
 debug (const char *fmt, ...)
 {
   va_list ap;
+  _cleanup_free_ char *msg = NULL;
+  int r;
+
   if (!verbose)
     return;
-  fprintf (stderr, "podman-disk: debug: ");
   va_start (ap, fmt);
-  vfprintf (stderr, fmt, ap);
+  r = vasprintf (&msg, fmt, ap);
   va_end (ap);
-  fputc ('\n', stderr);
+  if (r == -1)
+    return;
+  fprintf (stderr, "podman-disk: debug: %s\n", text_sanitize (msg));
 }

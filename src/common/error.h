@@ -1,5 +1,16 @@
 /* podman-disk: one error message, composed where the failure is
  * understood and printed once by main as "podman-disk: MESSAGE".
+ *
+ * The convention, as crun's: a function that fails records the message
+ * (error (), error_errno ()), callers on the way up may put context in
+ * front of it (error_context ()) and return -1, and a command returns
+ * EXIT_ERROR; main then prints the recorded message, once.  A command
+ * that reports an error and goes on (a warning in a list, one export of
+ * several that cannot be pruned) prints it itself with error_print (),
+ * which forgets it, so that main does not print it again.
+ *
+ * Messages quote names an image chooses: they are made safe for a
+ * terminal by the rule of common/text.h.
  */
 #ifndef PODMAN_DISK_ERROR_H
 #define PODMAN_DISK_ERROR_H
@@ -9,7 +20,7 @@
 /* Exit codes, documented in podman-disk(1). */
 enum {
   EXIT_OK = 0,
-  EXIT_ERROR = 1,        /* the command failed: message on stderr */
+  EXIT_ERROR = 1,        /* the command failed: main prints the message */
   EXIT_USAGE = 2,        /* bad command line */
 };
 
@@ -32,7 +43,7 @@ bool error_is_not_container_disk (void);
 
 const char *error_message (void);   /* "" if none */
 void error_clear (void);
-/* Print "podman-disk: MESSAGE" on stderr (used by main and the hook). */
+/* Print "podman-disk: MESSAGE" on stderr now, and forget the message. */
 void error_print (void);
 
 /* Usage errors print at once, with a hint, and make main exit 2. */
@@ -40,6 +51,9 @@ int usage_error (const char *cmd, const char *fmt, ...)
   __attribute__ ((format (printf, 2, 3)));
 
 extern bool verbose;
+/* With --log-level debug: "podman-disk: debug: MESSAGE", made safe as
+ * error messages are.
+ */
 void debug (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 
 #endif

@@ -325,7 +325,7 @@ registry_list (const char *dir, registry_cb cb, void *arg)
       continue;             /* removed meanwhile */
     if (r == -1) {
       /* One bad record must not hide the others. */
-      fprintf (stderr, "podman-disk: %s\n", error_message ());
+      error_print ();
       continue;
     }
     r = cb (&rec, arg);

@@ -41,7 +41,6 @@ storage_list (const char *ref, const struct locate_request *opts,
       free (images);
       store_set_close (&set);
       store_config_free (&cfg);
-      rootless_reexec ();
       return error ("some disks belong to users of your rootless podman's "
                     "user namespace and podman unshare failed: run podman "
                     "unshare podman-disk list");

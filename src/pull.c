@@ -530,8 +530,9 @@ podman_pull (const char *name, const struct store_args *st,
   return rc;
 }
 
-/* Is the stored image ID of the platform asked for?  podman run's
- * missing policy pulls when it is not.  1 yes, 0 no, -1 error.
+/* Is the stored image ID of the platform asked for (OS and
+ * architecture)?  podman run's missing policy pulls when it is not.  1
+ * yes, 0 no, -1 error.
  */
 static int
 local_platform_is (const char *id, const struct store_args *st,
@@ -544,7 +545,7 @@ local_platform_is (const char *id, const struct store_args *st,
   add (&a, "image");
   add (&a, "inspect");
   add (&a, "--format");
-  add (&a, "{{.Os}}/{{.Architecture}}/{{.Variant}}");
+  add (&a, "{{.Os}}/{{.Architecture}}");
   add (&a, id);
   int rc = run_tool (a.v, false, &r);
   args_free (&a);
@@ -553,13 +554,12 @@ local_platform_is (const char *id, const struct store_args *st,
   if (r.status != 0)
     rc = error ("podman image inspect %s: %s", id, r.err ? r.err : "failed");
   else {
-    /* "linux/arm64/v8\n" or "linux/amd64/\n", against linux/amd64 or
-     * linux/arm64/v8.
+    /* "linux/arm64\n" against linux/arm64[/v8]: podman 4.3's inspect
+     * has no variant to compare.
      */
-    size_t len = strlen (platform);
-    bool variant = strchr (strchr (platform, '/') + 1, '/') != NULL;
-    rc = strncmp (r.out, platform, len) == 0
-      && r.out[len] == (variant ? '\n' : '/');
+    const char *slash = strchr (platform, '/');
+    size_t len = slash + 1 + strcspn (slash + 1, "/") - platform;
+    rc = strncmp (r.out, platform, len) == 0 && r.out[len] == '\n';
   }
   tool_run_free (&r);
   return rc;
@@ -621,8 +621,7 @@ artifact_cache (int *lockfd)
     free (path);
     return NULL;
   }
-  if (!dir)
-    mkdir (base, 0700);    /* a fresh account's ~/.cache, as others make it */
+  mkdir (base, 0700);    /* a fresh account's ~/.cache, as others make it */
   _cleanup_close_ int b = open (base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   _cleanup_close_ int t = -1;
   int fd = -1;

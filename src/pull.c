@@ -964,7 +964,7 @@ locate_pulled (const char *ref, const struct storage_spec *spec,
 }
 
 /* Whether NAME is one to pull: a name, not an image ID or ID prefix that
- * the store has (those are looked up only).
+ * the store has (those are looked up only), nor a localhost/ one.
  */
 static bool
 pullable (const char *name, struct image_name *parsed)
@@ -974,7 +974,17 @@ pullable (const char *name, struct image_name *parsed)
   const char *at = strrchr (name, '@');
   if (at && is_id (at + 1, strlen (at + 1)))
     return false;     /* containers-storage's NAME@ID */
-  return image_name_parse (name, parsed);
+  if (!image_name_parse (name, parsed))
+    return false;
+  /* localhost/NAME is podman's name for what was built here: there is no
+   * registry to ask (podman would try https://localhost), so a missing
+   * one gets the store's "image not known".
+   */
+  if (parsed->domain && strcmp (parsed->domain, "localhost") == 0) {
+    image_name_free (parsed);
+    return false;
+  }
+  return true;
 }
 
 static int

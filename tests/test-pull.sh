@@ -74,6 +74,9 @@ expect_error 1 "^podman-disk: $reg/disk:v2: image not known in $store/root \(dri
     podman_disk locate "$reg/disk:v2"
 expect_error 1 "^podman-disk: nothere:v1: image not known in " \
     podman_disk serve --pull never nothere:v1 --run true
+# localhost/ names are local builds: never pulled.
+expect_error 1 "^podman-disk: localhost/nothere: image not known in " \
+    podman_disk serve localhost/nothere --run true
 # A name the registry does not have: one line, the registry and why.
 expect_pull_error "^podman-disk: $reg/nothere:v1: pulling from $reg failed: not found \(manifest unknown\)$" \
     podman_disk json --pull missing "$reg/nothere:v1"

@@ -13,7 +13,8 @@ __podman_disk_transports="containers-storage: oci: oci-archive: docker-archive:"
 # The options of command $1 (the global ones come on top).
 __podman_disk_command_opts ()
 {
-    local locate="--disk --platform --verify"
+    local locate="--disk --platform --disktype --verify
+                  --pull --authfile --creds --cert-dir --tls-verify"
     case $1 in
         locate)  echo "$locate --format" ;;
         json)    echo "$locate --no-decode" ;;
@@ -34,6 +35,7 @@ __podman_disk_takes_value ()
 {
     case $1 in
         --root|--runroot|--storage-driver|--log-level|--disk|--platform|\
+        --disktype|--pull|--authfile|--creds|--cert-dir|\
         --format|--socket|--port|--address|--pidfile|--run|--export-name|\
         --server|--state-dir|--size) return 0 ;;
     esac
@@ -80,8 +82,11 @@ __podman_disk_option_values ()
 {
     local opt=$1 cmd=$2 cur=$3
     case $opt in
-        --root|--runroot|--state-dir) compgen -d -- "$cur" ;;
-        --socket|--pidfile) compgen -f -- "$cur" ;;
+        --root|--runroot|--state-dir|--cert-dir) compgen -d -- "$cur" ;;
+        --socket|--pidfile|--authfile) compgen -f -- "$cur" ;;
+        --pull) compgen -W "always missing never newer" -- "$cur" ;;
+        --disktype) compgen -W "qemu applehv hyperv wsl" -- "$cur" ;;
+        --tls-verify) compgen -W "true false" -- "$cur" ;;
         --storage-driver) compgen -W "overlay vfs" -- "$cur" ;;
         --log-level) compgen -W "debug info warn error" -- "$cur" ;;
         --format)

@@ -77,6 +77,7 @@ function __podman_disk_operands
         switch $words[1]
             case '--*=*'
             case --root --runroot --storage-driver --log-level --disk --platform \
+                --disktype --pull --authfile --creds --cert-dir \
                 --format --socket --port --address --pidfile --run --export-name --server \
                 --state-dir
                 set -e words[1]
@@ -158,7 +159,15 @@ set -l locating '__fish_seen_subcommand_from locate json serve cp clone'
 complete -c podman-disk -n $locating -l disk -x -d 'The disk member inside the image'
 complete -c podman-disk -n $locating -l platform -x \
     -a 'linux/amd64 linux/arm64 linux/ppc64le linux/s390x' -d 'Image to pick from a multi-platform layout'
+complete -c podman-disk -n $locating -l disktype -x -a 'qemu applehv hyperv wsl' \
+    -d 'The disk for this hypervisor, from an index of podman machine disks'
 complete -c podman-disk -n $locating -l verify -d 'Check the sha256 digest of every layer read'
+complete -c podman-disk -n $locating -l pull -x -a 'always missing never newer' -d 'When podman pulls the image'
+complete -c podman-disk -n $locating -l authfile -r -F -d "To pull: podman's auth file"
+complete -c podman-disk -n $locating -l creds -x -d "To pull: the registry's credentials"
+complete -c podman-disk -n $locating -l cert-dir -x -a '(__fish_complete_directories)' \
+    -d "To pull: the registry's CA and client certificates"
+complete -c podman-disk -n $locating -l tls-verify -f -a 'true false' -d 'To pull: require HTTPS and a trusted certificate'
 
 complete -c podman-disk -n '__fish_seen_subcommand_from locate list exports clones' \
     -l format -x -a 'text json' -d 'Output format'

@@ -199,7 +199,7 @@ select_directly (const char *platform)
 
   error_clear ();
   if (store_open (&s, "oci", dir) == 0
-      && oci_select_image (&s, NULL, -1, platform, &img) == 0) {
+      && oci_select_image (&s, NULL, -1, platform, NULL, &img) == 0) {
     FUZZ_CHECK (img.id && !strncmp (img.id, "sha256:", 7) && strlen (img.id) == 71,
                 "selected manifest '%s'", img.id ? img.id : "(null)");
     FUZZ_CHECK (img.names != NULL, "no names");

@@ -8,7 +8,8 @@ debian_packages="gcc make pkg-config binutils libjson-c-dev libarchive-dev
  libnbd-dev libmount-dev libselinux1-dev
  podman runc skopeo uidmap nbdkit libnbd-bin fuse3 qemu-utils e2fsprogs
  jq bc time python3 go-md2man man-db hyperfine rpm busybox-static zsh fish
- clang libclang-rt-14-dev valgrind qemu-system-x86 libguestfs-tools"
+ clang libclang-rt-14-dev valgrind qemu-system-x86 libguestfs-tools
+ docker-registry gnutls-bin apache2-utils curl"
 # libguestfs boots a kernel of the host's: Debian's images in containers
 # have none.
 [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ] &&
@@ -18,7 +19,12 @@ fedora_packages="gcc make pkgconf-pkg-config binutils json-c-devel
  podman runc skopeo shadow-utils nbdkit nbdkit-basic-plugins
  nbdkit-basic-filters libnbd nbdfuse fuse3 qemu-img e2fsprogs jq bc time python3
  golang-github-cpuguy83-md2man man-db hyperfine rpm-build busybox zsh fish
- clang compiler-rt valgrind qemu-system-x86 guestfs-tools"
+ clang compiler-rt valgrind qemu-system-x86 guestfs-tools
+ docker-distribution gnutls-utils httpd-tools curl"
+
+# docker-registry (the distribution registry of the --pull tests) ships a
+# service listening on :5000: the tests never use it, they run their own
+# on a free loopback port.
 
 as_root () {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi

@@ -11,6 +11,7 @@
 #include "clone/run.h"
 #include "common/cli.h"
 #include "common/error.h"
+#include "pull.h"
 #include "source.h"
 
 static const char usage[] =
@@ -29,6 +30,8 @@ static const char usage[] =
   "\n"
   "Options:\n"
   LOCATE_OPTIONS_HELP
+  PULL_OPTIONS_HELP ("                             (default missing: a clone is for a VM to\n"
+  "                             run, as podman run pulls)\n")
   "      --size SIZE            virtual size, larger than the image's disk\n"
   "                             (bytes, or with K, M, G, T: powers of 1024)\n"
   "\n"
@@ -71,16 +74,19 @@ cmd_clone (int argc, char **argv)
   static const struct option longopts[] = {
     GLOBAL_LONG_OPTIONS,
     LOCATE_LONG_OPTIONS,
+    PULL_LONG_OPTIONS,
     { "size", required_argument, NULL, OPT_SIZE },
     { NULL, 0, NULL, 0 }
   };
   struct locate_request req = { 0 };
+  struct pull_options pull = { .policy = PULL_MISSING };
   uint64_t size = 0;
   int c;
 
   while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
     if (cli_global_option (c, optarg)
-        || cli_locate_option ("clone", c, optarg, &req))
+        || cli_locate_option ("clone", c, optarg, &req)
+        || cli_pull_option ("clone", c, optarg, &pull))
       continue;
     switch (c) {
     case 'h': fputs (usage, stdout); return EXIT_OK;
@@ -101,13 +107,14 @@ cmd_clone (int argc, char **argv)
   if (!*image || !*dest)
     return usage_error ("clone", "%s is empty", *image ? "DEST" : "IMAGE");
   req.store = global_opts.store;
-  if (source_check_request ("clone", image, &req))
+  if (pull_check_request ("clone", image, &pull, &req)
+      || source_check_request ("clone", image, &req))
     return EXIT_USAGE;
 
   _cleanup_location_ struct disk_location loc;
   disk_location_init (&loc);
   run_catch_signals ();
-  if (source_locate (image, &req, &loc) == -1
+  if (pull_locate (image, &pull, &req, &loc) == -1
       || clone_create (&loc, &req.store, dest, size) == -1)
     return EXIT_ERROR;
   return EXIT_OK;

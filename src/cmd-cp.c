@@ -20,6 +20,7 @@
 #include "serve/qemuspec.h"
 #include "serve/server.h"
 #include "serve/sparsecopy.h"
+#include "pull.h"
 #include "source.h"
 
 static const char usage[] =
@@ -38,6 +39,8 @@ static const char usage[] =
   "\n"
   "Options:\n"
   LOCATE_OPTIONS_HELP
+  PULL_OPTIONS_HELP ("                             (default missing: cp consumes the image, as\n"
+  "                             podman run does)\n")
   "      --format FORMAT        raw (the default: qcow2 disks are decoded) or qcow2\n"
   "      --progress             show a progress bar on the terminal\n"
   "\n"
@@ -351,18 +354,21 @@ cmd_cp (int argc, char **argv)
   static const struct option longopts[] = {
     GLOBAL_LONG_OPTIONS,
     LOCATE_LONG_OPTIONS,
+    PULL_LONG_OPTIONS,
     { "format", required_argument, NULL, OPT_FORMAT },
     { "progress", no_argument, NULL, OPT_PROGRESS },
     { NULL, 0, NULL, 0 }
   };
   struct locate_request req = { 0 };
+  struct pull_options pull = { .policy = PULL_MISSING };
   const char *format = "raw";
   bool show = false;
   int c;
 
   while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
     if (cli_global_option (c, optarg)
-        || cli_locate_option ("cp", c, optarg, &req))
+        || cli_locate_option ("cp", c, optarg, &req)
+        || cli_pull_option ("cp", c, optarg, &pull))
       continue;
     switch (c) {
     case 'h': fputs (usage, stdout); return EXIT_OK;
@@ -384,14 +390,15 @@ cmd_cp (int argc, char **argv)
   if (!*image || !*dest)
     return usage_error ("cp", "%s is empty", *image ? "DEST" : "IMAGE");
   req.store = global_opts.store;
-  if (source_check_request ("cp", image, &req))
+  if (pull_check_request ("cp", image, &pull, &req)
+      || source_check_request ("cp", image, &req))
     return EXIT_USAGE;
 
   _cleanup_location_ struct disk_location loc;
   _cleanup_(dest_clear) struct dest d = { .fd = -1, .file = { .fd = -1 },
                                           .where = { .dirfd = -1 } };
   disk_location_init (&loc);
-  if (source_locate (image, &req, &loc) == -1 || check_dest (dest, &loc, &d) == -1)
+  if (pull_locate (image, &pull, &req, &loc) == -1 || check_dest (dest, &loc, &d) == -1)
     return EXIT_ERROR;
 
   catch_signals ();

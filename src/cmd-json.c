@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "common/text.h"
 #include "serve/qemuspec.h"
+#include "pull.h"
 #include "source.h"
 
 static const char usage[] =
@@ -19,6 +20,8 @@ static const char usage[] =
   "\n"
   "Options:\n"
   LOCATE_OPTIONS_HELP
+  PULL_OPTIONS_HELP ("                             (default never: json only prints a name for\n"
+  "                             qemu, as podman image inspect looks)\n")
   "      --no-decode            the disk's bytes as they are (no qcow2 node)\n"
   "\n"
   GLOBAL_OPTIONS_HELP;
@@ -31,16 +34,19 @@ cmd_json (int argc, char **argv)
   static const struct option longopts[] = {
     GLOBAL_LONG_OPTIONS,
     LOCATE_LONG_OPTIONS,
+    PULL_LONG_OPTIONS,
     { "no-decode", no_argument, NULL, OPT_NO_DECODE },
     { NULL, 0, NULL, 0 }
   };
   struct locate_request req = { 0 };
+  struct pull_options pull = { .policy = PULL_NEVER };
   bool decode = true;
   int c;
 
   while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
     if (cli_global_option (c, optarg)
-        || cli_locate_option ("json", c, optarg, &req))
+        || cli_locate_option ("json", c, optarg, &req)
+        || cli_pull_option ("json", c, optarg, &pull))
       continue;
     switch (c) {
     case 'h': fputs (usage, stdout); return EXIT_OK;
@@ -50,12 +56,13 @@ cmd_json (int argc, char **argv)
   }
   const char *image = cli_one_image ("json", argc, argv);
   req.store = global_opts.store;
-  if (!image || source_check_request ("json", image, &req))
+  if (!image || pull_check_request ("json", image, &pull, &req)
+      || source_check_request ("json", image, &req))
     return EXIT_USAGE;
 
   _cleanup_location_ struct disk_location loc;
   disk_location_init (&loc);
-  if (source_locate (image, &req, &loc) == -1)
+  if (pull_locate (image, &pull, &req, &loc) == -1)
     return EXIT_ERROR;
   _cleanup_free_ char *spec = qemuspec_build (&loc, decode, NULL);
   if (!spec)

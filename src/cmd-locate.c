@@ -7,6 +7,7 @@
 #include "common/cli.h"
 #include "common/error.h"
 #include "common/text.h"
+#include "pull.h"
 #include "source.h"
 
 static const char usage[] =
@@ -22,6 +23,8 @@ static const char usage[] =
   "\n"
   "Options:\n"
   LOCATE_OPTIONS_HELP
+  PULL_OPTIONS_HELP ("                             (default never: locate only looks, as podman\n"
+  "                             image inspect; --pull missing to fetch it)\n")
   "      --format FORMAT        text (key: value lines, the default) or json\n"
   "\n"
   GLOBAL_OPTIONS_HELP;
@@ -58,16 +61,19 @@ cmd_locate (int argc, char **argv)
   static const struct option longopts[] = {
     GLOBAL_LONG_OPTIONS,
     LOCATE_LONG_OPTIONS,
+    PULL_LONG_OPTIONS,
     { "format", required_argument, NULL, 'f' },
     { NULL, 0, NULL, 0 }
   };
   struct locate_request req = { 0 };
+  struct pull_options pull = { .policy = PULL_NEVER };
   enum output_format format = FORMAT_TEXT;
   int c;
 
   while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
     if (cli_global_option (c, optarg)
-        || cli_locate_option ("locate", c, optarg, &req))
+        || cli_locate_option ("locate", c, optarg, &req)
+        || cli_pull_option ("locate", c, optarg, &pull))
       continue;
     switch (c) {
     case 'h': fputs (usage, stdout); return EXIT_OK;
@@ -80,12 +86,13 @@ cmd_locate (int argc, char **argv)
   }
   const char *image = cli_one_image ("locate", argc, argv);
   req.store = global_opts.store;
-  if (!image || source_check_request ("locate", image, &req))
+  if (!image || pull_check_request ("locate", image, &pull, &req)
+      || source_check_request ("locate", image, &req))
     return EXIT_USAGE;
 
   _cleanup_location_ struct disk_location loc;
   disk_location_init (&loc);
-  if (source_locate (image, &req, &loc) == -1)
+  if (pull_locate (image, &pull, &req, &loc) == -1)
     return EXIT_ERROR;
 
   json_object *o = disk_location_to_json (&loc);

@@ -10,6 +10,7 @@
 #include "common/cli.h"
 #include "common/error.h"
 #include "serve/server.h"
+#include "pull.h"
 #include "source.h"
 
 static const char usage[] =
@@ -34,6 +35,8 @@ static const char usage[] =
   "\n"
   "Options:\n"
   LOCATE_OPTIONS_HELP
+  PULL_OPTIONS_HELP ("                             (default missing: serve starts a consumer of\n"
+  "                             the image, as podman run does)\n")
   "      --socket PATH          listen on this Unix socket (must not exist)\n"
   "      --port N               listen on TCP port N instead, on loopback\n"
   "      --address ADDR         with --port: the address to listen on\n"
@@ -179,6 +182,7 @@ cmd_serve (int argc, char **argv)
   static const struct option longopts[] = {
     GLOBAL_LONG_OPTIONS,
     LOCATE_LONG_OPTIONS,
+    PULL_LONG_OPTIONS,
     { "socket", required_argument, NULL, OPT_SOCKET },
     { "port", required_argument, NULL, OPT_PORT },
     { "address", required_argument, NULL, OPT_ADDRESS },
@@ -192,6 +196,7 @@ cmd_serve (int argc, char **argv)
     { NULL, 0, NULL, 0 }
   };
   struct locate_request req = { 0 };
+  struct pull_options pull = { .policy = PULL_MISSING };
   struct server_options opts = { .decode = true };
   bool foreground = false;
   const char *pidfile = NULL, *run = NULL;
@@ -199,7 +204,8 @@ cmd_serve (int argc, char **argv)
 
   while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
     if (cli_global_option (c, optarg)
-        || cli_locate_option ("serve", c, optarg, &req))
+        || cli_locate_option ("serve", c, optarg, &req)
+        || cli_pull_option ("serve", c, optarg, &pull))
       continue;
     switch (c) {
     case 'h': fputs (usage, stdout); return EXIT_OK;
@@ -241,7 +247,8 @@ cmd_serve (int argc, char **argv)
     return usage_error ("serve", "--foreground and --run exclude each other");
   const char *image = cli_one_image ("serve", argc, argv);
   req.store = global_opts.store;
-  if (!image || source_check_request ("serve", image, &req))
+  if (!image || pull_check_request ("serve", image, &pull, &req)
+      || source_check_request ("serve", image, &req))
     return EXIT_USAGE;
 
   /* Before any child exists, so that no SIGCHLD or SIGTERM is missed. */
@@ -250,7 +257,7 @@ cmd_serve (int argc, char **argv)
 
   _cleanup_location_ struct disk_location loc;
   disk_location_init (&loc);
-  if (source_locate (image, &req, &loc) == -1)
+  if (pull_locate (image, &pull, &req, &loc) == -1)
     return EXIT_ERROR;
 
   struct server srv;

@@ -19,6 +19,7 @@ disk_location_clear (struct disk_location *loc)
 {
   free (loc->transport);
   free (loc->image_id);
+  free (loc->digest);
   strv_free (loc->names);
   free (loc->layer);
   free (loc->layer_media_type);
@@ -49,6 +50,7 @@ disk_location_to_json (const struct disk_location *loc)
   json_object *names = json_object_new_array ();
 
   add_string (o, "image", loc->image_id);
+  add_string (o, "digest", loc->digest);
   for (char **n = loc->names; n && *n; n++)
     json_object_array_add (names, json_object_new_string (*n));
   json_object_object_add (o, "names", names);

@@ -19,6 +19,8 @@ struct disk_location {
   char *transport;          /* "containers-storage", "oci", "oci-archive",
                                "docker-archive", "rootfs" */
   char *image_id;           /* storage image id, or manifest digest */
+  char *digest;             /* storage: the manifest digest the image was
+                               pulled by (a NAME@DIGEST's own), or NULL */
   char **names;             /* image names, NULL-terminated (may be empty) */
   char *layer;              /* storage layer id, or layer blob digest */
   char *layer_media_type;   /* layouts only, else NULL */
@@ -57,6 +59,8 @@ struct locate_request {
   struct store_options store;
   const char *disk;         /* --disk PATH, or NULL for the /disk/ rule */
   const char *platform;     /* --platform OS/ARCH[/VARIANT], or NULL */
+  const char *disktype;     /* --disktype: an index entry's "disktype"
+                               annotation (podman machine's), or NULL */
   bool verify;              /* --verify: check blob digests */
 };
 

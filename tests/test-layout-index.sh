@@ -63,7 +63,7 @@ for ref in fedora:41 containers-storage:fedora docker://quay.io/x; do
         podman_disk json --verify "$ref"
 done
 expect_usage "^podman-disk serve: --verify applies to" podman_disk serve --verify fedora
-expect_usage "^podman-disk cp: --platform applies to" podman_disk cp --platform linux/amd64 fedora "$tmpdir/x"
+expect_usage "^podman-disk cp: --platform applies to" podman_disk cp --pull never --platform linux/amd64 fedora "$tmpdir/x"
 [ ! -e "$tmpdir/x" ] || fail "cp wrote its destination after a usage error"
 podman_disk locate --platform linux/arm64 "oci:$d" > "$tmpdir/loc"
 [ "$(field names < "$tmpdir/loc")" = multi ] || fail "names of a nested image"

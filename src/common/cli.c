@@ -84,6 +84,43 @@ cli_locate_option (const char *cmd, int c, const char *arg,
     req->platform = arg;
     return true;
   case OPT_VERIFY: req->verify = true; return true;
+  case OPT_DISKTYPE:
+    if (strcmp (arg, "qemu") && strcmp (arg, "applehv")
+        && strcmp (arg, "hyperv") && strcmp (arg, "wsl")) {
+      usage_error (cmd, "--disktype must be qemu, applehv, hyperv or wsl, "
+                   "not '%s'", arg);
+      exit (EXIT_USAGE);
+    }
+    req->disktype = arg;
+    return true;
+  default: return false;
+  }
+}
+
+bool
+cli_pull_option (const char *cmd, int c, const char *arg,
+                 struct pull_options *pull)
+{
+  switch (c) {
+  case OPT_PULL:
+    if (pull_parse_policy (arg, &pull->policy) == -1) {
+      usage_error (cmd, "--pull must be always, missing, never or newer, "
+                   "not '%s'", arg);
+      exit (EXIT_USAGE);
+    }
+    return true;
+  case OPT_AUTHFILE: pull->authfile = arg; return true;
+  case OPT_CREDS: pull->creds = arg; return true;
+  case OPT_CERT_DIR: pull->cert_dir = arg; return true;
+  case OPT_TLS_VERIFY:
+    if (!arg)
+      arg = "true";
+    if (strcmp (arg, "true") && strcmp (arg, "false")) {
+      usage_error (cmd, "--tls-verify must be true or false, not '%s'", arg);
+      exit (EXIT_USAGE);
+    }
+    pull->tls_verify = arg;
+    return true;
   default: return false;
   }
 }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "location.h"
+#include "pull.h"
 
 /* Global options, the same names as podman's; accepted before the command
  * and among its own options.
@@ -25,6 +26,12 @@ enum {
   OPT_DISK,
   OPT_PLATFORM,
   OPT_VERIFY,
+  OPT_DISKTYPE,
+  OPT_PULL,
+  OPT_AUTHFILE,
+  OPT_CREDS,
+  OPT_CERT_DIR,
+  OPT_TLS_VERIFY,
   OPT_FIRST_COMMAND_OPTION,    /* commands number their long-only options from here */
 };
 
@@ -51,11 +58,16 @@ bool cli_global_option (int c, const char *arg);
 #define LOCATE_LONG_OPTIONS                                        \
   { "disk", required_argument, NULL, OPT_DISK },                   \
   { "platform", required_argument, NULL, OPT_PLATFORM },           \
-  { "verify", no_argument, NULL, OPT_VERIFY }
+  { "verify", no_argument, NULL, OPT_VERIFY },                     \
+  { "disktype", required_argument, NULL, OPT_DISKTYPE }
 
 #define LOCATE_OPTIONS_HELP                                                  \
   "      --disk PATH            the disk member (default: the one file under /disk/)\n" \
-  "      --platform OS/ARCH     image to pick from a multi-platform layout\n" \
+  "      --platform OS/ARCH     image to pick from a multi-platform layout, or\n" \
+  "                             to pull (as podman pull --platform)\n" \
+  "      --disktype TYPE        the disk for hypervisor TYPE (qemu, applehv,\n" \
+  "                             hyperv or wsl) from an index of podman machine\n" \
+  "                             disks, by their \"disktype\" annotation\n" \
   "      --verify               check the sha256 digest of every layer read\n"
 
 /* Handle C if it is one of LOCATE_LONG_OPTIONS of command CMD: returns
@@ -63,6 +75,32 @@ bool cli_global_option (int c, const char *arg);
  */
 bool cli_locate_option (const char *cmd, int c, const char *arg,
                         struct locate_request *req);
+
+/* The options of the commands that may pull IMAGE first (src/pull.h). */
+#define PULL_LONG_OPTIONS                                          \
+  { "pull", required_argument, NULL, OPT_PULL },                   \
+  { "authfile", required_argument, NULL, OPT_AUTHFILE },           \
+  { "creds", required_argument, NULL, OPT_CREDS },                 \
+  { "cert-dir", required_argument, NULL, OPT_CERT_DIR },           \
+  { "tls-verify", optional_argument, NULL, OPT_TLS_VERIFY }
+
+/* DEFAULT: the lines saying which --pull is the command's default, and why. */
+#define PULL_OPTIONS_HELP(DEFAULT)                                           \
+  "      --pull POLICY          when podman pulls IMAGE (a name: oci: and\n" \
+  "                             archives are never pulled): always, missing\n" \
+  "                             (when the store has none), never or newer\n" \
+  DEFAULT                                                                    \
+  "      --authfile FILE        to pull: podman's auth file (podman login)\n" \
+  "      --creds USER[:PASS]    to pull: the registry's credentials\n"       \
+  "      --cert-dir DIR         to pull: the registry's CA and client certificates\n" \
+  "      --tls-verify[=BOOL]    to pull: require HTTPS and a trusted certificate\n" \
+  "                             (default true, or as registries.conf says)\n"
+
+/* Handle C if it is one of PULL_LONG_OPTIONS of command CMD: returns true
+ * when it was.  A bad value is a usage error: it exits 2.
+ */
+bool cli_pull_option (const char *cmd, int c, const char *arg,
+                      struct pull_options *pull);
 
 /* The one IMAGE operand of a command: NULL after a usage message. */
 const char *cli_one_image (const char *cmd, int argc, char **argv);

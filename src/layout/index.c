@@ -18,6 +18,7 @@
 #define REF_NAME "org.opencontainers.image.ref.name"
 #define TITLE "org.opencontainers.image.title"
 #define ORAS_UNPACK "io.deis.oras.content.unpack"
+#define DISKTYPE "disktype"       /* podman machine's disk indexes */
 #define MAX_INDEX_DEPTH 4         /* index.json -> index -> ... -> manifest */
 #define MAX_LISTED 10
 #define MAX_LAYERS 500            /* each is open while the tree is built */
@@ -29,6 +30,7 @@ struct platform {
 /* A descriptor: strings borrowed from the JSON holding it. */
 struct desc {
   const char *media_type, *digest, *ref_name;
+  const char *disktype;     /* podman machine's "disktype" annotation */
   int64_t size;
   bool has_platform;
   struct platform platform;
@@ -78,13 +80,27 @@ format_platform (const struct platform *p, char *buf, size_t len)
             p->variant);
 }
 
+/* GOARCH's name of ARCH: podman machine's disk indexes spell amd64 and
+ * arm64 as uname does.
+ */
+static const char *
+goarch (const char *arch)
+{
+  if (strcmp (arch, "x86_64") == 0)
+    return "amd64";
+  if (strcmp (arch, "aarch64") == 0)
+    return "arm64";
+  return arch;
+}
+
 /* Does HAVE satisfy WANT?  A missing variant matches any; arm64's default
  * variant is v8.
  */
 static bool
 platform_matches (const struct platform *have, const struct platform *want)
 {
-  if (strcmp (have->os, want->os) || strcmp (have->arch, want->arch))
+  if (strcmp (have->os, want->os)
+      || strcmp (goarch (have->arch), goarch (want->arch)))
     return false;
   if (!want->variant[0] || !strcmp (have->variant, want->variant))
     return true;
@@ -114,7 +130,9 @@ parse_desc (json_object *o, const char *display, const char *ctx,
     if (asprintf (&actx, "%s.annotations", ctx) == -1)
       return error_errno (errno, "asprintf");
     if (json_string (annotations, REF_NAME, false, display, actx,
-                     &d->ref_name) == -1)
+                     &d->ref_name) == -1
+        || json_string (annotations, DISKTYPE, false, display, actx,
+                        &d->disktype) == -1)
       return -1;
   }
   if (platform) {
@@ -225,6 +243,7 @@ static int
 pick_manifest (const struct layout *s, json_object *index,
                const char *display, const char *ref,
                const struct platform *want, bool explicit_platform,
+               const char *disktype, bool *disktype_seen,
                bool top, struct desc *out)
 {
   json_object *manifests;
@@ -255,6 +274,39 @@ pick_manifest (const struct layout *s, json_object *index,
   }
   if (count == 0)
     return error ("%s: lists no image", display);
+
+  /* --disktype: among the entries that carry the annotation, only those
+   * of that type (podman machine's choice); an index whose entries carry
+   * none is gone down as usual.
+   */
+  if (disktype) {
+    size_t kept = 0;
+    bool annotated = false;
+    for (size_t i = 0; i < count; i++) {
+      annotated |= cands[i].disktype != NULL;
+      if (cands[i].disktype && !strcmp (cands[i].disktype, disktype))
+        cands[kept++] = cands[i];
+    }
+    if (annotated && kept == 0)
+      return error ("%s: no disk of disktype '%s' in this index", display,
+                    disktype);
+    if (annotated) {
+      count = kept;
+      *disktype_seen = true;
+    }
+  }
+  else {
+    /* Without it, a machine disk is never taken for the image of a
+     * platform that also has a plain image (podman machine's OS indexes
+     * list both).
+     */
+    size_t kept = 0;
+    for (size_t i = 0; i < count; i++)
+      if (!cands[i].disktype)
+        cands[kept++] = cands[i];
+    if (kept)
+      count = kept;
+  }
 
   /* Several images in index.json need a name, unless they are one image
    * for several platforms.
@@ -504,8 +556,10 @@ oci_count_images (struct layout *s, size_t *n)
 
 int
 oci_select_image (struct layout *s, const char *ref, ssize_t entry,
-                  const char *platform, struct image *img)
+                  const char *platform, const char *disktype,
+                  struct image *img)
 {
+  bool disktype_seen = false;
   struct platform want;
   json_object *o;
   struct desc d;
@@ -521,7 +575,7 @@ oci_select_image (struct layout *s, const char *ref, ssize_t entry,
   _cleanup_json_ json_object *holder = o, *m = NULL;
   if ((entry >= 0 ? pick_entry (s, holder, display, entry, &d)
        : pick_manifest (s, holder, display, ref, &want, platform != NULL,
-                        true, &d)) == -1)
+                        disktype, &disktype_seen, true, &d)) == -1)
     return -1;
   /* Named by what index.json says, even if what it points to is broken. */
   if ((img->names = calloc (2, sizeof (char *))) == NULL
@@ -545,13 +599,17 @@ oci_select_image (struct layout *s, const char *ref, ssize_t entry,
     if (depth == MAX_INDEX_DEPTH)
       return error ("%s: image indexes nested more than %d deep", display,
                     MAX_INDEX_DEPTH);
-    if (pick_manifest (s, holder, display, NULL, &want, platform != NULL, false,
-                       &d) == -1)
+    if (pick_manifest (s, holder, display, NULL, &want, platform != NULL,
+                       disktype, &disktype_seen, false, &d) == -1)
       return -1;
   }
   free (img->id);
   if ((img->id = strdup (d.digest)) == NULL)
     return error_errno (errno, "strdup");
+  if (disktype && !disktype_seen)
+    return error ("%s: no index entry carries a \"%s\" annotation: "
+                  "--disktype picks from podman machine's disk indexes",
+                  display, DISKTYPE);
   if (platform && !listed_platform
       && check_config_platform (s, m, display, &want) == -1)
     return -1;

@@ -128,11 +128,13 @@ void layer_cache_store (const struct cache *c, const struct layer_pick *pick,
                         const struct blob *blobs);
 
 /* The image of index.json named REF (NULL: the only one), or its entry
- * ENTRY (>= 0), then down nested indexes by PLATFORM (NULL: the host's).
+ * ENTRY (>= 0), then down nested indexes by PLATFORM (NULL: the host's),
+ * and by DISKTYPE (NULL: any) among entries with a "disktype" annotation.
  * On failure IMG may still hold the entry's digest and name.
  */
 int oci_select_image (struct layout *s, const char *ref, ssize_t entry,
-                      const char *platform, struct image *img);
+                      const char *platform, const char *disktype,
+                      struct image *img);
 int oci_count_images (struct layout *s, size_t *n);
 /* REF: a name, "@N", or NULL for the only image. */
 int docker_select_image (struct layout *s, const char *ref, struct image *img);

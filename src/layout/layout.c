@@ -384,7 +384,7 @@ select_image (struct layout *s, const char *name, ssize_t entry,
     }
     return docker_select_image (s, name, img);
   }
-  return oci_select_image (s, name, entry, req->platform, img);
+  return oci_select_image (s, name, entry, req->platform, req->disktype, img);
 }
 
 int

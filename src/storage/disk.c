@@ -202,6 +202,8 @@ open_disk (struct tree *t, const struct tnode *node, const struct chain *c,
   loc->transport = strdup ("containers-storage");
   loc->image_id = strdup (img->id);
   loc->names = strv_dup (img->names);
+  if (img->digests[0] && !(loc->digest = strdup (img->digests[0])))
+    return error_errno (ENOMEM, "strdup");
   loc->layer = strdup (c->ids[layer]);
   loc->member = member;
   if (!loc->transport || !loc->image_id || !loc->names || !loc->layer)

@@ -13,6 +13,7 @@
 #include "storage/config.h"
 #include "storage/disk.h"
 #include "storage/reference.h"
+#include "storage/registries.h"
 #include "storage/storage.h"
 #include "storage/store.h"
 
@@ -82,6 +83,7 @@ lookup_image (const struct storage_spec *spec, struct store_set *set,
 
   cache_ask (c, "reference", spec->ref);
   store_set_cache_sources (set, c);
+  registries_conf_cache_sources (c);    /* short names resolve through it */
   if ((answer = cache_lookup (c)) != NULL) {
     int r = store_set_load_answer (set, answer, image);
     json_object_put (answer);

@@ -7,6 +7,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "storage/reference.h"
+#include "storage/registries.h"
 
 #define TRANSPORT "containers-storage:"
 
@@ -306,6 +307,28 @@ format_name (const char *domain, const char *path, const struct image_name *n)
   return s;
 }
 
+/* The alias of a short NAME in RC, tag or digest carried over: NULL with
+ * no alias (or a malformed one, which podman would refuse too).
+ */
+static char *
+alias_candidate (const struct registries_conf *rc, const struct image_name *name)
+{
+  const char *alias = registries_conf_alias (rc, name->path);
+  struct image_name an;
+  char *s;
+
+  if (!alias)
+    return NULL;
+  if (!image_name_parse (alias, &an) || !an.domain || an.tag || an.digest) {
+    debug ("ignoring the malformed alias %s = \"%s\"", name->path, alias);
+    image_name_free (&an);
+    return NULL;
+  }
+  s = format_name (an.domain, an.path, name);
+  image_name_free (&an);
+  return s;
+}
+
 char **
 image_name_candidates (const struct image_name *name)
 {
@@ -315,12 +338,28 @@ image_name_candidates (const struct image_name *name)
 
   if (domain && strcmp (domain, "index.docker.io") == 0)
     domain = "docker.io";
-  if (!domain) {
-    if (strv_push (&v, &n, format_name ("localhost", name->path, name)) == -1
-        || strv_push (&v, &n, format_name ("docker.io", name->path, name)) == -1)
+  if (domain) {
+    if (strv_push (&v, &n, format_name (domain, name->path, name)) == -1)
       goto fail;
+    return v;
   }
-  else if (strv_push (&v, &n, format_name (domain, name->path, name)) == -1)
+
+  /* A short name: its alias, localhost, then each unqualified-search
+   * registry, as containers/image's shortnames.ResolveLocally.
+   */
+  struct registries_conf rc;
+  if (registries_conf_load (&rc) == -1)
+    goto fail;
+  char *alias = alias_candidate (&rc, name);
+  int r = 0;
+  if (alias)
+    r = strv_push (&v, &n, alias);
+  if (r == 0)
+    r = strv_push (&v, &n, format_name ("localhost", name->path, name));
+  for (char **reg = rc.search; r == 0 && reg && *reg; reg++)
+    r = strv_push (&v, &n, format_name (*reg, name->path, name));
+  registries_conf_free (&rc);
+  if (r == -1)
     goto fail;
   return v;
 

@@ -34,10 +34,12 @@ struct image_name {
 bool image_name_parse (const char *s, struct image_name *name);
 void image_name_free (struct image_name *name);
 
-/* The names podman tries first for a name, in order: "localhost/NAME"
- * then the docker.io form for a short name; the name itself (with
- * docker.io normalised) for a qualified one.  A tag defaults to latest;
- * a digest replaces the tag.  NULL-terminated, free with strv_free.
+/* The names podman tries first for a name, in order: for a short name,
+ * its alias in registries.conf, "localhost/NAME", then NAME under each of
+ * the unqualified-search registries (storage/registries.h); the name
+ * itself (with docker.io normalised) for a qualified one.  A tag defaults
+ * to latest; a digest replaces the tag.  NULL-terminated, free with
+ * strv_free; NULL with error () when registries.conf is malformed.
  */
 char **image_name_candidates (const struct image_name *name);
 

@@ -110,10 +110,10 @@ name_bad (const char *in)
 static void
 test_names (void)
 {
-  name_ok ("fedora", NULL, "fedora", NULL, NULL,
-           "localhost/fedora:latest", "docker.io/library/fedora:latest");
-  name_ok ("fedora:41", NULL, "fedora", "41", NULL,
-           "localhost/fedora:41", "docker.io/library/fedora:41");
+  name_ok ("vmdisk", NULL, "vmdisk", NULL, NULL,
+           "localhost/vmdisk:latest", "docker.io/library/vmdisk:latest");
+  name_ok ("vmdisk:41", NULL, "vmdisk", "41", NULL,
+           "localhost/vmdisk:41", "docker.io/library/vmdisk:41");
   name_ok ("containerdisks/fedora:41", NULL, "containerdisks/fedora", "41",
            NULL, "localhost/containerdisks/fedora:41",
            "docker.io/containerdisks/fedora:41");
@@ -128,9 +128,14 @@ test_names (void)
            "docker.io/library/busybox:latest", NULL);
   name_ok ("index.docker.io/busybox:1", "index.docker.io", "busybox", "1",
            NULL, "docker.io/library/busybox:1", NULL);
-  name_ok ("fedora@sha256:" D64, NULL, "fedora", NULL, "sha256:" D64,
-           "localhost/fedora@sha256:" D64,
-           "docker.io/library/fedora@sha256:" D64);
+  name_ok ("vmdisk@sha256:" D64, NULL, "vmdisk", NULL, "sha256:" D64,
+           "localhost/vmdisk@sha256:" D64,
+           "docker.io/library/vmdisk@sha256:" D64);
+  /* registries.conf: an alias comes first, its tag or digest carried. */
+  name_ok ("aliased:2", NULL, "aliased", "2", NULL,
+           "quay.io/containerdisks/real:2", "localhost/aliased:2");
+  name_ok ("team/aliased", NULL, "team/aliased", NULL, NULL,
+           "registry.example.com:5000/t/a:latest", "localhost/team/aliased:latest");
   name_ok ("x/a-b__c.d_e---f:T.1-x", NULL, "x/a-b__c.d_e---f", "T.1-x", NULL,
            "localhost/x/a-b__c.d_e---f:T.1-x", "docker.io/x/a-b__c.d_e---f:T.1-x");
   name_bad ("a_b.c/d");         /* a domain cannot hold '_' */
@@ -258,9 +263,33 @@ test_lookup (void)
   finds ("team/tool@sha256:" D64, ID_G);       /* an exact digested name */
 }
 
+/* The tests' own registries.conf (drop-ins of /etc/containers/
+ * registries.conf.d still apply, as for podman: the names above are none
+ * that a distribution aliases).
+ */
+static void
+registries_conf (void)
+{
+  static char dir[] = "/tmp/podman-disk-unit-XXXXXX";
+  char path[sizeof dir + 32];
+  unit_tmpdir (dir);
+  snprintf (path, sizeof path, "%s/registries.conf", dir);
+  FILE *f = fopen (path, "w");
+  if (!f)
+    unit_die (path);
+  fputs ("unqualified-search-registries = [\"docker.io\"]\n"
+         "[aliases]\n"
+         "\"aliased\" = \"quay.io/containerdisks/real\"\n"
+         "\"team/aliased\" = \"registry.example.com:5000/t/a\"\n", f);
+  fclose (f);
+  setenv ("CONTAINERS_REGISTRIES_CONF", path, 1);
+  setenv ("HOME", dir, 1);
+}
+
 int
 main (void)
 {
+  registries_conf ();
   test_spec ();
   test_names ();
   test_lookup ();

@@ -28,6 +28,7 @@ FUZZ_NEEDS_toml      = src/storage/toml.c
 FUZZ_NEEDS_storejson = src/storage/storejson.c
 FUZZ_NEEDS_reference = src/storage/reference.c
 FUZZ_NEEDS_tarscan   = src/image/tarscan.c
+FUZZ_NEEDS_tarwalk   = src/image/tarwalk.c
 FUZZ_NEEDS_archive   = src/layout/layout.c
 FUZZ_NEEDS_oci       = src/layout/index.c
 FUZZ_NEEDS_hook      = src/hook/state.c

@@ -9,6 +9,7 @@
 #include "common/dl.h"
 #include "common/error.h"
 #include "image/tarscan.h"
+#include "image/tarwalk.h"
 
 static void
 archive_freep (struct archive **a)
@@ -164,23 +165,21 @@ read_member (struct archive_entry *e, size_t len, uint64_t header_offset,
   return 0;
 }
 
-int
-tarscan_memory (const void *buf, size_t len, uint64_t base,
-                const char *what, tarscan_cb cb, void *arg)
+static void
+prefetch_ahead (void *p, uint64_t pos)
+{
+  prefetch (p, pos);
+}
+
+/* The scan by libarchive, from the start of BUF. */
+static int
+scan_libarchive (const void *buf, size_t len, uint64_t base, const char *what,
+                 struct prefetch *pf, tarscan_cb cb, void *arg)
 {
   _cleanup_archive_ struct archive *a = NULL;
   struct archive_entry *e;
-  const char *compression;
   int r;
 
-  if (len == 0)
-    return error ("%s is empty: not a tar; " TARSCAN_HINT, what);
-  struct prefetch pf;
-  prefetch_init (&pf, buf, len);
-  prefetch (&pf, 0);
-  if ((compression = tarscan_compression (buf, len)) != NULL)
-    return error ("%s is %s-compressed: its members cannot be served in "
-                  "place; " TARSCAN_HINT, what, compression);
   if (dl_libarchive () == -1)
     return -1;
   if ((a = sym_archive_read_new ()) == NULL)
@@ -199,7 +198,7 @@ tarscan_memory (const void *buf, size_t len, uint64_t base,
 
   for (;;) {
     uint64_t header_offset = sym_archive_filter_bytes (a, 0);
-    prefetch (&pf, header_offset);
+    prefetch (pf, header_offset);
     r = sym_archive_read_next_header (a, &e);
     if (r == ARCHIVE_EOF)
       return 0;
@@ -221,4 +220,42 @@ tarscan_memory (const void *buf, size_t len, uint64_t base,
       return error ("%s: member '%s': %s; " TARSCAN_HINT, what, m.name,
                     sym_archive_error_string (a));
   }
+}
+
+static int
+scan (const void *buf, size_t len, uint64_t base, const char *what,
+      bool walk, tarscan_cb cb, void *arg)
+{
+  const char *compression;
+  int r;
+
+  if (len == 0)
+    return error ("%s is empty: not a tar; " TARSCAN_HINT, what);
+  struct prefetch pf;
+  prefetch_init (&pf, buf, len);
+  prefetch (&pf, 0);
+  if ((compression = tarscan_compression (buf, len)) != NULL)
+    return error ("%s is %s-compressed: its members cannot be served in "
+                  "place; " TARSCAN_HINT, what, compression);
+  if (walk) {
+    r = tarwalk_memory (buf, len, base, prefetch_ahead, &pf, cb, arg);
+    if (r != TARWALK_UNSURE)
+      return r;
+    debug ("%s: read by libarchive", what);
+  }
+  return scan_libarchive (buf, len, base, what, &pf, cb, arg);
+}
+
+int
+tarscan_memory (const void *buf, size_t len, uint64_t base,
+                const char *what, tarscan_cb cb, void *arg)
+{
+  return scan (buf, len, base, what, true, cb, arg);
+}
+
+int
+tarscan_memory_libarchive (const void *buf, size_t len, uint64_t base,
+                           const char *what, tarscan_cb cb, void *arg)
+{
+  return scan (buf, len, base, what, false, cb, arg);
 }

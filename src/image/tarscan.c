@@ -52,17 +52,23 @@ tarscan_compression (const void *buf, size_t len)
  * some disks), synchronously: slow for a tar of many small files, and
  * wasteful next to a big member, whose data is never needed.  Where the
  * next member's data ends is only known once its header is read, so the
- * window is also what a member's data may lose to it: it never reaches
- * more than 64 KiB past the header about to be read.  A member larger
- * than that (a disk) has at most its first 64 KiB read ahead, and the
- * headers of many small files still come in requests of 32 to 64 KiB.
+ * window is also what a member's data may lose to it.  It starts at
+ * 64 KiB, and doubles up to 512 KiB while the headers come densely (each
+ * request starts inside the previous one): a run of thousands of small
+ * files costs a few dozen requests, not one per 32 KiB, each a system
+ * call even when the pages are cached.  A member larger than the window
+ * (a disk) has at most the window's size read ahead: 64 KiB after a few
+ * files, 512 KiB after many; the next header past it starts at 64 KiB
+ * again.
  */
-#define PREFETCH_WINDOW (64 << 10)
+#define PREFETCH_MIN (64 << 10)
+#define PREFETCH_MAX (512 << 10)
 
 struct prefetch {
   const char *buf;
   size_t len;
   size_t done;              /* requested up to here */
+  size_t window;
 };
 
 static void
@@ -79,20 +85,24 @@ madvise_range (const char *buf, size_t offset, size_t len, int advice)
 static void
 prefetch_init (struct prefetch *p, const void *buf, size_t len)
 {
-  *p = (struct prefetch) { .buf = buf, .len = len };
+  *p = (struct prefetch) { .buf = buf, .len = len, .window = PREFETCH_MIN };
   madvise_range (buf, 0, len, MADV_RANDOM);
 }
 
-/* The next header is at POS: keep [POS, POS + PREFETCH_WINDOW) requested,
- * in steps of at least half the window, and never more.
+/* The next header is at POS: keep [POS, POS + window) requested, in steps
+ * of at least half the window, and never more.
  */
 static void
 prefetch (struct prefetch *p, uint64_t pos)
 {
-  if (pos >= p->len || pos + PREFETCH_WINDOW / 2 < p->done)
+  if (pos >= p->len || pos + p->window / 2 < p->done)
     return;
+  if (pos > p->done)
+    p->window = PREFETCH_MIN;         /* a big member was skipped */
+  else if (p->done > 0 && p->window < PREFETCH_MAX)
+    p->window *= 2;
   size_t start = pos > p->done ? pos : p->done;
-  size_t end = p->len - pos > PREFETCH_WINDOW ? pos + PREFETCH_WINDOW : p->len;
+  size_t end = p->len - pos > p->window ? pos + p->window : p->len;
   if (start < end)
     madvise_range (p->buf, start, end - start, MADV_WILLNEED);
   p->done = end;

@@ -544,7 +544,8 @@ scan_images (const char *text, size_t len, size_t store,
       r = error_errno (errno, "reallocarray");
     else {
       *out = v;
-      memcpy (v + *n, is.v, is.n * sizeof *v);
+      if (is.n > 0)
+        memcpy (v + *n, is.v, is.n * sizeof *v);
       *n += is.n;
       free (is.v);
       return 0;
@@ -648,7 +649,8 @@ scan_layers (const char *text, size_t len, struct st_layer **out, size_t *n)
       r = error_errno (errno, "reallocarray");
     else {
       *out = v;
-      memcpy (v + *n, ls.v, ls.n * sizeof *v);
+      if (ls.n > 0)
+        memcpy (v + *n, ls.v, ls.n * sizeof *v);
       *n += ls.n;
       free (ls.v);
       return 0;

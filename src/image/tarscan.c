@@ -9,6 +9,7 @@
 #include "common/dl.h"
 #include "common/error.h"
 #include "image/tarscan.h"
+#include "image/tarwalk.h"
 
 static void
 archive_freep (struct archive **a)
@@ -51,17 +52,23 @@ tarscan_compression (const void *buf, size_t len)
  * some disks), synchronously: slow for a tar of many small files, and
  * wasteful next to a big member, whose data is never needed.  Where the
  * next member's data ends is only known once its header is read, so the
- * window is also what a member's data may lose to it: it never reaches
- * more than 64 KiB past the header about to be read.  A member larger
- * than that (a disk) has at most its first 64 KiB read ahead, and the
- * headers of many small files still come in requests of 32 to 64 KiB.
+ * window is also what a member's data may lose to it.  It starts at
+ * 64 KiB, and doubles up to 512 KiB while the headers come densely (each
+ * request starts inside the previous one): a run of thousands of small
+ * files costs a few dozen requests, not one per 32 KiB, each a system
+ * call even when the pages are cached.  A member larger than the window
+ * (a disk) has at most the window's size read ahead: 64 KiB after a few
+ * files, 512 KiB after many; the next header past it starts at 64 KiB
+ * again.
  */
-#define PREFETCH_WINDOW (64 << 10)
+#define PREFETCH_MIN (64 << 10)
+#define PREFETCH_MAX (512 << 10)
 
 struct prefetch {
   const char *buf;
   size_t len;
   size_t done;              /* requested up to here */
+  size_t window;
 };
 
 static void
@@ -78,20 +85,24 @@ madvise_range (const char *buf, size_t offset, size_t len, int advice)
 static void
 prefetch_init (struct prefetch *p, const void *buf, size_t len)
 {
-  *p = (struct prefetch) { .buf = buf, .len = len };
+  *p = (struct prefetch) { .buf = buf, .len = len, .window = PREFETCH_MIN };
   madvise_range (buf, 0, len, MADV_RANDOM);
 }
 
-/* The next header is at POS: keep [POS, POS + PREFETCH_WINDOW) requested,
- * in steps of at least half the window, and never more.
+/* The next header is at POS: keep [POS, POS + window) requested, in steps
+ * of at least half the window, and never more.
  */
 static void
 prefetch (struct prefetch *p, uint64_t pos)
 {
-  if (pos >= p->len || pos + PREFETCH_WINDOW / 2 < p->done)
+  if (pos >= p->len || pos + p->window / 2 < p->done)
     return;
+  if (pos > p->done)
+    p->window = PREFETCH_MIN;         /* a big member was skipped */
+  else if (p->done > 0 && p->window < PREFETCH_MAX)
+    p->window *= 2;
   size_t start = pos > p->done ? pos : p->done;
-  size_t end = p->len - pos > PREFETCH_WINDOW ? pos + PREFETCH_WINDOW : p->len;
+  size_t end = p->len - pos > p->window ? pos + p->window : p->len;
   if (start < end)
     madvise_range (p->buf, start, end - start, MADV_WILLNEED);
   p->done = end;
@@ -164,23 +175,21 @@ read_member (struct archive_entry *e, size_t len, uint64_t header_offset,
   return 0;
 }
 
-int
-tarscan_memory (const void *buf, size_t len, uint64_t base,
-                const char *what, tarscan_cb cb, void *arg)
+static void
+prefetch_ahead (void *p, uint64_t pos)
+{
+  prefetch (p, pos);
+}
+
+/* The scan by libarchive, from the start of BUF. */
+static int
+scan_libarchive (const void *buf, size_t len, uint64_t base, const char *what,
+                 struct prefetch *pf, tarscan_cb cb, void *arg)
 {
   _cleanup_archive_ struct archive *a = NULL;
   struct archive_entry *e;
-  const char *compression;
   int r;
 
-  if (len == 0)
-    return error ("%s is empty: not a tar; " TARSCAN_HINT, what);
-  struct prefetch pf;
-  prefetch_init (&pf, buf, len);
-  prefetch (&pf, 0);
-  if ((compression = tarscan_compression (buf, len)) != NULL)
-    return error ("%s is %s-compressed: its members cannot be served in "
-                  "place; " TARSCAN_HINT, what, compression);
   if (dl_libarchive () == -1)
     return -1;
   if ((a = sym_archive_read_new ()) == NULL)
@@ -199,7 +208,7 @@ tarscan_memory (const void *buf, size_t len, uint64_t base,
 
   for (;;) {
     uint64_t header_offset = sym_archive_filter_bytes (a, 0);
-    prefetch (&pf, header_offset);
+    prefetch (pf, header_offset);
     r = sym_archive_read_next_header (a, &e);
     if (r == ARCHIVE_EOF)
       return 0;
@@ -221,4 +230,42 @@ tarscan_memory (const void *buf, size_t len, uint64_t base,
       return error ("%s: member '%s': %s; " TARSCAN_HINT, what, m.name,
                     sym_archive_error_string (a));
   }
+}
+
+static int
+scan (const void *buf, size_t len, uint64_t base, const char *what,
+      bool walk, tarscan_cb cb, void *arg)
+{
+  const char *compression;
+  int r;
+
+  if (len == 0)
+    return error ("%s is empty: not a tar; " TARSCAN_HINT, what);
+  struct prefetch pf;
+  prefetch_init (&pf, buf, len);
+  prefetch (&pf, 0);
+  if ((compression = tarscan_compression (buf, len)) != NULL)
+    return error ("%s is %s-compressed: its members cannot be served in "
+                  "place; " TARSCAN_HINT, what, compression);
+  if (walk) {
+    r = tarwalk_memory (buf, len, base, prefetch_ahead, &pf, cb, arg);
+    if (r != TARWALK_UNSURE)
+      return r;
+    debug ("%s: read by libarchive", what);
+  }
+  return scan_libarchive (buf, len, base, what, &pf, cb, arg);
+}
+
+int
+tarscan_memory (const void *buf, size_t len, uint64_t base,
+                const char *what, tarscan_cb cb, void *arg)
+{
+  return scan (buf, len, base, what, true, cb, arg);
+}
+
+int
+tarscan_memory_libarchive (const void *buf, size_t len, uint64_t base,
+                           const char *what, tarscan_cb cb, void *arg)
+{
+  return scan (buf, len, base, what, false, cb, arg);
 }

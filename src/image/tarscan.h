@@ -1,11 +1,13 @@
 /* podman-disk: where the members of a tar are, without reading their data.
  *
- * libarchive parses the headers of a tar held in memory (an mmap of the
- * blob or archive): right after a header, the bytes libarchive has
- * consumed are the offset of the member's data, exact for v7, ustar, pax
- * (long names, large sizes) and GNU (long names, base-256 sizes).  Data is
- * skipped by moving a pointer over the mapping, so data pages are never
- * touched and the cost of a scan is the number of headers, not their size.
+ * The headers of a tar held in memory (an mmap of the blob or archive)
+ * are read in place by a minimal walk (image/tarwalk.h) where it is sure
+ * of the answer, else by libarchive: right after a header, the bytes
+ * libarchive has consumed are the offset of the member's data, exact for
+ * v7, ustar, pax (long names, large sizes) and GNU (long names, base-256
+ * sizes).  Either way data is skipped by moving a pointer over the
+ * mapping, so data pages are never touched and the cost of a scan is the
+ * number of headers, not their size.
  */
 #ifndef PODMAN_DISK_TARSCAN_H
 #define PODMAN_DISK_TARSCAN_H
@@ -65,5 +67,11 @@ const char *tarscan_compression (const void *buf, size_t len);
  */
 int tarscan_memory (const void *buf, size_t len, uint64_t base,
                     const char *what, tarscan_cb cb, void *arg);
+
+/* The same through libarchive alone, never image/tarwalk.h: the reference
+ * the walk is held to (fuzz/fuzz-tarwalk.c, the unit test).
+ */
+int tarscan_memory_libarchive (const void *buf, size_t len, uint64_t base,
+                               const char *what, tarscan_cb cb, void *arg);
 
 #endif

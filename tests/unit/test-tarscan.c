@@ -1,6 +1,8 @@
 /* Unit test: tar member offsets (src/image/tarscan.c) on tars made here by
  * GNU tar in every format it writes, checked against where the bytes
- * really are; nested tars; refusals; and that a scan touches no data page.
+ * really are; nested tars; refusals; that a scan touches no data page;
+ * and that the minimal walk (src/image/tarwalk.c) reads every one of
+ * these but the sparse ones itself, with libarchive's very answers.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +16,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "image/tarscan.h"
+#include "image/tarwalk.h"
 
 #include "unit.h"
 
@@ -336,6 +339,59 @@ test_no_data_read (void)
   close (fd);
 }
 
+/* The walk and libarchive, member by member, as one text each. */
+static int
+describe (const struct tar_member *m, void *arg)
+{
+  FILE *f = arg;
+  fprintf (f, "%s|%d|%s|%s|%lu|%lu|%lu|%d\n", m->name, m->type,
+           m->hardlink ? m->hardlink : "-", m->symlink ? m->symlink : "-",
+           (unsigned long) m->header_offset, (unsigned long) m->offset,
+           (unsigned long) m->size, m->flaw);
+  return 0;
+}
+
+static void
+expect_walk (const char *file, bool sure)
+{
+  char path[256], *walked = NULL, *reference = NULL;
+  size_t walked_len, reference_len;
+  snprintf (path, sizeof path, "%s/%s", tmp, file);
+  struct mapping t = map_file (path);
+  FILE *w = open_memstream (&walked, &walked_len);
+  FILE *r = open_memstream (&reference, &reference_len);
+  CHECK (w && r);
+  int rw = tarwalk_memory (t.p, t.len, 4096, NULL, NULL, describe, w);
+  CHECK (tarscan_memory_libarchive (t.p, t.len, 4096, file, describe, r) == 0,
+         "%s", file);
+  fclose (w);
+  fclose (r);
+  if (sure) {
+    CHECK (rw == 0, "%s: the walk is unsure", file);
+    CHECK (strcmp (walked, reference) == 0, "%s: the walk read\n%slibarchive\n%s",
+           file, walked, reference);
+  }
+  else
+    CHECK (rw == TARWALK_UNSURE && walked_len == 0, "%s: walked", file);
+  free (walked);
+  free (reference);
+  munmap (t.p, t.len);
+}
+
+static void
+test_walk (void)
+{
+  static const char *const sure[] = {
+    "v7-0.tar", "ustar-0.tar", "oldgnu-0.tar", "gnu-0.tar", "pax-0.tar",
+    "oldgnu-1.tar", "gnu-1.tar", "pax-1.tar", "outer.tar",
+  };
+  for (size_t i = 0; i < sizeof sure / sizeof sure[0]; i++)
+    expect_walk (sure[i], true);
+  /* Sparse members: libarchive's to read. */
+  expect_walk ("sparse-gnu.tar", false);
+  expect_walk ("sparse-pax.tar", false);
+}
+
 int
 main (void)
 {
@@ -354,6 +410,7 @@ main (void)
   test_nested ();
   test_refused ();
   test_no_data_read ();
+  test_walk ();
 
   return unit_summary ();
 }

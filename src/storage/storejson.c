@@ -19,9 +19,6 @@
 #include <string.h>
 
 #include <json-c/json.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -228,28 +225,12 @@ scan_hex4 (struct scan *s, unsigned *u)
 }
 
 /* The first quote, backslash or control character from P on (or END):
- * sixteen bytes at a time where SSE2 is (every x86-64), else eight, with
- * the usual bit tricks (a zero byte of X sets the high bit of
- * (X - 0x01..) & ~X & 0x80..).
+ * eight bytes at a time, with the usual bit tricks (a zero byte of X
+ * sets the high bit of (X - 0x01..) & ~X & 0x80..).
  */
 static const char *
 string_run (const char *p, const char *end)
 {
-#ifdef __SSE2__
-  const __m128i quote = _mm_set1_epi8 ('"'), backslash = _mm_set1_epi8 ('\\');
-  const __m128i control = _mm_set1_epi8 (0x1f);
-
-  while (end - p >= 16) {
-    __m128i v = _mm_loadu_si128 ((const __m128i *) p);
-    __m128i stop = _mm_or_si128 (_mm_or_si128 (_mm_cmpeq_epi8 (v, quote),
-                                               _mm_cmpeq_epi8 (v, backslash)),
-                                 _mm_cmpeq_epi8 (_mm_max_epu8 (v, control), control));
-    int mask = _mm_movemask_epi8 (stop);
-    if (mask)
-      return p + __builtin_ctz (mask);
-    p += 16;
-  }
-#else
   const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
 
   while (end - p >= 8) {
@@ -261,7 +242,6 @@ string_run (const char *p, const char *end)
       break;
     p += 8;
   }
-#endif
   while (p < end && (unsigned char) *p >= 0x20 && *p != '"' && *p != '\\')
     p++;
   return p;

@@ -544,8 +544,7 @@ scan_images (const char *text, size_t len, size_t store,
       r = error_errno (errno, "reallocarray");
     else {
       *out = v;
-      if (is.n > 0)
-        memcpy (v + *n, is.v, is.n * sizeof *v);
+      memcpy (v + *n, is.v, is.n * sizeof *v);
       *n += is.n;
       free (is.v);
       return 0;
@@ -649,8 +648,7 @@ scan_layers (const char *text, size_t len, struct st_layer **out, size_t *n)
       r = error_errno (errno, "reallocarray");
     else {
       *out = v;
-      if (ls.n > 0)
-        memcpy (v + *n, ls.v, ls.n * sizeof *v);
+      memcpy (v + *n, ls.v, ls.n * sizeof *v);
       *n += ls.n;
       free (ls.v);
       return 0;

@@ -26,7 +26,6 @@ FUZZ_CFLAGS    = -O1 -g -fno-omit-frame-pointer $(FUZZ_SANITIZE) \
 # A target whose module has not landed yet is left out until it does.
 FUZZ_NEEDS_toml      = src/storage/toml.c
 FUZZ_NEEDS_storejson = src/storage/storejson.c
-FUZZ_NEEDS_storescan = src/storage/storejson.c
 FUZZ_NEEDS_reference = src/storage/reference.c
 FUZZ_NEEDS_tarscan   = src/image/tarscan.c
 FUZZ_NEEDS_tarwalk   = src/image/tarwalk.c

@@ -94,15 +94,6 @@ int storejson_parse_images (const char *text, size_t len, const char *name,
                             size_t store, struct st_image **out, size_t *n);
 int storejson_parse_layers (const char *text, size_t len, const char *name,
                             struct st_layer **out, size_t *n);
-/* The same through json-c alone, the reference of the fast scan that the
- * two above try first (fuzz/fuzz-storescan.c).
- */
-int storejson_parse_images_jsonc (const char *text, size_t len,
-                                  const char *name, size_t store,
-                                  struct st_image **out, size_t *n);
-int storejson_parse_layers_jsonc (const char *text, size_t len,
-                                  const char *name, struct st_layer **out,
-                                  size_t *n);
 void st_images_free (struct st_image *v, size_t n);
 void st_layers_free (struct st_layer *v, size_t n);
 

@@ -19,7 +19,8 @@
 VALGRIND_SKIP  = tests/test-concurrency.sh tests/test-install.sh tests/test-man.sh \
                  tests/test-rpm.sh tests/test-storage-rootless.sh \
                  $(filter-out tests/test-hook-exports.sh tests/test-hook-direct.sh,$(wildcard tests/test-hook-*.sh)) \
-                 tests/test-faults-hook-timeout.sh tests/test-readme.sh
+                 tests/test-faults-hook-timeout.sh tests/test-readme.sh \
+                 $(ONCE_TESTS:%=tests/%.sh)
 VALGRIND_TESTS ?= $(filter-out $(VALGRIND_SKIP),$(wildcard tests/test-*.sh))
 
 .PHONY: check-valgrind

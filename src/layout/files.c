@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <limits.h>
 #include <linux/openat2.h>
 #include <stdio.h>
@@ -46,6 +47,45 @@ clear_nonblock (int fd, const char *name)
   return 0;
 }
 
+/* A file of the layout with other hard links, owned by someone else than
+ * the layout's owner, is a file from elsewhere: its owner (or whoever
+ * linked it: root's /etc/shadow, where protected_hardlinks is off) decides
+ * its bytes, whatever the layout's digests said when they were checked.
+ * Refused: a layout made with hard links of its owner's own files is fine.
+ */
+static int
+check_foreign_link (const struct layout *s, const char *file,
+                    const struct stat *st)
+{
+  if (st->st_nlink <= 1 || st->st_uid == s->owner)
+    return 0;
+  return error ("%s: a hard link (%ju links) owned by uid %lu, not by the "
+                "owner of the %s (uid %lu): its bytes are another file's; "
+                "refused (copy the file in, do not link it)", file,
+                (uintmax_t) st->st_nlink, (unsigned long) st->st_uid,
+                s->archive ? "archive's directory" : "layout",
+                (unsigned long) s->owner);
+}
+
+/* The owner of PATH's directory. */
+static int
+parent_owner (const char *path, uid_t *owner)
+{
+  _cleanup_free_ char *dir = strdup (path);
+  struct stat st;
+  char *slash;
+
+  if (!dir)
+    return error_errno (errno, "strdup");
+  slash = strrchr (dir, '/');
+  if (slash)
+    slash[slash == dir] = '\0';
+  if (stat (dir, &st) == -1)
+    return error_errno (errno, "%s", dir);
+  *owner = st.st_uid;
+  return 0;
+}
+
 static int
 open_archive (struct layout *s)
 {
@@ -60,6 +100,9 @@ open_archive (struct layout *s)
   if (!S_ISREG (st.st_mode))
     return error ("%s:%s: not a regular file (a %s reference names a tar "
                   "file)", s->transport, s->path, s->transport);
+  if (parent_owner (s->path, &s->owner) == -1
+      || check_foreign_link (s, s->path, &st) == -1)
+    return -1;
   if (clear_nonblock (s->fd, s->path) == -1)
     return -1;
   if (st.st_size == 0)
@@ -102,9 +145,13 @@ store_open (struct layout *s, const char *transport, const char *path)
     return error_errno (errno, "%s:%s", transport, path);
   if (s->archive)
     return open_archive (s);
+  struct stat st;
   s->fd = open (s->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (s->fd == -1)
     return error_errno (errno, "oci:%s: an OCI layout is a directory", path);
+  if (fstat (s->fd, &st) == -1)
+    return error_errno (errno, "%s", s->path);
+  s->owner = st.st_uid;
   return 0;
 }
 
@@ -248,6 +295,8 @@ open_dir_blob (struct layout *s, struct blob *b, bool small)
     return error_errno (errno, "%s", b->file);
   if (!S_ISREG (st.st_mode))
     return error ("%s: not a regular file", b->file);
+  if (check_foreign_link (s, b->file, &st) == -1)
+    return -1;
   b->size = st.st_size;
   /* Small files are read with pread, which O_NONBLOCK does not change. */
   if (small)

@@ -34,6 +34,7 @@ struct layout {
   size_t map_len;
   struct tartree *members;   /* archive: its members */
   struct tree tree;
+  uid_t owner;               /* of the directory, or the archive's directory */
   /* Parsed once per store_open, however many images are asked for: a
    * listing of N entries reads them once, not N times.
    */

@@ -16,7 +16,7 @@ __podman_disk_command_opts ()
     local locate="--disk --platform --verify"
     case $1 in
         locate)  echo "$locate --format" ;;
-        json)    echo "$locate --no-decode" ;;
+        json)    echo "$locate --no-decode --allow-foreign-path" ;;
         list)    echo "--format --quiet -q" ;;
         serve)   echo "$locate --socket --port --address --no-decode --writable
                        --foreground --pidfile --run --export-name --server" ;;

@@ -1,8 +1,11 @@
 /* podman-disk json: a qemu json: filename for the disk of an image. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "common/cli.h"
 #include "common/error.h"
+#include "common/pathtrust.h"
 #include "serve/qemuspec.h"
 #include "source.h"
 
@@ -19,10 +22,29 @@ static const char usage[] =
   "Options:\n"
   LOCATE_OPTIONS_HELP
   "      --no-decode            the disk's bytes as they are (no qcow2 node)\n"
+  "      --allow-foreign-path   print the path even if a user other than root\n"
+  "                             and you could swap it (see SECURITY in the man\n"
+  "                             page; 'serve IMAGE --run' needs no path)\n"
   "\n"
   GLOBAL_OPTIONS_HELP;
 
-enum { OPT_NO_DECODE = OPT_FIRST_COMMAND_OPTION };
+enum { OPT_NO_DECODE = OPT_FIRST_COMMAND_OPTION, OPT_ALLOW_FOREIGN_PATH };
+
+/* qemu opens the printed path later, by name: refuse one that anyone but
+ * root and the caller could make name other bytes by then (common/
+ * pathtrust.h), and say what needs no path.
+ */
+static int
+check_reopened_path (const struct disk_location *loc)
+{
+  if (pathtrust_check (loc->file, loc->fd) == 0)
+    return 0;
+  _cleanup_free_ char *why = strdup (error_message ());
+  return error ("%s: another user could make the path name other bytes "
+                "before qemu opens it; use 'podman-disk serve IMAGE --run "
+                "CMD', which hands the server the open file, or pass "
+                "--allow-foreign-path", why ? why : "");
+}
 
 int
 cmd_json (int argc, char **argv)
@@ -31,10 +53,11 @@ cmd_json (int argc, char **argv)
     GLOBAL_LONG_OPTIONS,
     LOCATE_LONG_OPTIONS,
     { "no-decode", no_argument, NULL, OPT_NO_DECODE },
+    { "allow-foreign-path", no_argument, NULL, OPT_ALLOW_FOREIGN_PATH },
     { NULL, 0, NULL, 0 }
   };
   struct locate_request req = { 0 };
-  bool decode = true;
+  bool decode = true, allow_foreign_path = false;
   int c;
 
   while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
@@ -44,6 +67,7 @@ cmd_json (int argc, char **argv)
     switch (c) {
     case 'h': fputs (usage, stdout); return EXIT_OK;
     case OPT_NO_DECODE: decode = false; break;
+    case OPT_ALLOW_FOREIGN_PATH: allow_foreign_path = true; break;
     default: return cli_bad_option ("json");
     }
   }
@@ -53,7 +77,8 @@ cmd_json (int argc, char **argv)
 
   _cleanup_location_ struct disk_location loc;
   disk_location_init (&loc);
-  if (source_locate (image, &req, &loc) == -1) {
+  if (source_locate (image, &req, &loc) == -1
+      || (!allow_foreign_path && check_reopened_path (&loc) == -1)) {
     error_print ();
     return EXIT_ERROR;
   }

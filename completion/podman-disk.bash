@@ -17,7 +17,7 @@ __podman_disk_command_opts ()
                   --pull --authfile --creds --cert-dir --tls-verify"
     case $1 in
         locate)  echo "$locate --format" ;;
-        json)    echo "$locate --no-decode" ;;
+        json)    echo "$locate --no-decode --allow-foreign-path" ;;
         list)    echo "--format --quiet -q" ;;
         serve)   echo "$locate --socket --port --address --no-decode --writable
                        --foreground --pidfile --run --export-name --server" ;;

@@ -173,6 +173,8 @@ complete -c podman-disk -n '__fish_seen_subcommand_from locate list exports clon
     -l format -x -a 'text json' -d 'Output format'
 complete -c podman-disk -n '__fish_seen_subcommand_from json serve' \
     -l no-decode -d 'The stored bytes as they are (no qcow2 decoding)'
+complete -c podman-disk -n '__fish_seen_subcommand_from json' \
+    -l allow-foreign-path -d 'Print a path another user could swap'
 complete -c podman-disk -n '__fish_seen_subcommand_from list' -s q -l quiet -d 'Image names only'
 
 complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l socket -r -F -d 'Listen on this Unix socket'

@@ -1,8 +1,11 @@
 /* podman-disk json: a qemu json: filename for the disk of an image. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "common/cli.h"
 #include "common/error.h"
+#include "common/pathtrust.h"
 #include "common/text.h"
 #include "serve/qemuspec.h"
 #include "pull.h"
@@ -23,10 +26,29 @@ static const char usage[] =
   PULL_OPTIONS_HELP ("                             (default never: json only prints a name for\n"
   "                             qemu, as podman image inspect looks)\n")
   "      --no-decode            the disk's bytes as they are (no qcow2 node)\n"
+  "      --allow-foreign-path   print the path even if a user other than root\n"
+  "                             and you could swap it (see SECURITY in the man\n"
+  "                             page; 'serve IMAGE --run' needs no path)\n"
   "\n"
   GLOBAL_OPTIONS_HELP;
 
-enum { OPT_NO_DECODE = OPT_FIRST_COMMAND_OPTION };
+enum { OPT_NO_DECODE = OPT_FIRST_COMMAND_OPTION, OPT_ALLOW_FOREIGN_PATH };
+
+/* qemu opens the printed path later, by name: refuse one that anyone but
+ * root and the caller could make name other bytes by then (common/
+ * pathtrust.h), and say what needs no path.
+ */
+static int
+check_reopened_path (const struct disk_location *loc)
+{
+  if (pathtrust_check (loc->file, loc->fd) == 0)
+    return 0;
+  _cleanup_free_ char *why = strdup (error_message ());
+  return error ("%s: another user could make the path name other bytes "
+                "before qemu opens it; use 'podman-disk serve IMAGE --run "
+                "CMD', which hands the server the open file, or pass "
+                "--allow-foreign-path", why ? why : "");
+}
 
 int
 cmd_json (int argc, char **argv)
@@ -36,11 +58,12 @@ cmd_json (int argc, char **argv)
     LOCATE_LONG_OPTIONS,
     PULL_LONG_OPTIONS,
     { "no-decode", no_argument, NULL, OPT_NO_DECODE },
+    { "allow-foreign-path", no_argument, NULL, OPT_ALLOW_FOREIGN_PATH },
     { NULL, 0, NULL, 0 }
   };
   struct locate_request req = { 0 };
   struct pull_options pull = { .policy = PULL_NEVER };
-  bool decode = true;
+  bool decode = true, allow_foreign_path = false;
   int c;
 
   while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
@@ -51,6 +74,7 @@ cmd_json (int argc, char **argv)
     switch (c) {
     case 'h': fputs (usage, stdout); return EXIT_OK;
     case OPT_NO_DECODE: decode = false; break;
+    case OPT_ALLOW_FOREIGN_PATH: allow_foreign_path = true; break;
     default: return cli_bad_option ("json");
     }
   }
@@ -62,7 +86,8 @@ cmd_json (int argc, char **argv)
 
   _cleanup_location_ struct disk_location loc;
   disk_location_init (&loc);
-  if (pull_locate (image, &pull, &req, &loc) == -1)
+  if (pull_locate (image, &pull, &req, &loc) == -1
+      || (!allow_foreign_path && check_reopened_path (&loc) == -1))
     return EXIT_ERROR;
   _cleanup_free_ char *spec = qemuspec_build (&loc, decode, NULL);
   if (!spec)

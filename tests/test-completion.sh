@@ -90,6 +90,7 @@ for cmd in $help_commands; do
 done
 expect_completion "$pd locate --f" --format
 expect_completion "$pd json --no" --no-decode
+expect_completion "$pd json --al" --allow-foreign-path
 
 # Option values, as a separate word and after '='.
 expect_completion "$pd --log-level " debug info warn error

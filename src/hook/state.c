@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -50,9 +51,16 @@ read_all_fd (int fd, size_t max, const char *what, char **bufp, size_t *lenp)
 int
 read_all_file (const char *path, size_t max, char **buf, size_t *len)
 {
-  _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd == -1)
+  /* O_NONBLOCK, then a regular file only: a FIFO in the place of
+   * config.json must neither hang the open nor the read.
+   */
+  _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY
+                                 | O_NONBLOCK);
+  struct stat st;
+  if (fd == -1 || fstat (fd, &st) == -1)
     return error_errno (errno, "%s", path);
+  if (!S_ISREG (st.st_mode))
+    return error ("%s: not a regular file", path);
   return read_all_fd (fd, max, path, buf, len);
 }
 

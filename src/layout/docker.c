@@ -143,7 +143,7 @@ read_config (struct layout *s, const char *name, struct image *img,
   _cleanup_free_ char *display = store_display (s, name);
   json_object *rootfs;
 
-  if (store_open_blob (s, name, &b) == -1) {
+  if (store_read_small (s, name, &b) == -1) {
     blob_close (&b);
     return -1;
   }
@@ -231,18 +231,72 @@ add_names (json_object *entry, const char *display, const char *ctx,
   return 0;
 }
 
-int
-docker_count_images (struct layout *s, size_t *n)
+/* manifest.json, read once per store_open (borrowed). */
+static int
+docker_manifest (struct layout *s, json_object **manifest)
 {
   json_object *o;
 
-  if (!store_exists (s, "manifest.json"))
-    return error ("docker-archive:%s is not a docker archive: it has no "
-                  "manifest.json", s->path);
-  if (store_read_json (s, "manifest.json", json_type_array, &o) == -1)
+  if (!s->manifest) {
+    if (!store_exists (s, "manifest.json"))
+      return error ("docker-archive:%s is not a docker archive: it has no "
+                    "manifest.json", s->path);
+    if (store_read_json (s, "manifest.json", json_type_array, &o) == -1)
+      return -1;
+    s->manifest = o;
+  }
+  *manifest = s->manifest;
+  return 0;
+}
+
+int
+docker_count_images (struct layout *s, size_t *n)
+{
+  json_object *manifest = NULL;
+
+  if (docker_manifest (s, &manifest) == -1)
     return -1;
-  *n = json_object_array_length (o);
-  json_object_put (o);
+  *n = json_object_array_length (manifest);
+  return 0;
+}
+
+int
+docker_entry_key (struct layout *s, size_t entry, char **key, char ***names)
+{
+  _cleanup_free_ char *display = store_display (s, "manifest.json");
+  json_object *manifest = NULL, *e, *config, *layers;
+  struct image img = { 0 };
+  char ctx[32];
+
+  *key = NULL;
+  *names = NULL;
+  if (docker_manifest (s, &manifest) == -1)
+    return -1;
+  if (entry >= json_object_array_length (manifest))
+    return error ("%s: no entry %zu", display, entry);
+  snprintf (ctx, sizeof ctx, "[%zu]", entry);
+  e = json_object_array_get_idx (manifest, entry);
+  if (!json_object_is_type (e, json_type_object))
+    return error ("%s: %s is not an object", display, ctx);
+  if (json_typed (e, "Config", json_type_string, true, display, ctx,
+                  &config) == -1
+      || json_typed (e, "Layers", json_type_array, true, display, ctx,
+                     &layers) == -1
+      || add_names (e, display, ctx, &img) == -1) {
+    image_clear (&img);
+    return -1;
+  }
+  /* The image is its config and its layers' files; the tags only name it. */
+  if (asprintf (key, "%s\n%s", json_object_get_string (config),
+                json_object_to_json_string_ext (layers, JSON_C_TO_STRING_PLAIN))
+      == -1) {
+    *key = NULL;
+    image_clear (&img);
+    return error_errno (errno, "asprintf");
+  }
+  *names = img.names;
+  img.names = NULL;
+  image_clear (&img);
   return 0;
 }
 
@@ -250,19 +304,15 @@ int
 docker_select_image (struct layout *s, const char *ref, struct image *img)
 {
   _cleanup_free_ char *display = store_display (s, "manifest.json");
-  json_object *o, *entry, *diff_ids;
+  json_object *manifest = NULL, *entry, *diff_ids;
   _cleanup_json_ json_object *config = NULL;
   const char *config_name;
   char ctx[32];
   size_t i = 0;
 
   memset (img, 0, sizeof *img);
-  if (!store_exists (s, "manifest.json"))
-    return error ("docker-archive:%s is not a docker archive: it has no "
-                  "manifest.json", s->path);
-  if (store_read_json (s, "manifest.json", json_type_array, &o) == -1)
+  if (docker_manifest (s, &manifest) == -1)
     return -1;
-  _cleanup_json_ json_object *manifest = o;
   if (pick_entry (s, manifest, display, ref, &i) == -1)
     return -1;
   snprintf (ctx, sizeof ctx, "[%zu]", i);

@@ -3,6 +3,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdint.h>
 #include <limits.h>
 #include <linux/openat2.h>
 #include <stdio.h>
@@ -45,6 +47,45 @@ clear_nonblock (int fd, const char *name)
   return 0;
 }
 
+/* A file of the layout with other hard links, owned by someone else than
+ * the layout's owner, is a file from elsewhere: its owner (or whoever
+ * linked it: root's /etc/shadow, where protected_hardlinks is off) decides
+ * its bytes, whatever the layout's digests said when they were checked.
+ * Refused: a layout made with hard links of its owner's own files is fine.
+ */
+static int
+check_foreign_link (const struct layout *s, const char *file,
+                    const struct stat *st)
+{
+  if (st->st_nlink <= 1 || st->st_uid == s->owner)
+    return 0;
+  return error ("%s: a hard link (%ju links) owned by uid %lu, not by the "
+                "owner of the %s (uid %lu): its bytes are another file's; "
+                "refused (copy the file in, do not link it)", file,
+                (uintmax_t) st->st_nlink, (unsigned long) st->st_uid,
+                s->archive ? "archive's directory" : "layout",
+                (unsigned long) s->owner);
+}
+
+/* The owner of PATH's directory. */
+static int
+parent_owner (const char *path, uid_t *owner)
+{
+  _cleanup_free_ char *dir = strdup (path);
+  struct stat st;
+  char *slash;
+
+  if (!dir)
+    return error_errno (errno, "strdup");
+  slash = strrchr (dir, '/');
+  if (slash)
+    slash[slash == dir] = '\0';
+  if (stat (dir, &st) == -1)
+    return error_errno (errno, "%s", dir);
+  *owner = st.st_uid;
+  return 0;
+}
+
 static int
 open_archive (struct layout *s)
 {
@@ -59,6 +100,9 @@ open_archive (struct layout *s)
   if (!S_ISREG (st.st_mode))
     return error ("%s:%s: not a regular file (a %s reference names a tar "
                   "file)", s->transport, s->path, s->transport);
+  if (parent_owner (s->path, &s->owner) == -1
+      || check_foreign_link (s, s->path, &st) == -1)
+    return -1;
   if (clear_nonblock (s->fd, s->path) == -1)
     return -1;
   if (st.st_size == 0)
@@ -101,9 +145,13 @@ store_open (struct layout *s, const char *transport, const char *path)
     return error_errno (errno, "%s:%s", transport, path);
   if (s->archive)
     return open_archive (s);
+  struct stat st;
   s->fd = open (s->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (s->fd == -1)
     return error_errno (errno, "oci:%s: an OCI layout is a directory", path);
+  if (fstat (s->fd, &st) == -1)
+    return error_errno (errno, "%s", s->path);
+  s->owner = st.st_uid;
   return 0;
 }
 
@@ -115,6 +163,8 @@ store_close (struct layout *s)
   if (s->fd >= 0)
     close (s->fd);
   tartree_free (s->members);
+  json_object_put (s->index);
+  json_object_put (s->manifest);
   free (s->path);
   memset (s, 0, sizeof *s);
   s->fd = -1;
@@ -187,17 +237,38 @@ open_beneath (int dirfd, const char *name)
   return fd;
 }
 
+/* Read B's SIZE bytes into memory (B is small: JSON). */
 static int
-open_dir_blob (struct layout *s, struct blob *b)
+read_dir_blob (struct blob *b)
 {
-  struct stat st;
+  if (b->size > MAX_JSON_SIZE)
+    return error ("%s: %" PRIu64 " bytes is too big for an image's JSON file",
+                  b->file, b->size);
+  if ((b->heap = malloc (b->size + 1)) == NULL)
+    return error_errno (errno, "malloc");
+  for (uint64_t got = 0; got < b->size;) {
+    ssize_t n = pread (b->fd, b->heap + got, b->size - got, got);
+    if (n == -1 && errno == EINTR)
+      continue;
+    if (n == -1)
+      return error_errno (errno, "reading %s", b->file);
+    if (n == 0)
+      return error ("%s: shorter than it was a moment ago: the layout "
+                    "changed", b->file);
+    got += n;
+  }
+  b->data = (const unsigned char *) b->heap;
+  return 0;
+}
 
-  if ((b->fd = open_beneath (s->fd, b->name)) == -1)
-    return error_errno (errno, "%s", b->file);
-  /* Name the file that was opened: a symlink in the layout resolved
-   * inside it, and whoever opens the name (qemu) must find the same file.
-   */
+/* Name the file that was opened: a symlink in the layout resolved
+ * inside it, and whoever opens the name (qemu) must find the same file.
+ */
+static int
+name_opened_file (struct blob *b)
+{
   char proc[64], real[PATH_MAX];
+
   snprintf (proc, sizeof proc, "/proc/self/fd/%d", b->fd);
   ssize_t len = readlink (proc, real, sizeof real - 1);
   if (len > 0 && real[0] == '/') {
@@ -208,13 +279,30 @@ open_dir_blob (struct layout *s, struct blob *b)
     free (b->file);
     b->file = file;
   }
+  return 0;
+}
+
+static int
+open_dir_blob (struct layout *s, struct blob *b, bool small)
+{
+  struct stat st;
+
+  if ((b->fd = open_beneath (s->fd, b->name)) == -1)
+    return error_errno (errno, "%s", b->file);
+  if (!small && name_opened_file (b) == -1)
+    return -1;
   if (fstat (b->fd, &st) == -1)
     return error_errno (errno, "%s", b->file);
   if (!S_ISREG (st.st_mode))
     return error ("%s: not a regular file", b->file);
-  if (clear_nonblock (b->fd, b->file) == -1)
+  if (check_foreign_link (s, b->file, &st) == -1)
     return -1;
   b->size = st.st_size;
+  /* Small files are read with pread, which O_NONBLOCK does not change. */
+  if (small)
+    return read_dir_blob (b);
+  if (clear_nonblock (b->fd, b->file) == -1)
+    return -1;
   if (b->size > 0) {
     b->map = mmap (NULL, b->size, PROT_READ, MAP_PRIVATE, b->fd, 0);
     if (b->map == MAP_FAILED) {
@@ -274,8 +362,8 @@ store_exists (struct layout *s, const char *name)
   return true;
 }
 
-int
-store_open_blob (struct layout *s, const char *name, struct blob *b)
+static int
+open_blob (struct layout *s, const char *name, struct blob *b, bool small)
 {
   memset (b, 0, sizeof *b);
   b->fd = -1;
@@ -291,7 +379,19 @@ store_open_blob (struct layout *s, const char *name, struct blob *b)
     b->file = NULL;
     return error_errno (errno, "asprintf");
   }
-  return open_dir_blob (s, b);
+  return open_dir_blob (s, b, small);
+}
+
+int
+store_open_blob (struct layout *s, const char *name, struct blob *b)
+{
+  return open_blob (s, name, b, false);
+}
+
+int
+store_read_small (struct layout *s, const char *name, struct blob *b)
+{
+  return open_blob (s, name, b, true);
 }
 
 void
@@ -301,6 +401,7 @@ blob_close (struct blob *b)
     munmap (b->map, b->size);
   if (b->fd >= 0)
     close (b->fd);
+  free (b->heap);
   free (b->name);
   free (b->file);
   memset (b, 0, sizeof *b);
@@ -371,7 +472,7 @@ store_read_json (struct layout *s, const char *name, json_type type,
   int r;
 
   *out = NULL;
-  if (store_open_blob (s, name, &b) == -1) {
+  if (store_read_small (s, name, &b) == -1) {
     blob_close (&b);
     return -1;
   }

@@ -38,7 +38,7 @@ struct desc {
 
 /* The running machine as GOOS/GOARCH/variant names it. */
 static void
-host_platform (struct platform *p)
+uname_platform (struct platform *p)
 {
   static const struct { const char *machine, *arch, *variant; } map[] = {
     { "x86_64", "amd64", "" }, { "aarch64", "arm64", "" },
@@ -59,6 +59,20 @@ host_platform (struct platform *p)
       snprintf (p->arch, sizeof p->arch, "%s", map[i].arch);
       snprintf (p->variant, sizeof p->variant, "%s", map[i].variant);
     }
+}
+
+/* The host's, worked out once: a listing asks for it per image. */
+static void
+host_platform (struct platform *p)
+{
+  static struct platform host;
+  static bool known;
+
+  if (!known) {
+    uname_platform (&host);
+    known = true;
+  }
+  *p = host;
 }
 
 static int
@@ -126,9 +140,8 @@ parse_desc (json_object *o, const char *display, const char *ctx,
                      &annotations) == -1)
     return -1;
   if (annotations) {
-    _cleanup_free_ char *actx = NULL;
-    if (asprintf (&actx, "%s.annotations", ctx) == -1)
-      return error_errno (errno, "asprintf");
+    char actx[128];
+    snprintf (actx, sizeof actx, "%s.annotations", ctx);
     if (json_string (annotations, REF_NAME, false, display, actx,
                      &d->ref_name) == -1
         || json_string (annotations, DISKTYPE, false, display, actx,
@@ -136,10 +149,9 @@ parse_desc (json_object *o, const char *display, const char *ctx,
       return -1;
   }
   if (platform) {
-    _cleanup_free_ char *pctx = NULL;
+    char pctx[128];
     const char *os, *arch, *variant;
-    if (asprintf (&pctx, "%s.platform", ctx) == -1)
-      return error_errno (errno, "asprintf");
+    snprintf (pctx, sizeof pctx, "%s.platform", ctx);
     if (json_string (platform, "os", true, display, pctx, &os) == -1
         || json_string (platform, "architecture", true, display, pctx, &arch) == -1
         || json_string (platform, "variant", false, display, pctx, &variant) == -1)
@@ -222,19 +234,38 @@ list_digests (const struct desc *d, size_t n)
   return s;
 }
 
-/* Whether each descriptor names a platform no other one names. */
+static int
+compare_platforms (const void *a, const void *b)
+{
+  const struct platform *p = *(const struct platform *const *) a;
+  const struct platform *q = *(const struct platform *const *) b;
+  int c = strcmp (p->os, q->os);
+  if (c == 0)
+    c = strcmp (p->arch, q->arch);
+  if (c == 0)
+    c = strcmp (p->variant, q->variant);
+  return c;
+}
+
+/* Whether each descriptor names a platform no other one names: sorted,
+ * so that an index of tens of thousands of entries costs n log n.
+ */
 static bool
 distinct_platforms (const struct desc *d, size_t n)
 {
+  _cleanup_free_ const struct platform **v = calloc (n + 1, sizeof *v);
+
+  if (!v)
+    return false;
   for (size_t i = 0; i < n; i++) {
     if (!d[i].has_platform)
       return false;
-    for (size_t j = 0; j < i; j++)
-      if (!strcmp (d[i].platform.os, d[j].platform.os)
-          && !strcmp (d[i].platform.arch, d[j].platform.arch)
-          && !strcmp (d[i].platform.variant, d[j].platform.variant))
-        return false;
+    v[i] = &d[i].platform;
   }
+  qsort (v, n, sizeof *v, compare_platforms);
+  for (size_t i = 1; i < n; i++)
+    if (compare_platforms (&v[i - 1], &v[i]) == 0)
+      return false;
   return true;
 }
 
@@ -392,7 +423,7 @@ read_desc_blob (struct layout *s, const struct desc *d, const char *from,
     return -1;
   if ((*display = store_display (s, name)) == NULL)
     return error_errno (errno, "asprintf");
-  if (store_open_blob (s, name, &b) == -1) {
+  if (store_read_small (s, name, &b) == -1) {
     blob_close (&b);
     return -1;
   }
@@ -537,20 +568,60 @@ check_layout_file (struct layout *s)
   return 0;
 }
 
+/* index.json, read and checked once per store_open (borrowed). */
+static int
+oci_index (struct layout *s, json_object **index)
+{
+  json_object *o;
+
+  if (!s->index) {
+    if (check_layout_file (s) == -1
+        || store_read_json (s, "index.json", json_type_object, &o) == -1)
+      return -1;
+    s->index = o;
+  }
+  *index = s->index;
+  return 0;
+}
+
 int
 oci_count_images (struct layout *s, size_t *n)
 {
-  json_object *o, *manifests;
+  json_object *index, *manifests;
   _cleanup_free_ char *display = store_display (s, "index.json");
 
-  if (check_layout_file (s) == -1
-      || store_read_json (s, "index.json", json_type_object, &o) == -1)
+  if (oci_index (s, &index) == -1)
     return -1;
-  _cleanup_json_ json_object *index = o;
   if (json_typed (index, "manifests", json_type_array, true, display, "",
                   &manifests) == -1)
     return -1;
   *n = json_object_array_length (manifests);
+  return 0;
+}
+
+int
+oci_entry_key (struct layout *s, size_t entry, char **key, char ***names)
+{
+  json_object *index, *manifests;
+  struct desc d;
+  char ctx[64];
+  _cleanup_free_ char *display = store_display (s, "index.json");
+
+  *key = NULL;
+  *names = NULL;
+  if (oci_index (s, &index) == -1
+      || json_typed (index, "manifests", json_type_array, true, display, "",
+                     &manifests) == -1)
+    return -1;
+  if (entry >= json_object_array_length (manifests))
+    return error ("%s: no entry %zu", display, entry);
+  snprintf (ctx, sizeof ctx, "manifests[%zu]", entry);
+  if (parse_desc (json_object_array_get_idx (manifests, entry), display, ctx,
+                  &d) == -1)
+    return -1;
+  if (!(*key = strdup (d.digest)) || !(*names = calloc (2, sizeof **names))
+      || (d.ref_name && !((*names)[0] = strdup (d.ref_name))))
+    return error_errno (errno, "strdup");
   return 0;
 }
 
@@ -569,10 +640,10 @@ oci_select_image (struct layout *s, const char *ref, ssize_t entry,
   memset (img, 0, sizeof *img);
   if (platform ? parse_platform (platform, &want) == -1 : (host_platform (&want), 0))
     return -1;
-  if (check_layout_file (s) == -1 || store_read_json (s, "index.json", json_type_object, &o) == -1)
+  if (oci_index (s, &o) == -1)
     return -1;
   /* D's strings live in HOLDER, the JSON that lists it. */
-  _cleanup_json_ json_object *holder = o, *m = NULL;
+  _cleanup_json_ json_object *holder = json_object_get (o), *m = NULL;
   if ((entry >= 0 ? pick_entry (s, holder, display, entry, &d)
        : pick_manifest (s, holder, display, ref, &want, platform != NULL,
                         disktype, &disktype_seen, true, &d)) == -1)

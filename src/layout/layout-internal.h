@@ -34,6 +34,12 @@ struct layout {
   size_t map_len;
   struct tartree *members;   /* archive: its members */
   struct tree tree;
+  uid_t owner;               /* of the directory, or the archive's directory */
+  /* Parsed once per store_open, however many images are asked for: a
+   * listing of N entries reads them once, not N times.
+   */
+  json_object *index;        /* oci: index.json (oci-layout checked) */
+  json_object *manifest;     /* docker-archive: manifest.json */
 };
 
 /* The bytes of one file of a store, mapped, and where they are on disk. */
@@ -46,6 +52,7 @@ struct blob {
   int64_t header_offset;     /* archives: its member's header, else -1 */
   const unsigned char *data; /* SIZE bytes */
   void *map;                 /* directory stores: the mapping to undo */
+  char *heap;                /* store_read_small: the bytes read */
 };
 
 int store_open (struct layout *s, const char *transport, const char *path);
@@ -56,6 +63,11 @@ char *store_display (const struct layout *s, const char *name);
 /* Is there a file NAME (not following a final symlink in directories)? */
 bool store_exists (struct layout *s, const char *name);
 int store_open_blob (struct layout *s, const char *name, struct blob *b);
+/* The same for a small file (JSON: index, manifest, config), read into
+ * memory rather than mapped: a listing of thousands of images opens
+ * thousands of these, and unmapping each costs a TLB flush.
+ */
+int store_read_small (struct layout *s, const char *name, struct blob *b);
 void blob_close (struct blob *b);
 /* An fd of the host file holding B, for the location record. */
 int blob_take_fd (struct layout *s, struct blob *b);
@@ -139,5 +151,13 @@ int oci_count_images (struct layout *s, size_t *n);
 /* REF: a name, "@N", or NULL for the only image. */
 int docker_select_image (struct layout *s, const char *ref, struct image *img);
 int docker_count_images (struct layout *s, size_t *n);
+/* What decides the image of entry ENTRY (oci: its descriptor's digest;
+ * docker-archive: its config and layer files), in *KEY, and the names
+ * the entry gives it, in *NAMES (free both): two entries of one key are
+ * the same image, whatever they are called.
+ */
+int oci_entry_key (struct layout *s, size_t entry, char **key, char ***names);
+int docker_entry_key (struct layout *s, size_t entry, char **key,
+                      char ***names);
 
 #endif

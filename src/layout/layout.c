@@ -410,6 +410,111 @@ layout_locate (const char *ref, const struct locate_request *req,
   return r;
 }
 
+/* What one image of a listing gave: an index of tens of thousands of
+ * entries naming a few images is listed at the cost of those few.
+ */
+struct listed {
+  char *id;                  /* NULL: "(image N)" */
+  char *why;                 /* why it has no disk, or NULL with LOC */
+  struct disk_location loc;  /* its fd closed: a listing keeps no fds */
+};
+
+struct listing {
+  json_object *seen;         /* key -> index in ITEMS */
+  struct listed *items;
+  size_t n, cap;
+};
+
+static void
+listing_free (struct listing *l)
+{
+  for (size_t i = 0; i < l->n; i++) {
+    free (l->items[i].id);
+    free (l->items[i].why);
+    disk_location_clear (&l->items[i].loc);
+  }
+  free (l->items);
+  json_object_put (l->seen);
+}
+
+static const struct listed *
+listing_find (const struct listing *l, const char *key)
+{
+  json_object *v;
+  if (!key || !l->seen || !json_object_object_get_ex (l->seen, key, &v))
+    return NULL;
+  return &l->items[json_object_get_int64 (v)];
+}
+
+/* Keep what KEY gave (takes LOC over; ID and WHY are copied).  Failing
+ * to keep it only costs time.
+ */
+static void
+listing_add (struct listing *l, const char *key, const char *id,
+             const char *why, struct disk_location *loc)
+{
+  if (!key)
+    return;
+  if (!l->seen && (l->seen = json_object_new_object ()) == NULL)
+    return;
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 16;
+    struct listed *items = realloc (l->items, cap * sizeof *items);
+    if (!items)
+      return;
+    l->items = items;
+    l->cap = cap;
+  }
+  struct listed *it = &l->items[l->n];
+  it->id = id ? strdup (id) : NULL;
+  it->why = why ? strdup (why) : NULL;
+  if ((id && !it->id) || (why && !it->why)) {
+    free (it->id);
+    free (it->why);
+    return;
+  }
+  it->loc = *loc;
+  disk_location_init (loc);
+  if (it->loc.fd >= 0)
+    close (it->loc.fd);
+  it->loc.fd = -1;
+  json_object_object_add (l->seen, key, json_object_new_int64 (l->n));
+  l->n++;
+}
+
+/* Call CB for entry I of the listing, from what its key gave before. */
+static int
+list_again (const struct listed *it, size_t i, char **names,
+            disk_list_cb cb, void *arg)
+{
+  char index[32];
+  char *none[] = { NULL };
+
+  snprintf (index, sizeof index, "(image %zu)", i);
+  if (it->why)
+    return cb (it->id ? it->id : index, names ? names : none, NULL, it->why,
+               arg);
+  struct disk_location loc = it->loc;
+  loc.names = names ? names : none;
+  return cb (it->id ? it->id : index, loc.names, &loc, NULL, arg);
+}
+
+static int
+entry_key (struct layout *s, size_t i, char **key, char ***names)
+{
+  int r = strcmp (s->transport, "docker-archive") == 0
+    ? docker_entry_key (s, i, key, names) : oci_entry_key (s, i, key, names);
+  if (r == -1) {
+    /* The entry is damaged: the full look says how. */
+    error_clear ();
+    free (*key);
+    strv_free (*names);
+    *key = NULL;
+    *names = NULL;
+  }
+  return r;
+}
+
 int
 layout_list (const char *ref, const struct locate_request *req,
              disk_list_cb cb, void *arg)
@@ -417,6 +522,7 @@ layout_list (const char *ref, const struct locate_request *req,
   const char *transport;
   _cleanup_free_ char *path = NULL, *name = NULL;
   struct layout s;
+  struct listing seen = { 0 };
   size_t n = 0;
   ssize_t entry;
   int r = 0;
@@ -435,8 +541,17 @@ layout_list (const char *ref, const struct locate_request *req,
     size_t i = entry >= 0 ? (size_t) entry : k;
     struct image img = { 0 };
     struct disk_location loc;
-    _cleanup_free_ char *why = NULL;
+    _cleanup_free_ char *why = NULL, *key = NULL;
+    char **names = NULL;
+    const struct listed *again;
 
+    if (!one && entry_key (&s, i, &key, &names) == 0
+        && (again = listing_find (&seen, key)) != NULL) {
+      r = list_again (again, i, names, cb, arg);
+      strv_free (names);
+      continue;
+    }
+    strv_free (names);
     disk_location_init (&loc);
     error_clear ();
     if (select_image (&s, name, name ? -1 : (ssize_t) i, req, &img) == -1
@@ -449,13 +564,15 @@ layout_list (const char *ref, const struct locate_request *req,
       char index[32];
       snprintf (index, sizeof index, "(image %zu)", i);
       /* A located disk took the names over. */
-      char *none[] = { NULL }, **names = why ? img.names : loc.names;
-      r = cb (img.id ? img.id : index, names ? names : none,
+      char *none[] = { NULL }, **shown = why ? img.names : loc.names;
+      r = cb (img.id ? img.id : index, shown ? shown : none,
               why ? NULL : &loc, why, arg);
+      listing_add (&seen, key, img.id, why, &loc);
     }
     disk_location_clear (&loc);
     image_clear (&img);
   }
+  listing_free (&seen);
   store_close (&s);
   return r;
 }

@@ -6,9 +6,12 @@
  * a stack of directories that dirtree merges with overlay's rules.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -228,6 +231,57 @@ in_own_rootless_store (const struct store_set *set, const struct st_image *img)
     && st.st_uid == geteuid ();
 }
 
+/* Room for fds to spare beside the layers' own. */
+#define FD_SLACK 64
+
+/* dirtree keeps one fd per layer directory while it looks: make room for
+ * N of them under RLIMIT_NOFILE (raising the soft limit up to the hard
+ * one, as podman does), or say that the image has too many layers.
+ * *SAVED is the limit to put back, or .rlim_cur RLIM_INFINITY for none.
+ */
+static int
+make_fd_room (size_t n, struct rlimit *saved)
+{
+  struct rlimit rl;
+
+  saved->rlim_cur = RLIM_INFINITY;
+  if (getrlimit (RLIMIT_NOFILE, &rl) == -1)
+    return error_errno (errno, "getrlimit");
+  rlim_t want = n + FD_SLACK;
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur >= want)
+    return 0;
+  if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
+    return error ("the image has %zu layers: reading them takes %ju open "
+                  "files, more than this process may open (ulimit -n: %ju)",
+                  n, (uintmax_t) want, (uintmax_t) rl.rlim_max);
+  struct rlimit raised = { .rlim_cur = want, .rlim_max = rl.rlim_max };
+  if (setrlimit (RLIMIT_NOFILE, &raised) == -1)
+    return error_errno (errno, "raising the open files limit to %ju for %zu "
+                        "layers", (uintmax_t) want, n);
+  debug ("%zu layers: open files limit raised from %ju to %ju", n,
+         (uintmax_t) rl.rlim_cur, (uintmax_t) want);
+  *saved = rl;
+  return 0;
+}
+
+/* Put the limit back, and the disk's fd under it (it was opened while
+ * every layer's was), so that what runs next sees the usual numbers.
+ */
+static void
+restore_fd_room (const struct rlimit *saved, struct disk_location *loc)
+{
+  if (saved->rlim_cur == RLIM_INFINITY)
+    return;
+  if (loc->fd >= 0 && (rlim_t) loc->fd >= saved->rlim_cur) {
+    int low = fcntl (loc->fd, F_DUPFD_CLOEXEC, 3);
+    if (low >= 0) {
+      close (loc->fd);
+      loc->fd = low;
+    }
+  }
+  setrlimit (RLIMIT_NOFILE, saved);
+}
+
 int
 image_find_disk (const struct store_set *set, const struct st_image *img,
                  const struct locate_request *req, struct disk_location *loc)
@@ -238,7 +292,9 @@ image_find_disk (const struct store_set *set, const struct st_image *img,
   char *member = NULL;
   int r = -1, e = 0;
 
-  if (layer_chain (set, img, &c) == -1)
+  struct rlimit saved = { .rlim_cur = RLIM_INFINITY };
+
+  if (layer_chain (set, img, &c) == -1 || make_fd_room (c.n, &saved) == -1)
     goto out;
   if (dirtree_open (&t, c.dirs, c.n) == -1)
     goto out;
@@ -257,6 +313,7 @@ image_find_disk (const struct store_set *set, const struct st_image *img,
     rootless_permission_error (error_message ());
   dirtree_close (&t);
  out:
+  restore_fd_room (&saved, loc);
   free (member);
   chain_free (&c);
   return r;

@@ -24,7 +24,9 @@
 static int
 map_text (const char *path, char **text, size_t *len)
 {
-  _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  /* O_NONBLOCK: a FIFO in the file's place must not hang the open. */
+  _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY
+                                 | O_NONBLOCK);
   struct stat st;
 
   *text = NULL;

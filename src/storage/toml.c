@@ -635,7 +635,8 @@ toml_parse (const char *text, size_t len, const char *name,
 int
 toml_parse_file (const char *path, toml_key_cb cb, void *arg)
 {
-  _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO in its place is refused, not waited on. */
+  _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   struct stat st;
 
   if (fd == -1) {

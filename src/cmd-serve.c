@@ -9,7 +9,9 @@
 
 #include "common/cli.h"
 #include "common/error.h"
+#include "common/proc.h"
 #include "serve/server.h"
+#include "serve/supervisor.h"
 #include "source.h"
 
 static const char usage[] =
@@ -85,9 +87,7 @@ run_command (const char *cmd, const struct server *srv, int diskfd)
 {
   pid_t pid;
 
-  fflush (stdout);
-  fflush (stderr);
-  pid = fork ();
+  pid = process_fork ();
   if (pid == -1) {
     error_errno (errno, "fork");
     return -1;
@@ -137,7 +137,7 @@ run_captive (struct server *srv, const char *cmd, int diskfd)
   }
   for (;;) {
     switch (server_wait (srv, child, &value)) {
-    case SERVER_CHILD_EXITED:
+    case SERVER_WATCHED_EXITED:
       server_stop (srv);
       if (server_died && exit_code (value) == 0)
         return EXIT_ERROR;
@@ -168,7 +168,7 @@ stay_in_foreground (struct server *srv)
     case SERVER_EXITED:
       error_print ();
       return EXIT_ERROR;
-    case SERVER_CHILD_EXITED:
+    case SERVER_WATCHED_EXITED:
       break;
     }
   }
@@ -244,10 +244,6 @@ cmd_serve (int argc, char **argv)
   if (!image || source_check_request ("serve", image, &req))
     return EXIT_USAGE;
 
-  /* Before any child exists, so that no SIGCHLD or SIGTERM is missed. */
-  if (foreground || run)
-    server_block_signals ();
-
   _cleanup_location_ struct disk_location loc;
   disk_location_init (&loc);
   if (source_locate (image, &req, &loc) == -1) {
@@ -266,13 +262,21 @@ cmd_serve (int argc, char **argv)
     return EXIT_OK;
   }
 
-  if (server_start (&loc, &opts, &srv) == -1) {
+  /* Only now: a Ctrl-C while locating (a slow --verify) ends us at once,
+   * with nothing to stop; from here on it stops the server in order.
+   * Before the server exists, so that no SIGCHLD or SIGTERM is missed.
+   */
+  server_block_signals ();
+  struct pidfile_record pf = { .path = NULL };
+  if (pidfile && pidfile_record_init (&pf, pidfile) == -1) {
     error_print ();
     return EXIT_ERROR;
   }
-  if (pidfile && server_write_pidfile (&srv, pidfile) == -1) {
+  if (server_start (&loc, &opts, &srv) == -1
+      || (pidfile && server_record (&srv, &pf.rec) == -1)) {
     server_stop (&srv);
     server_clear (&srv);
+    pidfile_record_clear (&pf);
     error_print ();
     return EXIT_ERROR;
   }
@@ -285,5 +289,6 @@ cmd_serve (int argc, char **argv)
     rc = stay_in_foreground (&srv);
   }
   server_clear (&srv);
+  pidfile_record_clear (&pf);
   return rc;
 }

@@ -13,6 +13,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "hook/state.h"
+#include "common/proc.h"
 #include "hook/registry.h"
 
 void
@@ -372,58 +373,6 @@ registry_remove (const char *dir, const char *id, const struct export_record *re
   if (unlink (json) == -1 && errno != ENOENT)
     r = error_errno (errno, "cannot remove %s", json);
   return r ? -1 : 0;
-}
-
-uint64_t
-process_start_time (pid_t pid)
-{
-  char path[64];
-  char buf[1024];
-
-  if (pid <= 0)
-    return 0;
-  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd == -1)
-    return 0;
-  ssize_t n = read (fd, buf, sizeof buf - 1);
-  close (fd);
-  if (n <= 0)
-    return 0;
-  buf[n] = '\0';
-  /* "PID (COMM) STATE ...": COMM may hold anything, so count fields from
-   * the last ')'.  starttime is field 22, the 20th after it.
-   */
-  char *p = strrchr (buf, ')');
-  if (!p)
-    return 0;
-  for (int field = 2; field < 22 && p; field++)
-    p = strchr (p + 1, ' ');
-  return p ? strtoull (p + 1, NULL, 10) : 0;
-}
-
-bool
-process_alive (pid_t pid, uint64_t start, const char *word)
-{
-  char path[64];
-
-  if (pid <= 0 || (kill (pid, 0) == -1 && errno == ESRCH))
-    return false;
-  if (start && process_start_time (pid) != start)
-    return false;           /* the pid was reused */
-  if (!word)
-    return true;
-  snprintf (path, sizeof path, "/proc/%d/cmdline", (int) pid);
-  _cleanup_free_ char *buf = NULL;
-  size_t len;
-  if (read_all_file (path, 1 << 20, &buf, &len) == -1) {
-    error_clear ();
-    return false;
-  }
-  for (size_t i = 0; i < len; i++)
-    if (buf[i] == '\0')
-      buf[i] = ' ';
-  return strstr (buf, word) != NULL;
 }
 
 bool

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/proc.h"
+
 struct json_object;
 
 struct export_record {
@@ -72,15 +74,6 @@ int registry_list (const char *dir, registry_cb cb, void *arg);
  */
 int registry_remove (const char *dir, const char *id,
                      const struct export_record *rec);
-
-/* The process start time from /proc/PID/stat (clock ticks since boot),
- * 0 if the process does not exist.
- */
-uint64_t process_start_time (pid_t pid);
-/* PID still runs and is the same process (START, when not 0) and its
- * command line contains WORD (when not NULL).
- */
-bool process_alive (pid_t pid, uint64_t start, const char *word);
 
 /* Is the export's server still running? */
 bool export_record_alive (const struct export_record *rec);

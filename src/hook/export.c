@@ -376,18 +376,48 @@ export_start (const struct export_params *p, const struct disk_location *loc,
     : error ("the export started but its record %s/%s.json is gone", p->dir, p->id);
 }
 
+/* A record names processes; before one is signalled on its word, it must
+ * be proven to be the export's: the pid started at the recorded time, runs
+ * the program the record says (the server: nbdkit or qemu-nbd; the
+ * watcher: podman-disk, as the _watch stage of this container).
+ */
+static bool
+server_proven (const struct export_record *rec)
+{
+  return rec->server && (strcmp (rec->server, "nbdkit") == 0
+                         || strcmp (rec->server, "qemu-nbd") == 0)
+    && process_runs (rec->server_pid, rec->server_start, rec->server);
+}
+
+static bool
+watcher_proven (const struct export_record *rec)
+{
+  const char *self = process_own_exe_name ();
+  char stage[128];
+
+  snprintf (stage, sizeof stage, " %s %s ", EXPORT_WATCH_STAGE, rec->id);
+  /* (our own program's name may be a tool's that runs us: valgrind's) */
+  return (process_runs (rec->watcher_pid, rec->watcher_start, "podman-disk")
+          || (self && process_runs (rec->watcher_pid, rec->watcher_start, self)))
+    && process_alive (rec->watcher_pid, rec->watcher_start, stage);
+}
+
 int
 export_stop (const char *dir, const char *id)
 {
   struct export_record rec;
-  int r = registry_read (dir, id, &rec);
+  int r = registry_check (dir);
+
+  if (r != 0)
+    return r == 1 ? 0 : -1;
+  r = registry_read (dir, id, &rec);
   if (r == 1)
     return 0;
   if (r == -1)
     return registry_remove (dir, id, NULL) == -1 ? -1 : 0;
 
   /* The watcher stops the server and removes the files... */
-  if (process_alive (rec.watcher_pid, rec.watcher_start, NULL)) {
+  if (watcher_proven (&rec)) {
     kill (rec.watcher_pid, SIGTERM);
     if (!process_wait_gone (rec.watcher_pid, rec.watcher_start, STOP_WAIT_MS)) {
       syslog (LOG_WARNING, "%.12s: the export's watcher %d did not stop: killed",
@@ -398,7 +428,7 @@ export_stop (const char *dir, const char *id)
   /* ...unless it was killed: then the server is told by PDEATHSIG, and
    * made sure of here.
    */
-  if (export_record_alive (&rec)) {
+  if (server_proven (&rec)) {
     kill (rec.server_pid, SIGTERM);
     if (!process_wait_gone (rec.server_pid, rec.server_start, 5000)) {
       kill (rec.server_pid, SIGKILL);

@@ -50,8 +50,15 @@ void export_record_clear (struct export_record *rec);
  * _CONTAINERS_ROOTLESS_UID set).  Malloc'd.
  */
 int registry_dir (const char *dir, char **out);
-/* Create it (and parents) if needed; the last component mode 0700. */
+/* Create it (and parents) if needed; the last component mode 0700.  Then
+ * registry_check: -1 if it is not to be trusted.
+ */
 int registry_create (const char *dir);
+/* Whether the records in DIR may be acted on: 0 if DIR is a directory
+ * (not a symlink) owned by us and writable by nobody else, 1 if it does
+ * not exist, -1 with error () set otherwise.
+ */
+int registry_check (const char *dir);
 
 /* DIR/ID.SUFFIX, malloc'd. */
 char *registry_path (const char *dir, const char *id, const char *suffix);
@@ -69,8 +76,9 @@ typedef int (*registry_cb) (const struct export_record *rec, void *arg);
 int registry_list (const char *dir, registry_cb cb, void *arg);
 
 /* Remove every file of the export of ID: socket (only if it is a socket
- * or our symlink), the volume socket of REC (only if it is a socket),
- * log and record.  Missing files are fine.
+ * or our symlink), the volume socket of REC (only if it is a socket that
+ * nobody listens on: the record is not trusted to name a path outside the
+ * registry), log and record.  Missing files are fine.
  */
 int registry_remove (const char *dir, const char *id,
                      const struct export_record *rec);

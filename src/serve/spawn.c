@@ -191,26 +191,29 @@ server_reaped (struct server *srv, int status)
 }
 
 /* The environment of a socket-activated server: ours without any
- * LISTEN_* and NOTIFY_SOCKET, plus LISTEN_FDS=1 and LISTEN_PID (whose
- * value the child writes in PIDBUF, known only after fork).
+ * LISTEN_*, NOTIFY_SOCKET and TMPDIR, plus LISTEN_FDS=1, LISTEN_PID
+ * (whose value the child writes in PIDBUF, known only after fork) and
+ * TMPVAR, its private TMPDIR.
  */
 static char **
-activation_env (char *pidbuf)
+activation_env (char *pidbuf, char *tmpvar)
 {
   size_t n = 0;
   char **env;
 
   for (char **e = environ; *e; e++)
     n++;
-  env = malloc ((n + 3) * sizeof *env);
+  env = malloc ((n + 4) * sizeof *env);
   if (!env)
     abort ();
   n = 0;
   for (char **e = environ; *e; e++)
-    if (strncmp (*e, "LISTEN_", 7) && strncmp (*e, "NOTIFY_SOCKET=", 14))
+    if (strncmp (*e, "LISTEN_", 7) && strncmp (*e, "NOTIFY_SOCKET=", 14)
+        && strncmp (*e, "TMPDIR=", 7))
       env[n++] = *e;
   env[n++] = (char *) "LISTEN_FDS=1";
   env[n++] = pidbuf;
+  env[n++] = tmpvar;
   env[n] = NULL;
   return env;
 }
@@ -241,12 +244,44 @@ debug_argv (const char *what, char **argv)
     debug ("%s %s", what, line);
 }
 
+/* The server's own temporary directory: its writable overlay (nbdkit's
+ * cow filter, qemu-nbd --snapshot) is made there by name, so never in the
+ * caller's TMPDIR, where another user could have put a name first.  A new
+ * directory, mode 0700, under /var/tmp (room for an overlay that grows),
+ * removed with what is in it as soon as the server is ready: by then the
+ * server holds its overlay open, and no name of it is left for anyone.
+ */
+#define SERVER_TMPDIR "/var/tmp/podman-disk-server.XXXXXX"
+
+static int
+make_tmpdir (char *dir)
+{
+  if (mkdtemp (dir) == NULL)
+    return error_errno (errno, "cannot create a temporary directory %s", dir);
+  return 0;
+}
+
+static void
+remove_tmpdir (const char *dir)
+{
+  _cleanup_closedir_ DIR *d = opendir (dir);
+  struct dirent *de;
+
+  while (d && (de = readdir (d)) != NULL)
+    if (strcmp (de->d_name, ".") && strcmp (de->d_name, ".."))
+      unlinkat (dirfd (d), de->d_name, 0);
+  rmdir (dir);
+}
+
 static int
 spawn (const char *exe, char **argv, int listenfd, int diskfd,
-       struct server *srv)
+       const char *tmpdir, struct server *srv)
 {
   char pidbuf[32] = "LISTEN_PID=";
-  _cleanup_free_ char **env = activation_env (pidbuf);
+  _cleanup_free_ char *tmpvar = NULL;
+  if (asprintf (&tmpvar, "TMPDIR=%s", tmpdir) == -1)
+    return error_errno (errno, "TMPDIR");
+  _cleanup_free_ char **env = activation_env (pidbuf, tmpvar);
   pid_t parent = getpid ();
   pid_t pid;
 
@@ -448,6 +483,7 @@ server_start (const struct disk_location *loc,
   struct sockaddr_storage addr;
   socklen_t addrlen = sizeof addr;
   uint64_t want_size;
+  char tmpdir[] = SERVER_TMPDIR;
 
   server_init (srv);
   if (loc->fd < 0)
@@ -487,13 +523,16 @@ server_start (const struct disk_location *loc,
   if ((srv->uri = socket_uri (opts, srv)) == NULL)
     goto fail;
 
-  if (spawn (exe, argv, listenfd, loc->fd, srv) == -1)
+  if (make_tmpdir (tmpdir) == -1)
     goto fail;
+  int r = spawn (exe, argv, listenfd, loc->fd, tmpdir, srv);
   /* Only the server holds the socket now: if it dies, clients see it. */
   close (steal_fd (&listenfd));
   want_size = decodes_qcow2 (loc, opts) ? loc->fmt.virtual_size : loc->size;
-  if (wait_ready (srv, &addr, addrlen, want_size, !opts->writable, loc->fd) == -1
-      || output_bound (srv->errfd) == -1)
+  if (r == 0)
+    r = wait_ready (srv, &addr, addrlen, want_size, !opts->writable, loc->fd);
+  remove_tmpdir (tmpdir);
+  if (r == -1 || output_bound (srv->errfd) == -1)
     goto fail;
   debug ("%s (pid %d) ready at %s", server_name (srv->kind), (int) srv->pid, srv->uri);
   return 0;

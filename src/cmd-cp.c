@@ -15,10 +15,12 @@
 
 #include "common/cli.h"
 #include "common/error.h"
+#include "common/proc.h"
 #include "common/progress.h"
 #include "common/safefile.h"
 #include "serve/qemuspec.h"
 #include "serve/server.h"
+#include "serve/spawn.h"
 #include "serve/sparsecopy.h"
 #include "pull.h"
 #include "source.h"
@@ -244,29 +246,6 @@ follow_qemu_progress (int fd, struct progress *prog, uint64_t total, pid_t child
   }
 }
 
-/* The server's stderr, on one line, with the long json: spec replaced. */
-static char *
-captured (int fd, const char *spec)
-{
-  char buf[2048];
-  ssize_t n = pread (fd, buf, sizeof buf - 1, 0);
-  char *out = malloc (sizeof buf * 2), *o = out;
-
-  if (n < 0)
-    n = 0;
-  buf[n] = '\0';
-  *o = '\0';
-  for (char *line = strtok (buf, "\n"); line; line = strtok (NULL, "\n")) {
-    char *s = strstr (line, spec);
-    if (s)
-      o += sprintf (o, "%s%.*s'the disk'%s", o == out ? "" : "; ",
-                    (int) (s - line), line, s + strlen (spec) + (s[strlen (spec)] == '\'' ? 1 : 0));
-    else
-      o += sprintf (o, "%s%s", o == out ? "" : "; ", line);
-  }
-  return out;
-}
-
 /* Through qemu-img convert on the disk in place (read through the
  * location's fd, which qemu-img inherits as fd 3).
  */
@@ -277,7 +256,7 @@ convert (const struct disk_location *loc, struct dest *d,
   _cleanup_free_ char *exe = server_find_program ("qemu-img");
   _cleanup_free_ char *spec = qemuspec_build (loc, true, "/dev/fd/3");
   _cleanup_close_ int errfd = -1;
-  int out[2] = { -1, -1 };
+  int out = -1;
   struct progress prog;
   pid_t pid;
   int status;
@@ -301,17 +280,10 @@ convert (const struct disk_location *loc, struct dest *d,
   argv[n] = NULL;
   debug ("running %s convert ... /dev/fd/4 (%s)", exe, d->path);
 
-  errfd = memfd_create ("qemu-img-stderr", MFD_CLOEXEC);
-  if (errfd == -1 || pipe2 (out, O_CLOEXEC) == -1)
-    return error_errno (errno, "pipe");
-  fflush (stdout);
-  fflush (stderr);
-  pid = fork ();
-  if (pid == -1) {
-    close (out[0]);
-    close (out[1]);
-    return error_errno (errno, "fork");
-  }
+  if ((errfd = output_capture ()) == -1)
+    return -1;
+  if ((pid = process_fork_pipe (&out)) == -1)
+    return -1;
   if (pid == 0) {
     int src = fcntl (loc->fd, F_DUPFD, 10);
     int dst = fcntl (d->fd, F_DUPFD, 10);
@@ -320,7 +292,7 @@ convert (const struct disk_location *loc, struct dest *d,
     signal (SIGTERM, SIG_DFL);
     signal (SIGHUP, SIG_DFL);
     if (src == -1 || dst == -1 || nul == -1 || dup2 (nul, 0) == -1
-        || dup2 (out[1], 1) == -1 || dup2 (errfd, 2) == -1 || dup2 (src, 3) == -1
+        || dup2 (out, 1) == -1 || dup2 (errfd, 2) == -1 || dup2 (src, 3) == -1
         || dup2 (dst, 4) == -1)
       _exit (126);
     close_range (5, ~0U, 0);
@@ -328,19 +300,17 @@ convert (const struct disk_location *loc, struct dest *d,
     dprintf (2, "cannot run %s: %s\n", exe, strerror (errno));
     _exit (127);
   }
-  close (out[1]);
   progress_start (&prog, show, loc->fmt.virtual_size);
-  follow_qemu_progress (out[0], &prog, loc->fmt.virtual_size, pid);
-  close (out[0]);
-  while (waitpid (pid, &status, 0) == -1)
-    if (errno == EINTR && interrupted)
-      kill (pid, SIGTERM);
+  follow_qemu_progress (out, &prog, loc->fmt.virtual_size, pid);
+  close (out);
+  if (process_wait (pid, &status, &interrupted) == -1)
+    return -1;
   bool ok = WIFEXITED (status) && WEXITSTATUS (status) == 0;
   progress_end (&prog, ok && !interrupted);
   if (check_interrupted () == -1)
     return -1;
   if (!ok) {
-    _cleanup_free_ char *err = captured (errfd, spec);
+    _cleanup_free_ char *err = output_line (errfd, 0);
     if (strstr (err, "No space left"))
       return error ("no space left on the destination device (qemu-img: %s)", err);
     return error ("qemu-img convert failed: %s", *err ? err : "no message");

@@ -12,6 +12,7 @@
 
 #include "common/cli.h"
 #include "common/error.h"
+#include "common/proc.h"
 #include "hook/export.h"
 #include "hook/state.h"
 #include "hook/registry.h"
@@ -116,16 +117,7 @@ hook_start (const char *state_dir, const struct oci_state *st)
 static bool
 is_our_child (pid_t pid)
 {
-  char path[64];
-  _cleanup_free_ char *buf = NULL;
-  size_t len;
-
-  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
-  if (read_all_file (path, 4096, &buf, &len) == -1)
-    return false;
-  const char *p = strrchr (buf, ')');
-  int ppid;
-  return p && sscanf (p + 1, " %*c %d", &ppid) == 1 && ppid == getpid ();
+  return process_parent (pid) == getpid ();
 }
 
 /* hook _watch ID CONTAINER_PID PIDFD ERRFD SERVER_PID SOCKET DEV:INO */

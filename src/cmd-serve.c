@@ -9,8 +9,10 @@
 
 #include "common/cli.h"
 #include "common/error.h"
+#include "common/proc.h"
 #include "serve/server.h"
 #include "pull.h"
+#include "serve/supervisor.h"
 #include "source.h"
 
 static const char usage[] =
@@ -88,9 +90,7 @@ run_command (const char *cmd, const struct server *srv, int diskfd)
 {
   pid_t pid;
 
-  fflush (stdout);
-  fflush (stderr);
-  pid = fork ();
+  pid = process_fork ();
   if (pid == -1) {
     error_errno (errno, "fork");
     return -1;
@@ -139,7 +139,7 @@ run_captive (struct server *srv, const char *cmd, int diskfd)
   }
   for (;;) {
     switch (server_wait (srv, child, &value)) {
-    case SERVER_CHILD_EXITED:
+    case SERVER_WATCHED_EXITED:
       server_stop (srv);
       if (server_died && exit_code (value) == 0)
         return EXIT_ERROR;          /* printed below when it died */
@@ -170,7 +170,7 @@ stay_in_foreground (struct server *srv)
       return EXIT_OK;
     case SERVER_EXITED:
       return EXIT_ERROR;
-    case SERVER_CHILD_EXITED:
+    case SERVER_WATCHED_EXITED:
       break;
     }
   }
@@ -251,10 +251,6 @@ cmd_serve (int argc, char **argv)
       || source_check_request ("serve", image, &req))
     return EXIT_USAGE;
 
-  /* Before any child exists, so that no SIGCHLD or SIGTERM is missed. */
-  if (foreground || run)
-    server_block_signals ();
-
   _cleanup_location_ struct disk_location loc;
   disk_location_init (&loc);
   if (pull_locate (image, &pull, &req, &loc) == -1)
@@ -269,11 +265,19 @@ cmd_serve (int argc, char **argv)
     return EXIT_OK;
   }
 
-  if (server_start (&loc, &opts, &srv) == -1)
+  /* Only now: a Ctrl-C while locating (a slow --verify) ends us at once,
+   * with nothing to stop; from here on it stops the server in order.
+   * Before the server exists, so that no SIGCHLD or SIGTERM is missed.
+   */
+  server_block_signals ();
+  struct pidfile_record pf = { .path = NULL };
+  if (pidfile && pidfile_record_init (&pf, pidfile) == -1)
     return EXIT_ERROR;
-  if (pidfile && server_write_pidfile (&srv, pidfile) == -1) {
+  if (server_start (&loc, &opts, &srv) == -1
+      || (pidfile && server_record (&srv, &pf.rec) == -1)) {
     server_stop (&srv);
     server_clear (&srv);
+    pidfile_record_clear (&pf);
     return EXIT_ERROR;
   }
   int rc;
@@ -285,5 +289,6 @@ cmd_serve (int argc, char **argv)
     rc = stay_in_foreground (&srv);
   }
   server_clear (&srv);
+  pidfile_record_clear (&pf);
   return rc;
 }

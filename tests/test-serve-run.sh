@@ -74,19 +74,20 @@ wait_until path_gone "$tmpdir/cwd/rel.pid" || fail "relative --pidfile left"
 check_no_leftovers localhost/run-disk
 
 # serve killed while its server starts (here an nbdkit that waits for the
-# test's go-ahead, however long the machine takes to get there): nobody
-# would know of the export, so none is left.
+# test's gate): nobody would know of the export, so none is left.
 mkdir "$tmpdir/slow"
-printf '#!/bin/sh\n[ "$1" = --version ] || { touch %s/starting; while [ ! -e %s/go ]; do sleep 0.05; done; }\nexec %s "$@"\n' \
-    "$tmpdir/slow" "$tmpdir/slow" "$(command -v nbdkit)" > "$tmpdir/slow/nbdkit"
+printf '#!/bin/sh\n[ "$1" = --version ] || until [ -e %s ]; do sleep 0.05; done\nexec %s "$@"\n' \
+    "$tmpdir/slow/gate" "$(command -v nbdkit)" > "$tmpdir/slow/nbdkit"
 chmod +x "$tmpdir/slow/nbdkit"
+cleanup_fn "touch '$tmpdir/slow/gate'"
 PATH="$tmpdir/slow:$PATH" "$PODMAN_DISK" serve localhost/run-disk > "$tmpdir/slow.out" 2>&1 &
 caller=$!
-wait_until test -e "$tmpdir/slow/starting" || fail "no server started: $(cat "$tmpdir/slow.out")"
-# serve cannot be done: its server has not started yet.
+# (the supervisor holds the disk while its server waits at the gate)
+supervisor_started () { [ -n "$(holders "$backing" | grep -vx "$caller")" ]; }
+wait_until supervisor_started || fail "no supervisor started: $(cat "$tmpdir/slow.out")"
 kill -TERM "$caller"
 wait "$caller" 2>/dev/null || true
-touch "$tmpdir/slow/go"
+touch "$tmpdir/slow/gate"
 wait_until nothing_holds "$backing" || fail "serve killed while starting left $(holders "$backing")"
 if grep -q nbd "$tmpdir/slow.out"; then fail "a URI was printed: $(cat "$tmpdir/slow.out")"; fi
 check_no_leftovers localhost/run-disk

@@ -5,17 +5,10 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 
+#include "common/clock.h"
 #include "common/progress.h"
 
 #define BAR 30
-
-static int64_t
-now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void
 progress_start (struct progress *p, bool wanted, uint64_t total)

@@ -1,18 +1,16 @@
 /* podman-disk: a container's export, started and stopped by the hook.
  *
- * The server (src/serve/server.h: nbdkit, or qemu-nbd for qcow2) runs as
- * the child of a small watcher in its own session, started by a double
- * fork so that it outlives the hook and is nobody's child but init's (or
- * the subreaper's).  The watcher
- *   - holds a pidfd of the container's process, taken while the runtime
- *     keeps that process waiting (so no pid reuse race), and stops the
- *     server when it exits, even if poststop never runs;
- *   - stops the server on SIGTERM (poststop, exports --prune);
- *   - removes the socket(s), the record and the log when the server is
- *     gone, whatever ended it.
- * The server has PR_SET_PDEATHSIG, so it goes with the watcher even if the
- * watcher is killed.  The hook returns once the server answered over NBD,
- * or with the server's error and nothing left behind.
+ * The export runs under the one supervisor of background exports
+ * (serve/supervisor.h), the "watcher": it holds a pidfd of the container's
+ * process, taken here while the runtime keeps that process waiting (so no
+ * pid reuse race), and stops the server when that process exits (even if
+ * poststop never runs), on SIGTERM (poststop, exports --prune), or when
+ * the server exits.  What is the hook's own is here: the registry record
+ * the watcher writes and removes (hook/registry.h), its log, the socket in
+ * a volume shared with the pod and its SELinux label, and the watcher's
+ * re-execution as the hook's _watch stage, to watch without the libraries
+ * that starting loaded.  The hook returns once the server answered over
+ * NBD, or with the server's error and nothing left behind.
  */
 #ifndef PODMAN_DISK_HOOK_EXPORT_H
 #define PODMAN_DISK_HOOK_EXPORT_H

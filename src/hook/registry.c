@@ -13,7 +13,9 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "hook/state.h"
+#include "common/proc.h"
 #include "hook/registry.h"
+#include "serve/socket.h"
 
 void
 export_record_clear (struct export_record *rec)
@@ -77,11 +79,27 @@ registry_create (const char *dir)
       break;
     *p = '/';
   }
+  return registry_check (dir);
+}
+
+int
+registry_check (const char *dir)
+{
   struct stat sb;
-  if (stat (dir, &sb) == -1)
-    return error_errno (errno, "%s", dir);
+
+  if (lstat (dir, &sb) == -1)
+    return errno == ENOENT ? 1 : error_errno (errno, "%s", dir);
   if (!S_ISDIR (sb.st_mode))
     return error ("%s is not a directory", dir);
+  /* What its records name is killed and removed: only a directory that
+   * nobody else could have written them into.
+   */
+  if (sb.st_uid != geteuid () || (sb.st_mode & 022))
+    return error ("%s is not a directory owned by uid %u and writable by it "
+                  "only (owner %u, mode %04o): its export records are not "
+                  "trusted; remove it or give another --state-dir",
+                  dir, (unsigned) geteuid (), (unsigned) sb.st_uid,
+                  (unsigned) (sb.st_mode & 07777));
   return 0;
 }
 
@@ -294,16 +312,18 @@ compare_names (const void *a, const void *b)
 int
 registry_list (const char *dir, registry_cb cb, void *arg)
 {
-  _cleanup_closedir_ DIR *d = opendir (dir);
+  _cleanup_closedir_ DIR *d = NULL;
   _cleanup_strv_ char **names = NULL;
   size_t n = 0;
   struct dirent *e;
+  int r = registry_check (dir);
 
-  if (!d) {
-    if (errno == ENOENT)
-      return 0;             /* nothing exported yet */
+  if (r == 1)
+    return 0;               /* nothing exported yet */
+  if (r == -1)
+    return -1;
+  if ((d = opendir (dir)) == NULL)
     return error_errno (errno, "%s", dir);
-  }
   while ((e = readdir (d)) != NULL) {
     size_t len = strlen (e->d_name);
     if (e->d_name[0] == '.' || len < 6 || strcmp (e->d_name + len - 5, ".json") != 0)
@@ -320,7 +340,7 @@ registry_list (const char *dir, registry_cb cb, void *arg)
     qsort (names, n, sizeof *names, compare_names);
   for (size_t i = 0; i < n; i++) {
     struct export_record rec;
-    int r = registry_read (dir, names[i], &rec);
+    r = registry_read (dir, names[i], &rec);
     if (r == 1)
       continue;             /* removed meanwhile */
     if (r == -1) {
@@ -345,6 +365,11 @@ unlink_if (const char *path, mode_t type)
     return 0;
   if ((sb.st_mode & S_IFMT) != type)
     return error ("%s is not the socket podman-disk made: left alone", path);
+  if (type == S_IFSOCK && socket_listened (path) != 0) {
+    error_clear ();
+    return error ("%s is served by a process podman-disk does not know: left alone",
+                  path);
+  }
   if (unlink (path) == -1 && errno != ENOENT)
     return error_errno (errno, "cannot remove %s", path);
   return 0;
@@ -364,7 +389,9 @@ registry_remove (const char *dir, const char *id, const struct export_record *re
   /* The socket, or the symlink to the one in a shared volume. */
   if (lstat (sock, &sb) == 0)
     r |= unlink_if (sock, S_ISLNK (sb.st_mode) ? S_IFLNK : S_IFSOCK);
-  /* A shared volume belongs to the user: only a socket goes. */
+  /* A shared volume belongs to the user, and the record only names the
+   * socket there: only a socket, and only one nobody listens on, goes.
+   */
   if (rec && rec->volume_socket)
     r |= unlink_if (rec->volume_socket, S_IFSOCK);
   if (unlink (log) == -1 && errno != ENOENT)
@@ -372,58 +399,6 @@ registry_remove (const char *dir, const char *id, const struct export_record *re
   if (unlink (json) == -1 && errno != ENOENT)
     r = error_errno (errno, "cannot remove %s", json);
   return r ? -1 : 0;
-}
-
-uint64_t
-process_start_time (pid_t pid)
-{
-  char path[64];
-  char buf[1024];
-
-  if (pid <= 0)
-    return 0;
-  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd == -1)
-    return 0;
-  ssize_t n = read (fd, buf, sizeof buf - 1);
-  close (fd);
-  if (n <= 0)
-    return 0;
-  buf[n] = '\0';
-  /* "PID (COMM) STATE ...": COMM may hold anything, so count fields from
-   * the last ')'.  starttime is field 22, the 20th after it.
-   */
-  char *p = strrchr (buf, ')');
-  if (!p)
-    return 0;
-  for (int field = 2; field < 22 && p; field++)
-    p = strchr (p + 1, ' ');
-  return p ? strtoull (p + 1, NULL, 10) : 0;
-}
-
-bool
-process_alive (pid_t pid, uint64_t start, const char *word)
-{
-  char path[64];
-
-  if (pid <= 0 || (kill (pid, 0) == -1 && errno == ESRCH))
-    return false;
-  if (start && process_start_time (pid) != start)
-    return false;           /* the pid was reused */
-  if (!word)
-    return true;
-  snprintf (path, sizeof path, "/proc/%d/cmdline", (int) pid);
-  _cleanup_free_ char *buf = NULL;
-  size_t len;
-  if (read_all_file (path, 1 << 20, &buf, &len) == -1) {
-    error_clear ();
-    return false;
-  }
-  for (size_t i = 0; i < len; i++)
-    if (buf[i] == '\0')
-      buf[i] = ' ';
-  return strstr (buf, word) != NULL;
 }
 
 bool

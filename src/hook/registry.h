@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/proc.h"
+
 struct json_object;
 
 struct export_record {
@@ -48,8 +50,15 @@ void export_record_clear (struct export_record *rec);
  * _CONTAINERS_ROOTLESS_UID set).  Malloc'd.
  */
 int registry_dir (const char *dir, char **out);
-/* Create it (and parents) if needed; the last component mode 0700. */
+/* Create it (and parents) if needed; the last component mode 0700.  Then
+ * registry_check: -1 if it is not to be trusted.
+ */
 int registry_create (const char *dir);
+/* Whether the records in DIR may be acted on: 0 if DIR is a directory
+ * (not a symlink) owned by us and writable by nobody else, 1 if it does
+ * not exist, -1 with error () set otherwise.
+ */
+int registry_check (const char *dir);
 
 /* DIR/ID.SUFFIX, malloc'd. */
 char *registry_path (const char *dir, const char *id, const char *suffix);
@@ -67,20 +76,12 @@ typedef int (*registry_cb) (const struct export_record *rec, void *arg);
 int registry_list (const char *dir, registry_cb cb, void *arg);
 
 /* Remove every file of the export of ID: socket (only if it is a socket
- * or our symlink), the volume socket of REC (only if it is a socket),
- * log and record.  Missing files are fine.
+ * or our symlink), the volume socket of REC (only if it is a socket that
+ * nobody listens on: the record is not trusted to name a path outside the
+ * registry), log and record.  Missing files are fine.
  */
 int registry_remove (const char *dir, const char *id,
                      const struct export_record *rec);
-
-/* The process start time from /proc/PID/stat (clock ticks since boot),
- * 0 if the process does not exist.
- */
-uint64_t process_start_time (pid_t pid);
-/* PID still runs and is the same process (START, when not 0) and its
- * command line contains WORD (when not NULL).
- */
-bool process_alive (pid_t pid, uint64_t start, const char *word);
 
 /* Is the export's server still running? */
 bool export_record_alive (const struct export_record *rec);

@@ -1,14 +1,14 @@
 /* podman-disk: an NBD server exporting a disk location in place.
  *
- * The servers are the ecosystem's own: nbdkit (file plugin + offset filter)
- * for the bytes as they are, qemu-nbd (the core's json: spec) to decode
- * qcow2.  Each is started with an argument vector, never a shell, and is
- * handed two descriptors:
+ * The server (serve/argv.h: nbdkit, or qemu-nbd to decode qcow2) is
+ * started with an argument vector, never a shell, and handed two
+ * descriptors:
  *
  *   fd 3  a listening socket that podman-disk bound itself (systemd socket
- *         activation, LISTEN_FDS=1), so a busy port or an existing socket
- *         path is a clear error before anything runs, a client can connect
- *         at once, and the socket file is always ours to remove;
+ *         activation, LISTEN_FDS=1; serve/socket.h), so a busy port or an
+ *         existing socket path is a clear error before anything runs, a
+ *         client can connect at once, and the socket file is always ours
+ *         to remove;
  *   fd 4  the location's open disk fd, the file that was located and
  *         checked, not a path looked up again: nbdkit >= 1.34 serves it as
  *         fd=4, qemu-nbd opens /dev/fd/4 once (the same file, even if it
@@ -16,23 +16,20 @@
  *         it opens again for each connection: it gets a name bound to that
  *         very file in a mount namespace of its own (serve/pin.h).
  *
- * Ready means that a libnbd client got through the handshake and saw the
- * expected export size and read-only flag.  The export is always
- * read-only; "writable" adds an overlay that is thrown away on exit (nbdkit
- * cow filter, qemu-nbd --snapshot), the image is never written.
+ * Its stderr is captured in one place (serve/spawn.h).  Ready means that a
+ * libnbd client got through the handshake and saw the expected export size
+ * and read-only flag.  The export is always read-only; "writable" adds an
+ * overlay that is thrown away on exit (nbdkit cow filter, qemu-nbd
+ * --snapshot), the image is never written.
  *
- * Three ways to run one (all used by podman-disk serve, the hook reuses the
- * detached one):
- *
- *   server_start             the server is our child; server_wait reports
- *                            its exit, a signal or another child's exit;
- *                            server_stop ends it and removes the socket.
- *   server_start_detached    the server outlives the caller, watched by a
- *                            small supervisor in its own session that
- *                            removes the socket (and pidfile) when the
- *                            server exits and stops the server on SIGTERM.
- *
- * Every failure leaves no process, socket or pidfile behind.
+ * The server is always the child of the process that started it
+ * (server_start), which waits for it with server_wait and ends it with
+ * server_stop.  That process is either the command itself (serve
+ * --foreground and --run) or a supervisor (serve/supervisor.h) that
+ * outlives the command: serve in the background, and the OCI hook's export
+ * of a container.  A server can be recorded (a pidfile, the hook's
+ * registry: struct server_record), and is forgotten when it stops or
+ * exits.  Every failure leaves no process, socket or record behind.
  */
 #ifndef PODMAN_DISK_SERVER_H
 #define PODMAN_DISK_SERVER_H
@@ -42,77 +39,44 @@
 #include <sys/types.h>
 
 #include "location.h"
+#include "serve/argv.h"
 
-enum server_kind {
-  SERVER_AUTO = 0,           /* qemu-nbd to decode qcow2, nbdkit otherwise */
-  SERVER_NBDKIT,
-  SERVER_QEMU_NBD,
-};
+struct server;
 
-struct server_options {
-  enum server_kind kind;
-  bool decode;               /* qcow2: the guest view (else the bytes as stored) */
-  bool writable;             /* writes go to a throw-away overlay */
-  const char *socket;        /* Unix socket to create (must not exist); NULL
-                                and no port: a unique one in the private run
-                                directory, see server_run_dir */
-  const char *port;          /* TCP port (1-65535): TCP instead of Unix */
-  const char *address;       /* with port: address to bind, default 127.0.0.1 */
-  const char *export_name;   /* NULL: the default export "" */
+/* How a server is recorded for others to find (a pidfile, a registry
+ * record), and forgotten: WHY says what ended it.
+ */
+struct server_record {
+  int (*write) (struct server_record *rec, const struct server *srv);
+  void (*forget) (struct server_record *rec, const struct server *srv,
+                  const char *why);
 };
 
 struct server {
   pid_t pid;                 /* the server process, 0 when none */
-  pid_t supervisor;          /* server_start_detached: its supervisor */
+  pid_t supervisor;          /* started by a supervisor: its pid */
   enum server_kind kind;     /* the one that runs */
   char *uri;                 /* nbd+unix:///NAME?socket=PATH or nbd://HOST:PORT/NAME */
   char *socket;              /* the Unix socket we created, or NULL (TCP) */
   char *port;                /* TCP: the port, else NULL */
   char *export_name;         /* "" for the default export */
-  char *pidfile;             /* written by us, removed with the socket */
   /* private */
+  int pidfd;                 /* of pid, taken while it is our child; or -1 */
   int errfd;                 /* the server's stderr (a memfd), or -1 */
+  off_t output_from;         /* what it said before this was said already */
   dev_t socket_dev;          /* so only our own socket file is ever removed */
   ino_t socket_ino;
+  struct server_record *record;   /* written, to forget; or NULL */
 };
 
 void server_init (struct server *srv);
 /* Free memory and descriptors; does not stop anything. */
 void server_clear (struct server *srv);
 
-/* "nbdkit" or "qemu-nbd" (SERVER_AUTO: "auto"). */
-const char *server_name (enum server_kind kind);
-/* "nbdkit", "qemu-nbd" or "auto" to a kind: 0, or -1 if unknown. */
-int server_parse_kind (const char *name, enum server_kind *out);
-/* The server that serves LOC with OPTS: resolves SERVER_AUTO, and fails
- * (error set) for a combination no server can do (nbdkit decoding qcow2).
- */
-int server_choose (const struct disk_location *loc,
-                   const struct server_options *opts, enum server_kind *out);
-
-/* Whether nbdkit program EXE takes its file as fd=N (nbdkit >= 1.34). */
-bool server_nbdkit_takes_fd (const char *exe);
-
-/* The argument vector (NULL-terminated, free with strv_free) that starts
- * KIND on LOC with OPTS, argv[0] being EXE.  Exposed for tests and --log-level debug.
- */
-char **server_argv (const struct disk_location *loc,
-                    const struct server_options *opts,
-                    enum server_kind kind, const char *exe);
-
-/* NAME in $PATH (as execvp would find it), or NULL.  Free the result. */
-char *server_find_program (const char *name);
-
-/* The private directory of default sockets: /run/podman-disk as root,
- * else (root of podman's rootless user namespace included)
- * $XDG_RUNTIME_DIR/podman-disk (or /tmp/podman-disk-UID); created mode 0700
- * and checked to be ours.  Free the result.
- */
-char *server_run_dir (void);
-
 /* Block SIGINT, SIGTERM, SIGHUP and SIGCHLD (and make SIGCHLD's action
  * the default, not ignored), so that server_wait can take them.  Call
- * before server_start; the children get an empty mask.
+ * once the command knows what to serve, before server_start; the children
+ * get an empty mask.
  */
 void server_block_signals (void);
 
@@ -123,45 +87,35 @@ void server_block_signals (void);
 int server_start (const struct disk_location *loc,
                   const struct server_options *opts, struct server *srv);
 
-/* The server's stderr is a memfd (struct server's errfd), given a fixed
- * size once the server is ready: SERVER_OUTPUT_MORE bytes more, then its
- * writes fail.  How many bytes it wrote: read them with pread only, as
- * lseek would move the server's own offset.
+/* Record SRV with REC (REC->write); it is forgotten when SRV stops or
+ * exits.  -1 with error () set.
  */
-#define SERVER_OUTPUT_MORE (64 * 1024)
-off_t server_output_end (int errfd);
-
-/* Write SRV's pid in PIDFILE (removed by server_stop / server_exited). */
-int server_write_pidfile (struct server *srv, const char *pidfile);
+int server_record (struct server *srv, struct server_record *rec);
 
 /* What server_wait saw. */
 enum server_event {
   SERVER_EXITED,             /* the server died: error () says how */
   SERVER_SIGNAL,             /* SIGINT, SIGTERM or SIGHUP: *value is the signal */
-  SERVER_CHILD_EXITED,       /* CHILD exited: *value is its wait status */
+  SERVER_WATCHED_EXITED,     /* the watched process exited: *value is its
+                                wait status if it was our child, else 0 */
 };
 
 /* Wait (signals blocked with server_block_signals) until the server exits,
- * CHILD (a pid, or 0 for none) exits, or a stop signal arrives.  When the
- * server exited it has been reaped and its socket removed.
+ * the process WATCHED (0 for none; our child or not) exits, or a stop
+ * signal arrives: one loop on a signalfd and pidfds, which falls back to
+ * SIGCHLD and a look each second on kernels without pidfds.  When the
+ * server exited it has been reaped, its socket removed and its record
+ * forgotten.  WATCHED_FD is a pidfd of WATCHED taken while it could not
+ * be another process, or -1 (server_wait: one is taken here).
  */
-enum server_event server_wait (struct server *srv, pid_t child, int *value);
+enum server_event server_wait_fd (struct server *srv, pid_t watched,
+                                  int watched_fd, int *value);
+enum server_event server_wait (struct server *srv, pid_t watched, int *value);
 
 /* Stop the server (SIGTERM, SIGKILL after a few seconds), reap it, remove
- * its socket and pidfile.  Safe to call twice.
+ * its socket and forget its record (saying WHY).  Safe to call twice.
  */
+void server_stop_because (struct server *srv, const char *why);
 void server_stop (struct server *srv);
-
-/* Start the server in the background: it and a supervisor (own session,
- * stdio on /dev/null, no other descriptor) outlive the caller.  The
- * supervisor writes PIDFILE (the server's pid) if not NULL, removes the
- * socket and pidfile when the server exits, and stops the server on SIGTERM,
- * SIGINT or SIGHUP.  Returns once the server is ready: 0 with SRV->uri, pid,
- * supervisor, socket filled (do not server_stop it: signal SRV->pid or
- * SRV->supervisor), or -1 with error () set and nothing left behind.
- */
-int server_start_detached (const struct disk_location *loc,
-                           const struct server_options *opts,
-                           const char *pidfile, struct server *srv);
 
 #endif

@@ -20,6 +20,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/proc.h"
 #include "storage/disk.h"
 
 bool storage_needs_userns;
@@ -125,32 +126,12 @@ runs_exe (pid_t pid, const struct stat *exe)
     && st.st_dev == exe->st_dev && st.st_ino == exe->st_ino;
 }
 
-/* The parent of PID, or 0. */
-static pid_t
-parent_of (pid_t pid)
-{
-  char path[64], buf[512], *p;
-  _cleanup_close_ int fd = -1;
-  ssize_t n;
-  int ppid;
-
-  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
-  if ((fd = open (path, O_RDONLY | O_CLOEXEC)) == -1
-      || (n = read (fd, buf, sizeof buf - 1)) <= 0)
-    return 0;
-  buf[n] = '\0';
-  /* "pid (comm) state ppid": comm may hold anything, ')' included. */
-  if ((p = strrchr (buf, ')')) == NULL || sscanf (p + 1, " %*c %d", &ppid) != 1)
-    return 0;
-  return ppid;
-}
-
 /* Whether PID descends from ANCESTOR. */
 static bool
 descends_from (pid_t pid, pid_t ancestor)
 {
   for (int depth = 0; pid > 1 && depth < 64; depth++)
-    if ((pid = parent_of (pid)) == ancestor)
+    if ((pid = process_parent (pid)) == ancestor)
       return true;
   return false;
 }

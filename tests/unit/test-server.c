@@ -20,6 +20,7 @@
 #include "common/error.h"
 #include "location.h"
 #include "serve/server.h"
+#include "serve/supervisor.h"
 
 #include "unit.h"
 

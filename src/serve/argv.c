@@ -1,0 +1,293 @@
+/* podman-disk: the command line of a server and what its program is, see
+ * serve/argv.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+
+#include <json-c/json.h>
+
+#include "common/cleanup.h"
+#include "common/clock.h"
+#include "common/error.h"
+#include "common/proc.h"
+#include "serve/argv.h"
+#include "serve/pin.h"
+#include "serve/qemuspec.h"
+
+
+const char *
+server_name (enum server_kind kind)
+{
+  switch (kind) {
+  case SERVER_NBDKIT: return "nbdkit";
+  case SERVER_QEMU_NBD: return "qemu-nbd";
+  default: return "auto";
+  }
+}
+
+int
+server_parse_kind (const char *name, enum server_kind *out)
+{
+  if (strcmp (name, "nbdkit") == 0)
+    *out = SERVER_NBDKIT;
+  else if (strcmp (name, "qemu-nbd") == 0)
+    *out = SERVER_QEMU_NBD;
+  else if (strcmp (name, "auto") == 0)
+    *out = SERVER_AUTO;
+  else
+    return -1;
+  return 0;
+}
+
+bool
+decodes_qcow2 (const struct disk_location *loc, const struct server_options *opts)
+{
+  return opts->decode && loc->fmt.format == DISK_QCOW2;
+}
+
+int
+server_choose (const struct disk_location *loc,
+               const struct server_options *opts, enum server_kind *out)
+{
+  if (opts->kind == SERVER_AUTO) {
+    *out = decodes_qcow2 (loc, opts) ? SERVER_QEMU_NBD : SERVER_NBDKIT;
+    return 0;
+  }
+  if (opts->kind == SERVER_NBDKIT && decodes_qcow2 (loc, opts))
+    return error ("nbdkit cannot decode the qcow2 disk: use --server qemu-nbd, "
+                  "or --no-decode to export its bytes as stored");
+  /* qemu sees files in 512-byte sectors: it would refuse the raw window,
+   * or export a whole file rounded up with bytes that are not the disk's.
+   */
+  if (opts->kind == SERVER_QEMU_NBD && !decodes_qcow2 (loc, opts)
+      && loc->size % 512)
+    return error ("qemu-nbd cannot export %" PRIu64 " bytes exactly (not a "
+                  "multiple of 512): use --server nbdkit", loc->size);
+  *out = opts->kind;
+  return 0;
+}
+
+
+struct strv {
+  char **v;
+  size_t n;
+};
+
+static void __attribute__ ((format (printf, 2, 3)))
+push (struct strv *s, const char *fmt, ...)
+{
+  va_list ap;
+  char *str;
+
+  va_start (ap, fmt);
+  if (vasprintf (&str, fmt, ap) == -1)
+    abort ();
+  va_end (ap);
+  s->v = realloc (s->v, (s->n + 2) * sizeof *s->v);
+  if (!s->v)
+    abort ();
+  s->v[s->n++] = str;
+  s->v[s->n] = NULL;
+}
+
+/* ---- Argument vectors ---------------------------------------------------- */
+
+/* qemu-nbd --snapshot puts a writable overlay on top of the image's node,
+ * which it refuses when that node says read-only: the file node under it
+ * stays read-only, so the image still cannot be written.
+ */
+static char *
+spec_without_top_read_only (char *spec)
+{
+  const char *prefix = "json:";
+  json_object *o = json_tokener_parse (spec + strlen (prefix));
+  char *ret;
+
+  free (spec);
+  if (!o)
+    return NULL;
+  json_object_object_del (o, "read-only");
+  if (asprintf (&ret, "%s%s", prefix, json_object_to_json_string_ext (
+                  o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)) == -1)
+    ret = NULL;
+  json_object_put (o);
+  return ret;
+}
+
+/* How long "nbdkit --version" may take: it answers in milliseconds; a
+ * program that does not must not hang a serve or a hook.
+ */
+#define VERSION_TIMEOUT_MS 2000
+
+
+/* What "EXE --version" prints first, or "" (EXE not run, silent, or not
+ * done within VERSION_TIMEOUT_MS: then killed).  It gets no stdin and no
+ * stderr of ours, and dies with us, so it holds nothing of the caller's
+ * (a hook's runtime waits for the hook's output to close).
+ */
+static void
+program_version (const char *exe, char *buf, size_t len)
+{
+  int fd, status;
+  size_t got = 0;
+
+  buf[0] = '\0';
+  pid_t pid = process_fork_pipe (&fd);
+  if (pid == -1) {
+    error_clear ();
+    return;
+  }
+  if (pid == 0) {
+    int null = open ("/dev/null", O_RDWR);
+    prctl (PR_SET_PDEATHSIG, SIGKILL);
+    if (null == -1 || dup2 (null, STDIN_FILENO) == -1
+        || dup2 (fd, STDOUT_FILENO) == -1 || dup2 (null, STDERR_FILENO) == -1)
+      _exit (127);
+    execl (exe, exe, "--version", (char *) NULL);
+    _exit (127);
+  }
+  int64_t deadline = now_ms () + VERSION_TIMEOUT_MS;
+  for (;;) {
+    struct pollfd pfd = { .fd = fd, .events = POLLIN };
+    int64_t left = deadline - now_ms ();
+    if (left <= 0 || got >= len - 1)
+      break;
+    int r = poll (&pfd, 1, left);
+    if (r == -1 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    ssize_t n = read (fd, buf + got, len - 1 - got);
+    if (n == -1 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    got += n;
+  }
+  buf[got] = '\0';
+  close (fd);
+  kill (pid, SIGKILL);         /* done or not: it has said all we read */
+  process_wait (pid, &status, NULL);
+  error_clear ();
+}
+
+bool
+server_nbdkit_takes_fd (const char *exe)
+{
+  char version[256];
+  int major, minor;
+
+  program_version (exe, version, sizeof version);
+  if (sscanf (version, "nbdkit %d.%d", &major, &minor) != 2)
+    return false;
+  bool takes_fd = major > 1 || minor >= 34;
+  debug ("%s is nbdkit %d.%d: the disk goes as %s", exe, major, minor,
+         takes_fd ? "fd=4" : "file=" PIN_PATH);
+  return takes_fd;
+}
+
+char **
+server_argv (const struct disk_location *loc,
+             const struct server_options *opts,
+             enum server_kind kind, const char *exe)
+{
+  struct strv a = { NULL, 0 };
+
+  push (&a, "%s", exe);
+  if (kind == SERVER_NBDKIT) {
+    push (&a, "--foreground");
+    /* nbdkit answers to any export name unless told, qemu-nbd to its own:
+     * the same for both.
+     */
+    if (opts->export_name && *opts->export_name)
+      push (&a, "--filter=exportname");
+    /* The cow filter opens the plugin read-only below its overlay. */
+    push (&a, opts->writable ? "--filter=cow" : "--readonly");
+    push (&a, "--filter=offset");
+    push (&a, "file");
+    /* fd= (nbdkit 1.34) serves the very file.  file= is resolved by
+     * realpath at start and that path opened again for every connection:
+     * it gets a name that only leads to the disk (serve/pin.h).
+     */
+    if (server_nbdkit_takes_fd (exe))
+      push (&a, "fd=%d", DISK_FD);
+    else
+      push (&a, "file=%s", PIN_PATH);
+    push (&a, "offset=%" PRIu64, loc->offset);
+    push (&a, "range=%" PRIu64, loc->size);
+    if (opts->export_name && *opts->export_name) {
+      push (&a, "exportname=%s", opts->export_name);
+      push (&a, "exportname-strict=true");
+    }
+  }
+  else {
+    char *spec = qemuspec_build (loc, opts->decode, DISK_FD_PATH);
+    if (!spec) {                        /* error() says why */
+      strv_free (a.v);
+      return NULL;
+    }
+    if (opts->writable && !(spec = spec_without_top_read_only (spec))) {
+      strv_free (a.v);
+      error ("cannot build the qemu json: spec of the disk");
+      return NULL;
+    }
+    push (&a, opts->writable ? "--snapshot" : "--read-only");
+    push (&a, "--persistent");          /* not just the first client */
+    push (&a, "--shared=0");            /* any number of clients */
+    if (opts->export_name && *opts->export_name)
+      push (&a, "--export-name=%s", opts->export_name);
+    push (&a, "%s", spec);
+    free (spec);
+  }
+  return a.v;
+}
+
+char *
+server_find_program (const char *name)
+{
+  const char *path = getenv ("PATH");
+  char *ret;
+
+  if (strchr (name, '/'))
+    return access (name, X_OK) == 0 ? strdup (name) : NULL;
+  if (!path || !*path)
+    path = "/usr/local/bin:/usr/bin:/bin";
+  for (const char *p = path; ; p += strcspn (p, ":") + 1) {
+    int len = strcspn (p, ":");
+    struct stat st;
+    if (asprintf (&ret, "%.*s%s%s", len, p, len ? "/" : "", name) == -1)
+      abort ();
+    if (stat (ret, &st) == 0 && S_ISREG (st.st_mode) && access (ret, X_OK) == 0)
+      return ret;
+    free (ret);
+    if (p[len] == '\0')
+      return NULL;
+  }
+}
+
+char *
+server_find (enum server_kind kind)
+{
+  char *exe = server_find_program (server_name (kind));
+
+  if (exe)
+    return exe;
+  if (kind == SERVER_NBDKIT)
+    error ("nbdkit not found: install nbdkit (Debian: nbdkit, "
+           "Fedora: nbdkit nbdkit-basic-filters)");
+  else
+    error ("qemu-nbd not found: install qemu-utils (Debian) or "
+           "qemu-img (Fedora)");
+  return NULL;
+}
+

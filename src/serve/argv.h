@@ -1,0 +1,66 @@
+/* podman-disk: which server serves a disk, and its command line.
+ *
+ * The servers are the ecosystem's own: nbdkit (file plugin + offset
+ * filter) for the bytes as they are, qemu-nbd (the core's json: spec) to
+ * decode qcow2.  Each is started with an argument vector, never a shell;
+ * its disk is the descriptor SERVER_DISK_FD (see serve/server.h).
+ */
+#ifndef PODMAN_DISK_SERVE_ARGV_H
+#define PODMAN_DISK_SERVE_ARGV_H
+
+#include <stdbool.h>
+
+#include "location.h"
+
+/* The descriptors a server is given (see serve/server.h). */
+#define LISTEN_FD 3
+#define DISK_FD 4
+#define DISK_FD_PATH "/dev/fd/4"
+
+enum server_kind {
+  SERVER_AUTO = 0,           /* qemu-nbd to decode qcow2, nbdkit otherwise */
+  SERVER_NBDKIT,
+  SERVER_QEMU_NBD,
+};
+
+struct server_options {
+  enum server_kind kind;
+  bool decode;               /* qcow2: the guest view (else the bytes as stored) */
+  bool writable;             /* writes go to a throw-away overlay */
+  const char *socket;        /* Unix socket to create (must not exist); NULL
+                                and no port: a unique one in the private run
+                                directory, see server_run_dir */
+  const char *port;          /* TCP port (1-65535): TCP instead of Unix */
+  const char *address;       /* with port: address to bind, default 127.0.0.1 */
+  const char *export_name;   /* NULL: the default export "" */
+};
+
+/* "nbdkit" or "qemu-nbd" (SERVER_AUTO: "auto"). */
+const char *server_name (enum server_kind kind);
+/* "nbdkit", "qemu-nbd" or "auto" to a kind: 0, or -1 if unknown. */
+int server_parse_kind (const char *name, enum server_kind *out);
+/* The server that serves LOC with OPTS: resolves SERVER_AUTO, and fails
+ * (error set) for a combination no server can do (nbdkit decoding qcow2).
+ */
+int server_choose (const struct disk_location *loc,
+                   const struct server_options *opts, enum server_kind *out);
+/* Whether OPTS ask for the guest view of LOC's qcow2 disk. */
+bool decodes_qcow2 (const struct disk_location *loc,
+                    const struct server_options *opts);
+
+/* Whether nbdkit program EXE takes its file as fd=N (nbdkit >= 1.34). */
+bool server_nbdkit_takes_fd (const char *exe);
+
+/* The argument vector (NULL-terminated, free with strv_free) that starts
+ * KIND on LOC with OPTS, argv[0] being EXE.  Exposed for tests and --log-level debug.
+ */
+char **server_argv (const struct disk_location *loc,
+                    const struct server_options *opts,
+                    enum server_kind kind, const char *exe);
+
+/* NAME in $PATH (as execvp would find it), or NULL.  Free the result. */
+char *server_find_program (const char *name);
+/* KIND's program, or NULL with error () saying what to install. */
+char *server_find (enum server_kind kind);
+
+#endif

@@ -1,0 +1,569 @@
+/* podman-disk: start a server, wait until it serves, stop it, and what it
+ * said: see serve/server.h and serve/spawn.h.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/mman.h>
+#include <sys/param.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "common/cleanup.h"
+#include "common/clock.h"
+#include "common/dl.h"
+#include "common/error.h"
+#include "common/proc.h"
+#include "serve/pin.h"
+#include "serve/server.h"
+#include "serve/socket.h"
+#include "serve/spawn.h"
+
+/* How long a server may take to become ready, and to stop on SIGTERM. */
+#define READY_TIMEOUT_MS 30000
+#define STOP_TIMEOUT_MS 5000
+
+extern char **environ;
+
+/* The server is reaped: its pidfd must not be polled again. */
+static void
+close_pidfd (struct server *srv)
+{
+  if (srv->pidfd >= 0)
+    close (srv->pidfd);
+  srv->pidfd = -1;
+}
+
+void
+server_init (struct server *srv)
+{
+  *srv = (struct server) { .pidfd = -1, .errfd = -1 };
+}
+
+void
+server_clear (struct server *srv)
+{
+  char *strings[] = { srv->uri, srv->socket, srv->port, srv->export_name };
+
+  for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
+    free (strings[i]);
+  close_pidfd (srv);
+  if (srv->errfd >= 0)
+    close (srv->errfd);
+  server_init (srv);
+}
+/* ---- What the server says ------------------------------------------------ */
+
+int
+output_capture (void)
+{
+  int fd = memfd_create ("podman-disk-server-stderr", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd == -1)
+    error_errno (errno, "memfd_create");
+  return fd;
+}
+
+/* Once the server is ready, it still writes a line for each client that
+ * fails its handshake, for as long as it runs: its stderr gets a fixed
+ * size, SERVER_OUTPUT_MORE bytes beyond what it wrote so far; the rest of
+ * its writes fail.  Unwritten, that room is a hole that takes no memory.
+ */
+int
+output_bound (int fd)
+{
+  off_t end = output_end (fd);
+
+  if (end == -1 || ftruncate (fd, end + SERVER_OUTPUT_MORE) == -1
+      || fcntl (fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) == -1)
+    return error_errno (errno, "cannot bound the server's stderr");
+  return 0;
+}
+
+off_t
+output_end (int fd)
+{
+  /* The server's descriptor shares our file offset: where it wrote last. */
+  return fd >= 0 ? lseek (fd, 0, SEEK_CUR) : -1;
+}
+
+char *
+output_line (int fd, off_t from)
+{
+  char buf[2048];
+  ssize_t n = 0;
+  off_t end = output_end (fd);
+  char *out, *o;
+
+  if (end > from) {
+    /* The end says most: where it failed. */
+    if (end - from > (off_t) sizeof buf - 1)
+      from = end - (off_t) sizeof buf + 1;
+    n = pread (fd, buf, sizeof buf - 1, from);
+    if (n < 0)
+      n = 0;
+  }
+  buf[n] = '\0';
+  out = o = malloc (n * 2 + 16);
+  if (!out)
+    abort ();
+  for (char *line = strtok (buf, "\n"); line; line = strtok (NULL, "\n")) {
+    while (*line == ' ' || *line == '\t')
+      line++;
+    if (!*line)
+      continue;
+    /* qemu quotes the whole json: spec: the disk is what it means. */
+    char *spec = strstr (line, "'json:{"), *end_quote;
+    if (spec && (end_quote = strchr (spec + 1, '\'')) != NULL) {
+      o += sprintf (o, "%s%.*s'the disk'", o == out ? "" : "; ",
+                    (int) (spec - line), line);
+      line = end_quote + 1;
+    }
+    else if (o != out)
+      o += sprintf (o, "; ");
+    o += sprintf (o, "%s", line);
+  }
+  *o = '\0';
+  return out;
+}
+
+off_t
+output_copy (int fd, off_t from, int to)
+{
+  char buf[4096];
+  off_t end = output_end (fd);
+  ssize_t n;
+
+  while (from < end
+         && (n = pread (fd, buf, MIN ((off_t) sizeof buf, end - from), from)) > 0) {
+    if (write (to, buf, n) != n)
+      break;
+    from += n;
+  }
+  return from;
+}
+
+/* ---- The server process --------------------------------------------------- */
+
+int
+server_record (struct server *srv, struct server_record *rec)
+{
+  if (rec->write (rec, srv) == -1)
+    return -1;
+  srv->record = rec;
+  return 0;
+}
+
+void
+server_forget (struct server *srv, const char *why)
+{
+  struct server_record *rec = srv->record;
+
+  srv->record = NULL;
+  if (rec)
+    rec->forget (rec, srv, why);
+}
+
+void
+server_reaped (struct server *srv, int status)
+{
+  _cleanup_free_ char *err = output_line (srv->errfd, srv->output_from);
+  char how[64];
+
+  srv->pid = 0;
+  close_pidfd (srv);
+  socket_remove (srv);
+  process_describe_status (status, how, sizeof how);
+  if (*err)
+    error ("%s exited (%s): %s", server_name (srv->kind), how, err);
+  else
+    error ("%s exited (%s)", server_name (srv->kind), how);
+  server_forget (srv, error_message ());
+}
+
+/* The environment of a socket-activated server: ours without any
+ * LISTEN_*, NOTIFY_SOCKET and TMPDIR, plus LISTEN_FDS=1, LISTEN_PID
+ * (whose value the child writes in PIDBUF, known only after fork) and
+ * TMPVAR, its private TMPDIR.
+ */
+static char **
+activation_env (char *pidbuf, char *tmpvar)
+{
+  size_t n = 0;
+  char **env;
+
+  for (char **e = environ; *e; e++)
+    n++;
+  env = malloc ((n + 4) * sizeof *env);
+  if (!env)
+    abort ();
+  n = 0;
+  for (char **e = environ; *e; e++)
+    if (strncmp (*e, "LISTEN_", 7) && strncmp (*e, "NOTIFY_SOCKET=", 14)
+        && strncmp (*e, "TMPDIR=", 7))
+      env[n++] = *e;
+  env[n++] = (char *) "LISTEN_FDS=1";
+  env[n++] = pidbuf;
+  env[n++] = tmpvar;
+  env[n] = NULL;
+  return env;
+}
+
+/* Whether ARGV names the disk by PIN_PATH, which the child must set up. */
+static bool
+takes_pinned_disk (char **argv)
+{
+  for (; *argv; argv++)
+    if (strcmp (*argv, "file=" PIN_PATH) == 0)
+      return true;
+  return false;
+}
+
+/* Debug line: WHAT and the words of ARGV. */
+static void
+debug_argv (const char *what, char **argv)
+{
+  _cleanup_free_ char *line = NULL;
+  size_t len;
+  FILE *f = open_memstream (&line, &len);
+
+  if (!f)
+    return;
+  for (char **a = argv; *a; a++)
+    fprintf (f, "%s%s", a == argv ? "" : " ", *a);
+  if (fclose (f) == 0)
+    debug ("%s %s", what, line);
+}
+
+/* The server's own temporary directory: its writable overlay (nbdkit's
+ * cow filter, qemu-nbd --snapshot) is made there by name, so never in the
+ * caller's TMPDIR, where another user could have put a name first.  A new
+ * directory, mode 0700, under /var/tmp (room for an overlay that grows),
+ * removed with what is in it as soon as the server is ready: by then the
+ * server holds its overlay open, and no name of it is left for anyone.
+ */
+#define SERVER_TMPDIR "/var/tmp/podman-disk-server.XXXXXX"
+
+static int
+make_tmpdir (char *dir)
+{
+  if (mkdtemp (dir) == NULL)
+    return error_errno (errno, "cannot create a temporary directory %s", dir);
+  return 0;
+}
+
+static void
+remove_tmpdir (const char *dir)
+{
+  _cleanup_closedir_ DIR *d = opendir (dir);
+  struct dirent *de;
+
+  while (d && (de = readdir (d)) != NULL)
+    if (strcmp (de->d_name, ".") && strcmp (de->d_name, ".."))
+      unlinkat (dirfd (d), de->d_name, 0);
+  rmdir (dir);
+}
+
+static int
+spawn (const char *exe, char **argv, int listenfd, int diskfd,
+       const char *tmpdir, struct server *srv)
+{
+  char pidbuf[32] = "LISTEN_PID=";
+  _cleanup_free_ char *tmpvar = NULL;
+  if (asprintf (&tmpvar, "TMPDIR=%s", tmpdir) == -1)
+    return error_errno (errno, "TMPDIR");
+  _cleanup_free_ char **env = activation_env (pidbuf, tmpvar);
+  pid_t parent = getpid ();
+  pid_t pid;
+
+  if ((srv->errfd = output_capture ()) == -1)
+    return -1;
+  pid = process_fork ();
+  if (pid == -1)
+    return error_errno (errno, "fork");
+  if (pid == 0) {
+    sigset_t none;
+    int nul, l, d, e;
+
+    /* Whatever our caller ignored (a shell's background job ignores
+     * SIGINT), the server must stop on SIGTERM and SIGINT.
+     */
+    sigemptyset (&none);
+    sigprocmask (SIG_SETMASK, &none, NULL);
+    signal (SIGPIPE, SIG_DFL);
+    signal (SIGTERM, SIG_DFL);
+    signal (SIGINT, SIG_DFL);
+    signal (SIGHUP, SIG_DFL);
+    /* Terminal signals are for podman-disk, which stops the server in
+     * order; and the server goes when podman-disk goes.
+     */
+    setpgid (0, 0);
+    prctl (PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid () != parent)
+      _exit (1);
+    nul = open ("/dev/null", O_RDWR);
+    l = fcntl (listenfd, F_DUPFD, 10);
+    d = fcntl (diskfd, F_DUPFD, 10);
+    e = fcntl (srv->errfd, F_DUPFD, 10);
+    if (nul == -1 || l == -1 || d == -1 || e == -1
+        || dup2 (nul, 0) == -1 || dup2 (nul, 1) == -1 || dup2 (e, 2) == -1
+        || dup2 (l, LISTEN_FD) == -1 || dup2 (d, DISK_FD) == -1)
+      _exit (126);
+    close_range (DISK_FD + 1, ~0U, 0);
+    /* The server needs no path of ours (its disk and socket are
+     * descriptors): it keeps no directory of the caller's busy.
+     */
+    if (chdir ("/") == -1
+        || (takes_pinned_disk (argv) && pin_fd (DISK_FD) == -1))
+      _exit (125);
+    snprintf (pidbuf + strlen ("LISTEN_PID="), sizeof pidbuf - strlen ("LISTEN_PID="),
+              "%d", (int) getpid ());
+    execve (exe, argv, env);
+    dprintf (2, "cannot run %s: %s\n", exe, strerror (errno));
+    _exit (127);
+  }
+  srv->pid = pid;
+  /* Our child, not reaped yet: the pidfd cannot name another process. */
+  srv->pidfd = process_pidfd (pid);
+  return 0;
+}
+
+/* Whether the server holds the disk file open under a descriptor of its
+ * own (not the one it inherited): 1 yes, 0 no, -1 cannot tell (/proc not
+ * readable, as across user namespaces).
+ */
+static int
+server_opened_disk (pid_t pid, int diskfd)
+{
+  char dir[64];
+  struct stat want, st;
+  _cleanup_closedir_ DIR *d = NULL;
+  struct dirent *de;
+
+  if (fstat (diskfd, &want) == -1)
+    return -1;
+  snprintf (dir, sizeof dir, "/proc/%d/fd", (int) pid);
+  if ((d = opendir (dir)) == NULL)
+    return -1;
+  while ((de = readdir (d)) != NULL) {
+    int fd = atoi (de->d_name);
+    if (de->d_name[0] == '.' || fd <= DISK_FD)
+      continue;
+    if (fstatat (dirfd (d), de->d_name, &st, 0) == 0
+        && st.st_dev == want.st_dev && st.st_ino == want.st_ino)
+      return 1;
+  }
+  return 0;
+}
+
+/* Fail the start: the server's stderr if it said something, else WHY. */
+static int
+not_ready (struct server *srv, const char *why)
+{
+  int status;
+  /* A server that failed is usually exiting: give it a moment. */
+  bool exited = process_reap_within (srv->pid, 1000, &status);
+  _cleanup_free_ char *err = output_line (srv->errfd, 0);
+  char how[64];
+
+  if (exited) {
+    srv->pid = 0;
+    process_describe_status (status, how, sizeof how);
+    if (*err)
+      return error ("%s exited before it was ready (%s): %s",
+                    server_name (srv->kind), how, err);
+    return error ("%s exited before it was ready (%s)",
+                  server_name (srv->kind), how);
+  }
+  if (*err)
+    return error ("%s is not serving the disk: %s (%s)",
+                  server_name (srv->kind), why, err);
+  return error ("%s is not serving the disk: %s", server_name (srv->kind), why);
+}
+
+/* Connect to the listening socket, which the server inherited: the
+ * connection waits in its backlog until the server accepts it, or is reset
+ * when the server dies.
+ */
+static int
+wait_ready (struct server *srv, const struct sockaddr_storage *addr,
+            socklen_t addrlen, uint64_t want_size, bool want_ro, int diskfd)
+{
+  struct nbd_handle *h;
+  int sock, r = -1;
+  int64_t deadline = now_ms () + READY_TIMEOUT_MS;
+  char why[512];
+
+  if (dl_libnbd () == -1)
+    return -1;
+  if ((h = sym_nbd_create ()) == NULL)
+    return error ("nbd_create: %s", sym_nbd_get_error ());
+  sock = socket (addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (sock == -1) {
+    error_errno (errno, "socket");
+    goto out;
+  }
+  if (connect (sock, (const struct sockaddr *) addr, addrlen) == -1) {
+    snprintf (why, sizeof why, "connect: %s", strerror (errno));
+    close (sock);
+    not_ready (srv, why);
+    goto out;
+  }
+  if (sym_nbd_set_export_name (h, srv->export_name) == -1) {
+    close (sock);
+    error ("libnbd: %s", sym_nbd_get_error ());
+    goto out;
+  }
+  /* libnbd owns the socket from here; this already talks to the server,
+   * which may have died.
+   */
+  if (sym_nbd_aio_connect_socket (h, sock) == -1) {
+    snprintf (why, sizeof why, "%s", sym_nbd_get_error ());
+    not_ready (srv, why);
+    goto out;
+  }
+  while (!sym_nbd_aio_is_ready (h)) {
+    if (sym_nbd_aio_is_dead (h) || sym_nbd_aio_is_closed (h)
+        || sym_nbd_poll (h, 100) == -1) {
+      snprintf (why, sizeof why, "%s", sym_nbd_get_error ());
+      not_ready (srv, why);
+      goto out;
+    }
+    /* Peek only: not_ready reaps it and tells why. */
+    siginfo_t info = { .si_pid = 0 };
+    if (waitid (P_PID, srv->pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0
+        && info.si_pid == srv->pid) {
+      not_ready (srv, "exited");
+      goto out;
+    }
+    if (now_ms () > deadline) {
+      not_ready (srv, "no answer in 30 seconds");
+      goto out;
+    }
+  }
+
+  uint64_t size = sym_nbd_get_size (h);
+  int ro = sym_nbd_is_read_only (h);
+  if (size != want_size)
+    error ("%s exports %" PRIu64 " bytes, expected %" PRIu64 " (this is a bug)",
+           server_name (srv->kind), size, want_size);
+  else if (want_ro && ro != 1)
+    error ("%s exports the disk writable (this is a bug)",
+           server_name (srv->kind));
+  else if (!want_ro && ro != 0)
+    error ("%s exports the disk read-only despite --writable",
+           server_name (srv->kind));
+  else if (server_opened_disk (srv->pid, diskfd) == 0)
+    error ("%s opened another file than the disk located: was the image "
+           "removed meanwhile?", server_name (srv->kind));
+  else
+    r = 0;
+  sym_nbd_shutdown (h, 0);
+ out:
+  sym_nbd_close (h);
+  return r;
+}
+
+int
+server_start (const struct disk_location *loc,
+              const struct server_options *opts, struct server *srv)
+{
+  _cleanup_free_ char *exe = NULL;
+  _cleanup_strv_ char **argv = NULL;
+  _cleanup_close_ int listenfd = -1;
+  struct sockaddr_storage addr;
+  socklen_t addrlen = sizeof addr;
+  uint64_t want_size;
+  char tmpdir[] = SERVER_TMPDIR;
+
+  server_init (srv);
+  if (loc->fd < 0)
+    return error ("%s: the disk file is not open (this is a bug)",
+                  loc->file ? loc->file : "disk");
+  /* an old nbdkit opens the file by name (serve/pin.h): say it clearly. */
+  struct stat st;
+  if (fstat (loc->fd, &st) == 0 && st.st_nlink == 0)
+    return error ("%s: the disk file was removed since it was located "
+                  "(was the image removed?)", loc->file ? loc->file : "disk");
+  if (server_choose (loc, opts, &srv->kind) == -1)
+    return -1;
+  if ((exe = server_find (srv->kind)) == NULL)
+    return -1;
+  if ((argv = server_argv (loc, opts, srv->kind, exe)) == NULL)
+    return -1;
+  if (verbose)
+    debug_argv ("starting", argv);
+  if ((srv->export_name = strdup (opts->export_name ? opts->export_name : "")) == NULL)
+    return error_errno (errno, "strdup");
+
+  if ((opts->port ? socket_listen_tcp (opts, srv, &listenfd)
+       : socket_listen_unix (loc, opts, srv, &listenfd)) == -1)
+    goto fail;
+  if (listen (listenfd, SOMAXCONN) == -1
+      || getsockname (listenfd, (struct sockaddr *) &addr, &addrlen) == -1) {
+    error_errno (errno, "listen");
+    goto fail;
+  }
+  /* Wildcard addresses are reached on loopback. */
+  if (addr.ss_family == AF_INET
+      && ((struct sockaddr_in *) &addr)->sin_addr.s_addr == htonl (INADDR_ANY))
+    ((struct sockaddr_in *) &addr)->sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  if (addr.ss_family == AF_INET6
+      && IN6_IS_ADDR_UNSPECIFIED (&((struct sockaddr_in6 *) &addr)->sin6_addr))
+    ((struct sockaddr_in6 *) &addr)->sin6_addr = in6addr_loopback;
+  if ((srv->uri = socket_uri (opts, srv)) == NULL)
+    goto fail;
+
+  if (make_tmpdir (tmpdir) == -1)
+    goto fail;
+  int r = spawn (exe, argv, listenfd, loc->fd, tmpdir, srv);
+  /* Only the server holds the socket now: if it dies, clients see it. */
+  close (steal_fd (&listenfd));
+  want_size = decodes_qcow2 (loc, opts) ? loc->fmt.virtual_size : loc->size;
+  if (r == 0)
+    r = wait_ready (srv, &addr, addrlen, want_size, !opts->writable, loc->fd);
+  remove_tmpdir (tmpdir);
+  if (r == -1 || output_bound (srv->errfd) == -1)
+    goto fail;
+  debug ("%s (pid %d) ready at %s", server_name (srv->kind), (int) srv->pid, srv->uri);
+  return 0;
+
+ fail:
+  server_stop (srv);
+  server_clear (srv);
+  return -1;
+}
+
+void
+server_stop_because (struct server *srv, const char *why)
+{
+  int status;
+
+  if (srv->pid > 0) {
+    kill (srv->pid, SIGTERM);
+    if (!process_reap_within (srv->pid, STOP_TIMEOUT_MS, &status)) {
+      kill (srv->pid, SIGKILL);
+      process_wait (srv->pid, &status, NULL);
+    }
+    srv->pid = 0;
+  }
+  close_pidfd (srv);
+  socket_remove (srv);
+  server_forget (srv, why);
+}
+
+void
+server_stop (struct server *srv)
+{
+  server_stop_because (srv, "stopped");
+}
+

@@ -16,6 +16,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/proc.h"
 #include "pull.h"
 #include "source.h"
 #include "storage/reference.h"
@@ -244,9 +245,7 @@ run_tool_out (char *const argv[], bool relay, bool out_to_err,
     close (out[1]);
     return error_errno (errno, "pipe");
   }
-  fflush (stdout);
-  fflush (stderr);
-  pid = fork ();
+  pid = process_fork ();
   if (pid == -1) {
     int e = errno;
     close (out[0]); close (out[1]); close (err[0]); close (err[1]);
@@ -271,9 +270,8 @@ run_tool_out (char *const argv[], bool relay, bool out_to_err,
   close (out[0]);
   close (err[0]);
   int status;
-  while (waitpid (pid, &status, 0) == -1)
-    if (errno != EINTR)
-      return error_errno (errno, "waitpid");
+  if (process_wait (pid, &status, NULL) == -1)
+    return -1;
   r->status = WIFEXITED (status) ? WEXITSTATUS (status)
     : 128 + WTERMSIG (status);
   if (rc == -1)

@@ -13,6 +13,7 @@
 #include "clone/run.h"
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/proc.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -83,9 +84,7 @@ run_program (const char *const *argv, int fd3, char **out, char **err)
   if (outfd == -1 || errfd == -1)
     return error_errno (errno, "memfd_create");
   debug ("running %s %s ...", argv[0], argv[1] ? argv[1] : "");
-  fflush (stdout);
-  fflush (stderr);
-  pid_t pid = fork ();
+  pid_t pid = process_fork ();
   if (pid == -1)
     return error_errno (errno, "fork");
   if (pid == 0) {
@@ -102,9 +101,8 @@ run_program (const char *const *argv, int fd3, char **out, char **err)
     dprintf (2, "cannot run %s: %s\n", argv[0], strerror (errno));
     _exit (127);
   }
-  while (waitpid (pid, &status, 0) == -1)
-    if (errno == EINTR && interrupted)
-      kill (pid, SIGTERM);
+  if (process_wait (pid, &status, &interrupted) == -1)
+    return -1;
   if (err) {
     _cleanup_free_ char *all = slurp (errfd);
     *err = all ? one_line (all) : NULL;

@@ -71,7 +71,8 @@ struct json_object;
 struct json_object *disk_location_to_json (const struct disk_location *loc);
 
 /* What a source's list calls for every image: LOC is its disk, or NULL
- * with WHY saying why it has none.  A non-zero return stops the listing
+ * with WHY saying why it has none (LOC's fd may be -1: a listing need not
+ * keep every disk open).  A non-zero return stops the listing
  * and is returned.
  */
 typedef int (*disk_list_cb) (const char *image_id, char *const *names,

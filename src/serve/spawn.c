@@ -265,11 +265,10 @@ static void
 remove_tmpdir (const char *dir)
 {
   _cleanup_closedir_ DIR *d = opendir (dir);
-  struct dirent *de;
 
-  while (d && (de = readdir (d)) != NULL)
-    if (strcmp (de->d_name, ".") && strcmp (de->d_name, ".."))
-      unlinkat (dirfd (d), de->d_name, 0);
+  /* (unlinkat refuses "." and "..": EISDIR) */
+  for (struct dirent *de; d && (de = readdir (d)) != NULL; )
+    unlinkat (dirfd (d), de->d_name, 0);
   rmdir (dir);
 }
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # podman-disk
 #
 #   make              build build/podman-disk

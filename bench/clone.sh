@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # podman-disk clone against the copy-first routes, same run, same disks:
 #   a 1 GiB raw disk of random bytes, and a 20 GiB qcow2 holding the same
 #   1 GiB (sparse: the rest is unallocated);

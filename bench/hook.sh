@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The OCI hook's cost: median 'podman run --rm IMG true' with the export
 # annotation against the same without, same image, same run (goal: at most
 # 50 ms added), and the hook's own time per stage; then the memory of one

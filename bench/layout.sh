@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # podman-disk locate in an OCI layout against nbdkit's tar filter and
 # tar tvf --block-number, same run: the disk is the last member of a layer
 # tar after 10,000 small files, for a 256 MiB and a 2 GiB disk (time should

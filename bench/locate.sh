@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # podman-disk locate against podman image inspect, same store, same run:
 # a store of 1 image, then of 500.  Also locate's peak RSS and what it read.
 # locate is timed twice: as it runs every time the store has not changed

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # podman-disk serve --pull missing on an absent image, against the copy
 # route, on the same local registry (plain HTTP on loopback) and a 256 MiB
 # raw disk:

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # podman-disk serve and cp against the alternatives, same run, same 1 GiB
 # disk in the page cache:
 #   read it all: nbdcopy through podman-disk serve, through a plain nbdkit

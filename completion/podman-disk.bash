@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # bash completion for podman-disk                          -*- shell-script -*-
 #
 # Commands, their options, option values, and image names from the store

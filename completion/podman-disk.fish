@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # fish completion for podman-disk: commands, options, option values, and
 # image names from the store through 'podman-disk list --quiet' (no podman
 # call), with the --root, --runroot and --storage-driver already on the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: OCI and docker archives end to end (src/layout/): the outer
  * tar, index.json / manifest.json, manifests, configs, the layer tars
  * inside, the merged tree, the /disk/ rule and the disk header.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: disk format detection from a header (src/image/diskfmt.c).
  *
  * The input is the start of a disk.  It is probed as the whole disk, as a

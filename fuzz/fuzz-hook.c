@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: what the OCI runtime hands the hook (src/hook/state.c): the
  * container state on stdin and the bundle's config.json.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: the OCI image layout's JSON (src/layout/index.c): index.json,
  * nested image indexes, platforms, ref names, manifests, their layer and
  * config descriptors; then the layers those name, as layout_locate and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: image references (src/storage/reference.c): the
  * containers-storage:[DRIVER@ROOT+RUNROOT]REF specifier, docker reference
  * parsing, the candidate names, and the lookup among a store's images.

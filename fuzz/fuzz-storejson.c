@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: containers/storage images.json and layers.json
  * (src/storage/storejson.c).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: tar member offsets (src/image/tarscan.c) and the merged
  * layer index over them (src/image/tartree.c), with the /disk/ rule.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: the minimal tar header walk (src/image/tarwalk.c) against
  * libarchive, its reference (tarscan_memory_libarchive).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: the storage.conf TOML subset reader (src/storage/toml.c).
  *
  * The input is the file.  Properties: every key handed to the callback has

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: path resolution and the /disk/ rule (src/image/tree.c)
  * over an in-memory tree decoded from the input.
  *

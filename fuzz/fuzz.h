@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk fuzz targets: what every target shares.
  *
  * A target is fuzz/fuzz-NAME.c defining LLVMFuzzerTestOneInput.  It is

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # podman-disk fuzzing (issue 7), included by the Makefile.
 #
 #   make fuzz         build the libFuzzer targets fuzz/fuzz-NAME.c with clang

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Write the seed corpus of fuzz-oci (fuzz/corpus/oci/), in its input
 format (see fuzz/fuzz-oci.c): index.json and blobs separated by "\\n--\\n",
 "$N" / "#N" standing for the digest / size of part N.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: replay a fuzz target's inputs as a unit test.
  *
  * Runs LLVMFuzzerTestOneInput on every file of fuzz/corpus/NAME/ (the

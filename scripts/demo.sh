@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # make demo: build a small containerDisk image in the local store and show
 # podman-disk finding its disk and qemu reading it in place.  No network:
 # the image is FROM scratch, its disk a qcow2 holding an ext4 filesystem

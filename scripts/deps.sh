@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # podman-disk: install what building, testing and the demo need, and only
 # what is missing.  Shared by 'make deps', 'make check', 'make demo' and
 # .ci/run.  Debian/Ubuntu (apt-get) and Fedora (dnf).

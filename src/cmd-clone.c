@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk clone: a writable qcow2 overlay on the disk of an image,
  * in place.  The work is in src/clone/.
  */

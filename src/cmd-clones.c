@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk clones and release: the clones and their holds. */
 #include <errno.h>
 #include <inttypes.h>

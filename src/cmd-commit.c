@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk commit: a clone flattened into a new containerDisk image. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk cp: extract the disk of an image to a file or block device. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk exports: the disks the OCI hook is exporting. */
 #include <dirent.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk hook: the OCI hook that exports a container's disk while
  * it runs (hooks/podman-disk-*.json.in configure it in hooks.d).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk json: a qemu json: filename for the disk of an image. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk list: the images in the store that hold a disk. */
 #include <inttypes.h>
 #include <stdio.h>

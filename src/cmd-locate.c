@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk locate: where the disk of an image is. */
 #include <stdio.h>
 #include <string.h>

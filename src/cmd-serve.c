@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk serve: a read-only NBD export of the disk of an image, in place. */
 #include <errno.h>
 #include <signal.h>

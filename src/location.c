@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: the disk location record, see location.h. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: the disk location record.
  *
  * Sources (containers/storage, OCI layouts, archives, a container's rootfs)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: find the VM disk inside a container image and expose it
  * in place.  This file is the command table and the global options; each
  * command lives in src/cmd-NAME.c.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: pull on demand, as podman run does (--pull).
  *
  * Pulling is podman's: `podman pull` runs on the same store (--root,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: the table of sources, see source.h. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: from an image reference to a disk location.
  *
  * The sources, one per kind of transport (containers-transports(5)), in a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A bootable guest for the clone tests and bench, built at test time from
 # the host's own kernel (Debian's linux-image-cloud-amd64) and
 # busybox-static: sourced after functions.sh.

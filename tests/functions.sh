@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # podman-disk test functions, sourced by every tests/test-*.sh.
 #
 # A test exits 0 (pass), 77 (skip: it printed why) or anything else (fail).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # podman-disk OCI hook test helpers, sourced by tests/test-hook-*.sh after
 # functions.sh.  The hook runs for real: podman (runc) on a private store,
 # --hooks-dir pointing at hooks.d files generated from hooks/*.json.in with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The hook's state directory in a test, sourced after functions.sh by the
 # hook tests (tests/hook-functions.sh, which runs it through podman, and
 # tests/test-hook-direct.sh, which runs it by hand): $statedir, exports on

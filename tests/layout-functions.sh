@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers of the tests/test-layout-*.sh: OCI layouts made by hand around
 # layer tars made by the tests, so that every tar format and every odd
 # case can be put in a layout.  Sourced after functions.sh.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers of the tests/test-pull*.sh: a real registry (the CNCF
 # distribution registry: Debian's docker-registry, Fedora's
 # docker-distribution) on 127.0.0.1 with a private config, storage under

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers of the tests that build an attack by another local user
 # (tests/test-secure-*.sh; sourced after functions.sh).
 

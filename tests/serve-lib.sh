@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers of the serve and cp tests (sourced after functions.sh).
 
 # holders FILE: the pids of the processes that have FILE open: a server of

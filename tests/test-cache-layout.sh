@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The answer cache (common/cache.h) for layouts: a repeated locate skips
 # the scan of the layer tars, but only while every layer file keeps its
 # identity and the member's own tar header, read again, still says the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The answer cache (common/cache.h) for containers/storage: a repeated
 # locate takes the image and its layers from the cache, and every change of
 # the store's files (tag, rmi, a rebuilt image under the same name) makes it

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The command line itself: --help everywhere, --version, usage errors exit 2
 # with one hint, unknown commands.
 source "$(dirname "$0")/functions.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # A real guest on a clone: a Linux kernel of the host's and a busybox
 # initramfs whose init mounts /dev/vda, appends "boot N" to /log on it and
 # prints the file.  Booted under TCG on a clone of a containerDisk twice:

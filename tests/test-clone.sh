@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # podman-disk clone, clones, release, commit without a guest: the clone is
 # a qcow2 over the disk in place whose guest view is the image's disk; the
 # image is held (podman rmi refuses) until release; a base removed anyway

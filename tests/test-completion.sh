@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The shell completions: the bash one loaded into a bash and asked for
 # commands, options, option values, transport paths and image names from
 # a private store (through 'podman-disk list --quiet', with --root and

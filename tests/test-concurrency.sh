@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # podman-disk against a store that podman changes under it.  For a bounded
 # time (CONCURRENCY_SECONDS, default 60) one process builds, tags and
 # removes images in the private store: among them "victim", rebuilt in turn

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # cp's errors: one line each, no partial file left.
 source "$(dirname "$0")/functions.sh"
 source "$testsdir/serve-lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # cp of a qcow2 disk: decoded to raw by default, kept byte for byte with
 # --format qcow2.
 source "$(dirname "$0")/functions.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # cp of a raw disk: byte-exact, and sparse even though containers/storage
 # keeps the layer file fully allocated; to a block device too; to qcow2.
 source "$(dirname "$0")/functions.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The createRuntime hook killed at its timeout (issue 7): the server
 # never becomes ready (an nbdkit first in the hook's PATH that only
 # sleeps), the runtime kills the hook after the hooks.d timeout (10 s

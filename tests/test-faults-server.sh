@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Faults while serving (issue 7), with real nbdkit / qemu-nbd and nbdcopy:
 # - the server killed with SIGKILL in the middle of an nbdcopy of a
 #   256 MiB disk: the client errors out (bounded by timeout: no hang), the

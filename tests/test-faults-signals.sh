@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Signals podman-disk inherits or gets at a bad moment (issue 11):
 #   - started with SIGCHLD ignored (a parent that set SIG_IGN, which exec
 #     keeps): the kernel would reap children by itself and every waitpid

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Stale exports from a previous boot (issue 7): records whose server pid
 # now belongs to another process (pid 1 after a reboot, any pid with
 # another start time) or to none, with their sockets left on disk as

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # 20 start/stop cycles of an exported container: every cycle serves the
 # right bytes, the watcher and server hold the same few descriptors each
 # time (none of the hook's pipes, the disk only in the server), and at the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The OCI hook run by hand, as a runtime runs it: the state JSON on stdin,
 # a bundle whose config.json has the annotations and a root.path that is a
 # plain directory holding disk/disk.img (as a vfs container's, or one given

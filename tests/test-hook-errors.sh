@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # A requested export that cannot be made fails the container's start with
 # the hook's one-line message (podman shows the hook's stderr), and leaves
 # nothing: no process, socket, record or log, the container not running.

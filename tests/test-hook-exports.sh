@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # podman-disk exports on hand-made records (no podman needed): listing,
 # liveness (a pid that runs but is not the recorded process is dead),
 # whether the served file is still in place (a "server" holding the file

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The OCI hook with fuse-overlayfs (rootless podman's overlay on older
 # kernels): the FUSE mount does not show its layers, so they come from
 # containers/storage's own files beside it (ID/diff, ID/lower), and the

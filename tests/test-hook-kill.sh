@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The export ends with the container's process even when poststop never
 # runs: conmon is killed first (so nobody runs the cleanup), then the
 # container's process with SIGKILL; the watcher sees the process go and

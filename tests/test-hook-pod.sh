@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The OCI hook in a pod (podman kube play): the pod-level annotation
 # io.podman-disk.export/disk marks the container named disk only (podman
 # 4.3 gives pod annotations to every container), its socket appears in the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Records planted in the hook's state directory (issue 10, class 4).
 # exports --prune and the hook's poststop kill the processes and remove the
 # sockets a record names.  So:

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The OCI hook under rootless podman: a test user whose containers.conf
 # sets hooks_dir (podman loads no hooks for rootless users otherwise, the
 # README's line) runs an annotated container of its own store.  The hook

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The OCI hook with podman run: an annotated container's disk is exported
 # while it runs (raw through nbdkit, qcow2 decoded through qemu-nbd, a
 # chosen member, a copy-on-write export, a disk the container's upper dir

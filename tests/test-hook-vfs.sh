@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The OCI hook on a vfs store: the rootfs is one plain directory (no
 # overlay mount), and the disk is served from it.
 source "$(dirname "$0")/functions.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Hostile disks: qcow2 headers that would make qemu open host files (a
 # backing file /etc/shadow, an external data file), corrupt qcow2 headers
 # (cluster_bits 40, a huge L1 table, a bad header length), a vmdk

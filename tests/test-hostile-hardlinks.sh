@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Layout blobs (and archives) that are hard links to files outside the
 # layout, owned by someone else than the layout's owner: their bytes are
 # that other file's, whoever owns it may change them after any check

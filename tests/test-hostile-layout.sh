@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Hostile OCI layouts read in place (oci:DIR): index.json truncated,
 # nested 10^5 deep, with wrong types; digests that are paths; a missing
 # blob; blobs that are symlinks to host files (as tar would extract them

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Hostile sizes: an index.json of 30,000 entries, a docker-archive whose
 # manifest.json has 30,000, 30,000 platforms under one name (each once
 # took minutes to hours: the index was parsed again per entry and the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # A hostile or damaged containers/storage store: images.json and
 # layers.json truncated, empty, nested 10^5 levels deep, with wrong types,
 # a layer parent cycle, layer ids holding '/' or '..', a missing layer.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Hostile images, symlinks and whiteouts: a disk that points at the host
 # (/etc/shadow, ../../../../etc/shadow), at itself, at a directory; /disk
 # itself a symlink out; --disk naming host paths; hardlinks; a whiteout or

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Hostile tars: member names that climb out of the root (../x, /abs,
 # disk/../../x), a member whose size is larger than the blob, a truncated
 # tar, pax headers with a negative or 2^63 size, GNU and pax sparse

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Text an image controls never reaches the terminal raw.  A disk member
 # whose name holds ESC[2J, CR, a newline, the C1 CSI in UTF-8 (0xc2 0x9b)
 # and as a raw byte, a bidi override; a layout whose ref name holds an

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # make install / uninstall into a DESTDIR: the binary, the man pages, the
 # three completions and the hooks.d JSON pointing at the installed binary;
 # uninstall removes every file again.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Choosing the image in a layout: names, nested image indexes and
 # platforms; hand-made archives (oci-archive of a layout, docker-archive
 # whose layer is a symlink); and layouts whose JSON is wrong, each with an

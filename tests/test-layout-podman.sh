@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Layouts and archives as the real tools write them: podman save in every
 # format (with and without --uncompressed) and skopeo copy to oci: and
 # oci-archive:.  What can be served in place must read back as the

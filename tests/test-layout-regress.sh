@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # OCI layout reader regressions (issue 7): index.json holding null;
 # two manifests under one ref name; a symlink in a directory component of
 # a blob's path when openat2 is missing (valgrind does not know openat2,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Layer tars in every format the tools write, put in hand-made OCI layouts:
 # GNU tar (v7, ustar, oldgnu, gnu, pax), a 150-character member name,
 # Python's tarfile, members over 8 GiB (pax size record, GNU base-256),

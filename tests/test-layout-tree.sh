@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The image's tree across layers, as a container would see it: whiteouts,
 # opaque directories, later members, hard links (within and across
 # layers), symlinks resolved inside the image; and ORAS-style images whose

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # podman-disk list over a store with raw and qcow2 disks and images that
 # are not containerDisks: the table, -q, and --format json parsed by jq,
 # each entry's file holding the disk's bytes; an empty store.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # A qcow2 disk as kubevirt/containerdisks ship it: owned 107:107, mode
 # 0444.  locate reads its header (format, virtual size, cluster size), json
 # opens it with a qcow2 node (or raw bytes with --no-decode), --disk names

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # A one-layer raw disk in an overlay store: locate (text and json) points
 # at the very bytes in the layer's diff directory, json opens them in
 # qemu, list shows the image, and none of it writes into the store.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Image references resolved like podman's local lookup, each proved by the
 # bytes qemu reads: names short and long, localhost/ first, the repository
 # suffix match, IDs and ID prefixes, sha256:ID, NAME@DIGEST,

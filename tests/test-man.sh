@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The man pages: every page builds with go-md2man and renders with man(1)
 # without a warning, has the sections users expect, and documents exactly
 # the options that the built command's --help prints.  A command that is

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # --pull from a registry over TLS with a test CA and htpasswd auth: the
 # CA through --cert-dir, credentials through --creds or a podman login
 # --authfile; wrong credentials and an untrusted certificate each fail

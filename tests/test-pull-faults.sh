@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # A registry that dies in the middle of a pull: a proxy in front of the
 # real one sends half of the big layer blob, then exits.  The pull fails
 # with one line naming the registry and why, and leaves no partial image

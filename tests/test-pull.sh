@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Pull on demand (--pull) from a real registry on loopback, over plain
 # HTTP (insecure in the test's own registries.conf): serve pulls a missing
 # image and serves the registry's bytes; --pull never fails with one clear

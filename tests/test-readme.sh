@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The README's workflows, run as they are written: every ```sh block that
 # follows a '<!-- test: NAME -->' line runs in a directory of its own, on
 # the demo image built by scripts/demo.sh into a private store, with the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The RPM: 'make dist' packs the tracked files into podman-disk-VERSION.tar.gz
 # and 'make rpm' builds it with rpmbuild -ta (running the spec's %build,
 # %check and %install).  The package must hold the binary, the man pages, the

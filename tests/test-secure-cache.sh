@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The answer cache (common/cache.h) under another user's control: root run
 # with that user's HOME or XDG_CACHE_HOME (sudo without -H, a script) must
 # not make or use podman-disk/ wherever the user's ~/.cache points, nor in

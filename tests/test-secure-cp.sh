@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # cp never writes through a symlink another user planted (issue 10, class
 # 1).  In a sticky world-writable directory like /tmp, a second local user
 # plants DEST as a symlink to a root-owned file, as a dangling symlink into

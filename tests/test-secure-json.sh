@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # json prints a path that qemu opens later, by name: a path another user
 # could swap in between (for a symlink to a host file) is refused, with
 # the fd-based alternative named; --allow-foreign-path prints it anyway.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # serve's errors: one clear line each, and no process or socket left.
 source "$(dirname "$0")/functions.sh"
 source "$testsdir/serve-lib.sh"

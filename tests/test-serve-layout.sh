@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # serve and cp from OCI layouts and archives: the disk is a tar member at
 # an offset inside a layer blob (or an archive), served and copied from
 # there, never extracted.

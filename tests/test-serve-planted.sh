@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Files root's serve makes, in places another user can write (issue 10,
 # class 1), with a real second user planting symlinks in a shared sticky
 # directory:

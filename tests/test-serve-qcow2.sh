@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # serve a qcow2 disk: decoded by qemu-nbd to the guest view by default, the
 # stored bytes with --no-decode (nbdkit), and the guest's filesystem is
 # really there.

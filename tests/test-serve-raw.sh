@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # serve a raw disk from containers/storage: real clients read exactly the
 # disk's bytes, the export is read-only, many readers at once, and stopping
 # it leaves nothing behind.

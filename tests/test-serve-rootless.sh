@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # serve as a rootless user, on the user's own store: a 0440 disk owned by a
 # subordinate uid (readable only in podman's user namespace) is served by a
 # server inside that namespace, through a socket the user reaches from

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # serve --run (captive, exits with the command's status) and --foreground
 # (stops on SIGTERM/SIGINT; reports a server that died), with no process or
 # socket left after any of them.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The disk's path swapped while it is served (someone who can write a
 # directory on the way, as a container can its upper layer, replaces the
 # file with a symlink to a host file): every later client still reads the

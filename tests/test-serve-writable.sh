@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # serve --writable: a client's writes are visible to it, and the image is
 # never written (the overlay is thrown away), with nbdkit (cow filter) and
 # qemu-nbd (--snapshot).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Additional image stores ([storage.options] additionalimagestores, or
 # STORAGE_OPTS=overlay.imagestore=DIR) are searched after the main store,
 # read-only under their own locks: locate finds their images, the main

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # podman artifacts (podman artifact add, podman 5.4 and later): the store
 # keeps them as an OCI layout at <graphroot>/artifacts, the disk a whole
 # blob.  This machine's podman predates artifacts, so the store is written

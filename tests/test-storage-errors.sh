@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Bad inputs, each one stderr line and the documented exit code: unknown
 # images, images without a disk or with two, damaged stores (truncated or
 # mistyped JSON, a missing parent, an incomplete or missing layer, a

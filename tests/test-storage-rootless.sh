@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # A rootless store: a test user (with subordinate uid/gid ranges) builds
 # images with its own podman in its default store, and podman-disk run as
 # that user finds them there.  A 0444 disk owned by 107:107 (a subordinate

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The same images in a vfs store: a raw disk, a 107:107 0444 qcow2 tagged
 # quay.io/containerdisks/fedora:41 and looked up as fedora:41, by ID and
 # by digest.  vfs keeps the whole tree in the top layer's directory.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Multi-layer images, in an overlay and in a vfs store: an upper layer
 # that deletes the lower layer's disk (a .wh. whiteout) and adds another,
 # and one that hides the lower /disk/ with an opaque directory.  The OCI

@@ -1,4 +1,5 @@
 #!/usr/bin/zsh -f
+# SPDX-License-Identifier: Apache-2.0
 # zsh-complete.zsh COMPDIR LINE: the matches zsh's completion system offers
 # at the end of LINE, one a line.  An interactive zsh in a pty (zpty) loads
 # the completion function from COMPDIR with compinit; its compadd is

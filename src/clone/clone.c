@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: making and checking clones, see clone.h. */
 #include <errno.h>
 #include <fcntl.h>

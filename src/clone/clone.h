@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: clones, writable qcow2 overlays on a disk where it lies.
  *
  * A clone is a plain qcow2 file whose backing file is a qemu json: spec of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: holds, podman containers that keep a clone's image, see
  * hold.h.  Everything here is done by podman itself, on the store of the
  * global options: podman-disk never writes into containers/storage.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: a clone's hold on its image (podman containers), and what
  * clone.c and hold.c share.  See clone.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: running programs for clone and commit, see run.h. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: running the programs a clone needs (qemu-img, podman),
  * argv vectors only, never a shell.
  */

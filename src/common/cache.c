@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: a per-user cache of answers, see cache.h. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: a per-user cache of answers that are slow to derive.
  *
  * Parsing a 500-image images.json, or scanning 10,000 tar headers, costs

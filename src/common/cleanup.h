@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: resource cleanup attributes, so early returns stay short. */
 #ifndef PODMAN_DISK_CLEANUP_H
 #define PODMAN_DISK_CLEANUP_H

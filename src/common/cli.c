@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: shared command line handling, see cli.h. */
 #include <stdio.h>
 #include <stdlib.h>

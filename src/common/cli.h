@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: what every command shares on its command line. */
 #ifndef PODMAN_DISK_CLI_H
 #define PODMAN_DISK_CLI_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: load optional libraries on first use, see dl.h. */
 #include <dlfcn.h>
 #include <stdio.h>

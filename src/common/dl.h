@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: heavy optional libraries, loaded on first use.
  *
  * Locating a disk must not pay for libraries it does not use: loading

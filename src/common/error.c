@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: error message recording, see error.h. */
 #include <errno.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: one error message, composed where the failure is
  * understood and printed once by main as "podman-disk: MESSAGE".
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: may anyone but root and the caller change what a path
  * names?  See pathtrust.h.
  */

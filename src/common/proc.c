@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: processes, see proc.h. */
 #include <errno.h>
 #include <fcntl.h>

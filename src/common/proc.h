@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: processes.
  *
  * What /proc says of a process (its start time, parent and program), and

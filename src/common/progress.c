@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: progress bar, see progress.h. */
 #include <stdio.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: a progress bar on the terminal, like nbdcopy -p. */
 #ifndef PODMAN_DISK_PROGRESS_H
 #define PODMAN_DISK_PROGRESS_H

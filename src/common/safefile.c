@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: files made without writing through someone else's path,
  * see safefile.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: create and replace files without writing through a path
  * someone else controls.
  *

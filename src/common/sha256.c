@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: SHA-256 (FIPS 180-4), see sha256.h. */
 #include <stdio.h>
 #include <string.h>

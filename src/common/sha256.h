@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: SHA-256 (FIPS 180-4), for --verify and blob digests.
  *
  * None of the libraries podman-disk links or loads exposes a hash, so this

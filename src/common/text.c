@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: text an image controls, made safe for a terminal; see text.h. */
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: the one way text that an image controls reaches a terminal.
  *
  * Image names, tags, member paths, disk names, layer ids, export names,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: a container's export, started and stopped by the hook.
  *
  * The export runs under the one supervisor of background exports

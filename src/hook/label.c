@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: SELinux labels, see label.h. */
 #include <errno.h>
 #include <unistd.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: the SELinux label of the sockets the hook makes. */
 #ifndef PODMAN_DISK_HOOK_LABEL_H
 #define PODMAN_DISK_HOOK_LABEL_H

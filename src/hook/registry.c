@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: the registry of the hook's exports, see registry.h. */
 #include <dirent.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: the registry of exports the hook started.
  *
  * One directory, /run/podman-disk (rootless: $XDG_RUNTIME_DIR/podman-disk),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: the hook's annotations and the container's names, see request.h. */
 #include <errno.h>
 #include <libgen.h>

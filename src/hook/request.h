@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: what a container's annotations ask of the hook.
  *
  *   io.podman-disk.export=true|NAME        export this container's disk

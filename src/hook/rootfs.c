@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: the disk in a container's rootfs, see rootfs.h. */
 #include <errno.h>
 #include <libgen.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: the disk in a running container's root filesystem.
  *
  * The rootfs podman or CRI-O mounted for the container is an overlay of

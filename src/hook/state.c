@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: the OCI state and config.json of a hook's container, see oci.h. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: what an OCI hook is told about its container.
  *
  * The runtime writes the container's state (runtime-spec "state": id,

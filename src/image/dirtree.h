@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: the tree backend for a stack of layer directories.
  *
  * containers/storage overlay (overlay/<id>/diff of each layer), vfs (one

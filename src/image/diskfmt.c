@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: disk format detection from the header, never by letting qemu
  * probe.  See diskfmt.h.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: disk format detection from the header, never by qemu probing. */
 #ifndef PODMAN_DISK_DISKFMT_H
 #define PODMAN_DISK_DISKFMT_H

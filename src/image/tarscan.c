@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: tar member offsets over a mapping, see tarscan.h. */
 #include <errno.h>
 #include <inttypes.h>

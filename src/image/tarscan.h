@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: where the members of a tar are, without reading their data.
  *
  * The headers of a tar held in memory (an mmap of the blob or archive)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: a merged index of tar members as an image tree, see tartree.h.
  *
  * The index is one array of entries sorted by path, compared as if '/' were

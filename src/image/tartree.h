@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: the tree backend for an index of tar members.
  *
  * OCI layouts and archives hold an image as a stack of layer tars.  The

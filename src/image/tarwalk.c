@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: a minimal walk over tar headers, see tarwalk.h.
  *
  * Every rule here restates what libarchive 3.6's tar reader

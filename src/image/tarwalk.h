@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: a minimal walk over tar headers, for the offset pass.
  *
  * libarchive costs a first locate more than the walk itself: about 10 ms

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: path resolution and the /disk/ rule inside an image tree.
  *
  * Everything here goes through struct tree_ops, one component at a time:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: an image's file tree, seen the way a container sees it.
  *
  * Two backends implement it: a stack of layer directories with overlay

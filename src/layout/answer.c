@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: where the disk is in an image's layers, as a cache answer
  * (common/cache.h).
  *

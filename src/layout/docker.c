@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: docker-archive, the format of docker save and podman save's
  * default: manifest.json lists each image's config and layer tars (paths
  * in the archive, often symlinks to one another); the config's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: a layout's files, in a directory or an archive, and the
  * JSON and digest helpers of src/layout.  See layout-internal.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: the OCI image layout: index.json, nested image indexes and
  * the platform to pick from them, the manifest and its layers.
  * See https://github.com/opencontainers/image-spec (image-layout.md,

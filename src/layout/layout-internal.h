@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: the pieces of src/layout, shared among its files.
  *
  *   store.c    a layout's files: a directory, or the members of an archive

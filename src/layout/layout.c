@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: OCI layouts and archives as a source of disks.
  *
  * oci:DIR, oci-archive:FILE and docker-archive:FILE, each with :NAME,

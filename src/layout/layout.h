@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: OCI image layouts and archives as a source of disks. */
 #ifndef PODMAN_DISK_LAYOUT_H
 #define PODMAN_DISK_LAYOUT_H

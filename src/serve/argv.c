@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: the command line of a server and what its program is, see
  * serve/argv.h.
  */

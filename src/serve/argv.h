@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: which server serves a disk, and its command line.
  *
  * The servers are the ecosystem's own: nbdkit (file plugin + offset

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: pin an open file under a fixed name, see pin.h. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: a fixed name for an open file, for servers that take a name.
  *
  * nbdkit before 1.34 takes its disk only as file=NAME: it resolves NAME

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: qemu json: filenames, see qemuspec.h. */
 #include <errno.h>
 #include <inttypes.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: the qemu json: filename that opens a disk in place. */
 #ifndef PODMAN_DISK_QEMUSPEC_H
 #define PODMAN_DISK_QEMUSPEC_H

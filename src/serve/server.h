@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: an NBD server exporting a disk location in place.
  *
  * The server (serve/argv.h: nbdkit, or qemu-nbd to decode qcow2) is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: a server's listening socket and its URI, see serve/socket.h. */
 #include <dirent.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: the listening socket of a server, and NBD URIs.
  *
  * podman-disk binds the socket itself and hands it to the server (see

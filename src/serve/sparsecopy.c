@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: sparse copy of a byte range, see sparsecopy.h. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: copy a byte range of a file out, sparse, in the kernel.
  *
  * containers/storage stores layer files fully allocated, so a 10 GiB disk

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: start a server, wait until it serves, stop it, and what it
  * said: see serve/server.h and serve/spawn.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: what a server (or qemu-img) says, captured in one place.
  *
  * Its stderr is a memfd: nothing it writes can block it or fill a pipe

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: one supervisor for every background export, and the one
  * loop that waits for a server: see serve/supervisor.h and serve/server.h.
  */

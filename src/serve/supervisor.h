@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: the supervisor of a server that outlives its command.
  *
  * One mechanism for every export that runs in the background (serve

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: podman's artifact store as a source of disks.
  *
  * podman artifact add NAME FILE (podman 5.4 and later) keeps artifacts

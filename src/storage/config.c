@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: find the store like podman does, see config.h. */
 #include <dirent.h>
 #include <errno.h>

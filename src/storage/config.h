@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: which containers/storage store to read, found like podman.
  *
  * Files (containers-storage.conf(5), containers-config(5)):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: find the disk of a stored image, see disk.h.
  *
  * The layers of an image are a chain from its top layer down through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: from a stored image to the location of its disk. */
 #ifndef PODMAN_DISK_STORAGE_DISK_H
 #define PODMAN_DISK_STORAGE_DISK_H

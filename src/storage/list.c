@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: storage_list, every image of the store and its disk. */
 #include "common/error.h"
 #include "storage/config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: storage_locate, containers/storage as a source of disks. */
 #include <errno.h>
 #include <stdio.h>

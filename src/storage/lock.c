@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: read locks on containers/storage's lock files.
  *
  * containers/storage guards layers.json and images.json with fcntl locks

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: parse and resolve image references, see reference.h. */
 #include <errno.h>
 #include <stdio.h>

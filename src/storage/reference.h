@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: image references in containers/storage, resolved like
  * podman's local lookup (containers/common libimage LookupImage).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: short names in registries.conf, see registries.h. */
 #include <dirent.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: what registries.conf says about short names, read the way
  * containers/image's sysregistriesv2 reads it for podman's local lookup
  * (containers-registries.conf(5), containers-registries.conf.d(5)).

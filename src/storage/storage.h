@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: containers/storage as a source of disks. */
 #ifndef PODMAN_DISK_STORAGE_H
 #define PODMAN_DISK_STORAGE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: open a store set: locks, then JSON, see store.h. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: a containers/storage store as read from its JSON files.
  *
  * A store is <root>/<driver>-images/images.json and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: a store lookup as a cache answer (common/cache.h).
  *
  * Parsing images.json is most of the time of a locate in a store of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: images.json and layers.json of containers/storage.
  *
  * Only the fields needed to find a disk are read: an image's id, names,

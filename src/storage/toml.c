@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: a small, strict TOML reader, see toml.h. */
 #include <ctype.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: a small, strict reader of the TOML that storage.conf uses.
  *
  * Debian has no C TOML library, and storage.conf needs little: tables,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk: rootless stores and podman's user namespace, see disk.h.
  *
  * In a rootless store, files belong to the users of the rootless user

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers of the hostile-image tests (tests/test-hostile-*.sh), sourced
 # after tests/functions.sh.  Layers are written by hand (mktar.py) so they
 # can hold what no builder would write, then put in an OCI layout

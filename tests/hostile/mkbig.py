@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Layouts and archives with very many entries, for the size tests.
 
     mkbig.py index DIR N DISK       oci:DIR, index.json of N entries named

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Write an OCI image layout by hand, for the hostile-image tests.
 
     mklayout.py DIR REFNAME LAYER.tar [LAYER.tar ...]

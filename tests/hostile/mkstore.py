@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Write a containers/storage overlay store by hand, for the size tests.
 
     mkstore.py ROOT NAME LAYERS DISK

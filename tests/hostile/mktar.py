@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Write a tar layer for the hostile-image tests from a JSON member list.
 
     mktar.py OUT.tar 'JSON'

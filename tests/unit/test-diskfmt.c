@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit test: disk format detection (src/image/diskfmt.c) on hand-built
  * headers for every case, and on real images made by qemu-img if present.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit test: error messages stay one printable line (src/common/error.c),
  * whatever the names from an image hold: newlines, escapes, DEL.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit test: the OCI hook's inputs (src/hook/state.c, src/hook/request.c,
  * src/hook/rootfs.c): state and config.json as runc and podman 4.3 write
  * them and hostile variants, the annotation rules, the container's names

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit test: the hook's export registry (src/hook/registry.c): records
  * to JSON and back, atomic writes, listing in id order past a corrupt
  * record, removal that leaves foreign files alone, the state directory

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit test: layout_list over an OCI layout written here: two named
  * images, one with a disk and one without, and a docker-archive-less
  * error.  (The CLI does not list layouts yet: this is its API.)

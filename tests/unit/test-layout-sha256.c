@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit test: SHA-256 (src/common/sha256.c) on the FIPS 180-4 examples,
  * fed whole and in odd-sized pieces.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit test: opening a layout's files (src/layout/files.c) when they are
  * not what they should be: a FIFO where a blob or an archive should be
  * (refused at once, never waited on), symlinks out of the layout (never

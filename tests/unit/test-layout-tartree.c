@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit test: the merged tar member index (src/image/tartree.c). */
 #include <stdio.h>
 #include <stdlib.h>

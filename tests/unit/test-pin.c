@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit test of pin_fd (src/serve/pin.c): in a child, as a server would
  * be, PIN_PATH is the very file of the descriptor, read-only, even after
  * its path was swapped for a symlink to another file; a removed file is

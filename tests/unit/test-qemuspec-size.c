@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit test: the qemu json: of disks whose size is not a multiple of 512
  * (src/serve/qemuspec.c).  qemu's raw driver refuses such a "size", and
  * qemu-img makes qcow2 files of any length (196616 bytes for 1M), so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit test of src/common/safefile.c: paths are walked without following
  * a symlink another user owns, dangling symlinks are refused with GNU cp's
  * words, directories of one's own are checked, and new files appear whole

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit test of server_argv (src/serve/server.c) for nbdkit: the disk goes
  * as fd=4 to an nbdkit that takes it (1.34 and later), so the server reads
  * the very file that was located; an older one gets file=PIN_PATH, a name

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit test of src/serve/server.c: serve hand-made disk locations (raw and
  * qcow2 at a non-zero offset in a bigger file) with nbdkit and qemu-nbd,
  * and check the bytes a libnbd client reads, the flags, the errors and that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit test of src/serve/sparsecopy.c: the copy is byte-exact, keeps the
  * source's holes, makes all-zero blocks holes, whatever the offset of the
  * disk in its file.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit test: finding the store like podman (src/storage/config.c): the
  * storage.conf search order, drop-ins, rootless defaults, environment,
  * with the system directories moved into a temporary directory.

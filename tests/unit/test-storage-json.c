@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit test: containers/storage's images.json and layers.json
  * (src/storage/storejson.c): the fields read, and a clear error naming the
  * file for wrong types and truncated or trailing JSON.

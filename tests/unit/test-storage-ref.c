@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit test: image references in containers/storage
  * (src/storage/reference.c): the containers-storage: store specifier,
  * docker reference parsing and normalisation, and podman's local lookup

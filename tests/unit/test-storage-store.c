@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit test: a containers/storage store as podman-disk reads it
  * (src/storage/store.c, lock.c, disk.c): read locks that keep podman's
  * writers out while held, volatile layers, additional image stores, the

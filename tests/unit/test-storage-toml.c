@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit test: the TOML subset reader of storage.conf (src/storage/toml.c):
  * what it reads, under which dotted path, and the file:line of what it
  * refuses.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit test: tar member offsets (src/image/tarscan.c) on tars made here by
  * GNU tar in every format it writes, checked against where the bytes
  * really are; nested tars; refusals; that a scan touches no data page;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit test: the rule that makes text an image controls safe for a
  * terminal (src/common/text.c), in its three forms: in place, written to
  * a stream (with a column's padding), and JSON escaped; and the error

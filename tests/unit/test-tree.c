@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit test: tree resolution and the /disk/ rule over layer directories
  * (src/image/tree.c, src/image/dirtree.c), on real directories built in
  * a temporary directory with whiteouts, opaque directories and hostile

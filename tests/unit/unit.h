@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk unit tests: checks, counted, the closing summary, and the
  * setup helpers several tests share.  Everything here is static inline so
  * that a test gets no unused-function warning for what it does not use.

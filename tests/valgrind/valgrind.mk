@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # podman-disk under valgrind memcheck (issue 7), included by the Makefile.
 #
 #   make check-valgrind   the end-to-end tests (VALGRIND_TESTS: all but the

@@ -4,21 +4,21 @@
 # .ci/run.  Debian/Ubuntu (apt-get) and Fedora (dnf).
 set -e
 
-debian_packages="gcc make pkg-config binutils libjson-c-dev libarchive-dev
+debian_packages="gcc make pkg-config binutils libjson-c-dev libarchive-dev nbdkit-plugin-dev
  libnbd-dev libmount-dev libselinux1-dev
  podman runc skopeo uidmap nbdkit libnbd-bin fuse3 qemu-utils e2fsprogs
  jq bc time python3 go-md2man man-db hyperfine rpm busybox-static zsh fish
- clang libclang-rt-14-dev valgrind qemu-system-x86 libguestfs-tools"
+ clang libclang-rt-14-dev valgrind qemu-system-x86 libguestfs-tools gnutls-bin"
 # libguestfs boots a kernel of the host's: Debian's images in containers
 # have none.
 [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ] &&
     debian_packages="$debian_packages linux-image-cloud-amd64"
-fedora_packages="gcc make pkgconf-pkg-config binutils json-c-devel
+fedora_packages="gcc make pkgconf-pkg-config binutils json-c-devel nbdkit-devel
  libarchive-devel libnbd-devel libmount-devel libselinux-devel
  podman runc skopeo shadow-utils nbdkit nbdkit-basic-plugins
  nbdkit-basic-filters libnbd nbdfuse fuse3 qemu-img e2fsprogs jq bc time python3
  golang-github-cpuguy83-md2man man-db hyperfine rpm-build busybox zsh fish
- clang compiler-rt valgrind qemu-system-x86 guestfs-tools"
+ clang compiler-rt valgrind qemu-system-x86 guestfs-tools gnutls-utils"
 
 as_root () {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi

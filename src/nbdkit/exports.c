@@ -20,7 +20,7 @@
 
 #include "common/error.h"
 #include "nbdkit/plugin.h"
-#include "storage/storage.h"
+#include "source.h"
 
 struct list_state {
   struct nbdkit_exports *exports;
@@ -52,9 +52,11 @@ store_list_exports (const struct locate_request *req,
 {
   struct list_state st = { exports, 0 };
 
-  (void) req;           /* the /disk/ rule: disk= is for one IMAGE */
+  /* The store's source lists with the /disk/ rule (disk= is for one
+   * IMAGE), in the store of REQ.
+   */
   error_clear ();
-  int r = storage_list (add_image, &st);
+  int r = source_for (NULL)->list (NULL, req, add_image, &st);
   if (st.r == -1)
     return -1;          /* nbdkit_add_export said why */
   if (r == -1)
@@ -105,7 +107,8 @@ store_open_export (const char *name, const struct locate_request *req,
            "another store", name);
     return report_error (name);
   }
-  if (storage_locate (name, req, &d->loc) == -1)
+  /* The store's own source: never the transport NAME might spell. */
+  if (source_for (NULL)->locate (name, req, &d->loc) == -1)
     return report_error (name);
   if (!names_image (name, &d->loc)) {
     error ("export '%s': no image has exactly this name or ID (nbdinfo "

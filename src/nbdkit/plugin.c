@@ -25,9 +25,7 @@
 #define NBDKIT_API_VERSION 2
 #include <nbdkit-plugin.h>
 
-#include "common/cli.h"
 #include "common/error.h"
-#include "layout/layout.h"
 #include "nbdkit/plugin.h"
 #include "source.h"
 
@@ -208,7 +206,7 @@ check_request (void)
     nbdkit_error ("offset= and size= go with fd= only");
     return -1;
   }
-  if (image && layout_is_layout_ref (image)) {
+  if (image && source_for (image)->picks_platform) {
     if (root || runroot || driver) {
       nbdkit_error ("root=, runroot= and driver= apply to containers-storage "
                     "images, not to '%s'", image);
@@ -246,9 +244,9 @@ podman_disk_config_complete (void)
   req.disk = disk_path;
   req.platform = platform;
   /* The store options, as the CLI's --root, --runroot, --storage-driver. */
-  global_opts.root = root;
-  global_opts.runroot = runroot;
-  global_opts.storage_driver = driver;
+  req.store.root = root;
+  req.store.runroot = runroot;
+  req.store.driver = driver;
   verbose = podman_disk_debug_verbose;
   return 0;
 }

@@ -12,7 +12,11 @@
 #   make deps         install the build and test dependencies (apt-get or dnf)
 #   make man          the man pages, man/*.1 and man/*.5, with go-md2man
 #   make install      PREFIX=/usr/local DESTDIR= (also BINDIR, LIBEXECDIR,
-#                     MANDIR, HOOKSDIR, ...); make uninstall undoes it
+#                     MANDIR, HOOKSDIR, NBDKIT_PLUGINDIR, ...); make uninstall
+#                     undoes it
+#   make plugin       the nbdkit plugin build/nbdkit-podman-disk-plugin.so
+#                     (also built by 'make' when nbdkit's plugin header is
+#                     there: Debian nbdkit-plugin-dev, Fedora nbdkit-devel)
 #   make dist         podman-disk-VERSION.tar.gz of the files git tracks
 #   make rpm          build the RPMs from it (RPMBUILD_FLAGS=--nodeps off Fedora)
 
@@ -27,6 +31,8 @@ HOOKSDIR   ?= $(DATADIR)/containers/oci/hooks.d
 BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 ZSHCOMPDIR ?= $(DATADIR)/zsh/site-functions
 FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
+# nbdkit loads 'nbdkit podman-disk' from its own plugin directory only.
+NBDKIT_PLUGINDIR ?= $(shell $(PKG_CONFIG) --variable=plugindir nbdkit 2>/dev/null)
 DESTDIR    ?=
 
 CC         ?= cc
@@ -63,6 +69,20 @@ LIB_OBJS   = $(filter-out $(BUILDDIR)/src/main.o,$(OBJS))
 UNIT_SRCS  = $(wildcard tests/unit/test-*.c)
 UNIT_BINS  = $(UNIT_SRCS:%.c=$(BUILDDIR)/%)
 PROG       = $(BUILDDIR)/podman-disk
+
+# The nbdkit plugin (src/nbdkit/): a shared object linked against the core
+# library, the CLI's own sources and location record without main and the
+# commands, compiled a second time as position-independent code under
+# $(BUILDDIR)/pic/.  Only plugin_init and the plugin's -D debug flag are
+# exported (src/nbdkit/plugin.syms): podman-disk's error() must not meet
+# glibc's in nbdkit's global symbol scope.
+HAVE_NBDKIT := $(shell $(PKG_CONFIG) --exists nbdkit 2>/dev/null && test -f "$$($(PKG_CONFIG) --variable=includedir nbdkit)/nbdkit-plugin.h" && echo yes)
+PLUGIN     = $(BUILDDIR)/nbdkit-podman-disk-plugin.so
+PLUGIN_SRCS = $(wildcard src/nbdkit/*.c)
+PLUGIN_OBJS = $(PLUGIN_SRCS:%.c=$(BUILDDIR)/pic/%.o)
+CORE_SRCS  = $(filter-out src/main.c src/cmd-%.c,$(SRCS))
+CORE_PIC_OBJS = $(CORE_SRCS:%.c=$(BUILDDIR)/pic/%.o)
+CORE_PIC_LIB = $(BUILDDIR)/pic/libpodman-disk-core.a
 # (after PROG: their rules name it as a prerequisite, expanded when read)
 include fuzz/fuzz.mk
 include tests/valgrind/valgrind.mk
@@ -85,9 +105,9 @@ RPMTOPDIR  ?= $(abspath $(BUILDDIR))/rpmbuild
 RPMBUILD_FLAGS ?=
 
 .PHONY: all check check-run check-sanitize unit demo bench deps install uninstall clean
-.PHONY: man dist rpm
+.PHONY: man dist rpm plugin
 
-all: $(PROG) $(HOOKS) $(if $(HAVE_MD2MAN),man)
+all: $(PROG) $(HOOKS) $(if $(HAVE_MD2MAN),man) $(if $(HAVE_NBDKIT),$(PLUGIN))
 
 $(PROG): $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -103,6 +123,25 @@ $(BUILDDIR)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+plugin: $(PLUGIN)
+
+$(BUILDDIR)/pic/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -c -o $@ $<
+
+$(CORE_PIC_LIB): $(CORE_PIC_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+# Linked with everything it needs but nbdkit's own nbdkit_* functions: any
+# other undefined symbol would only fail when nbdkit loads the plugin.
+$(PLUGIN): $(PLUGIN_OBJS) $(CORE_PIC_LIB) src/nbdkit/plugin.syms
+	$(CC) $(LDFLAGS) -shared -Wl,--version-script=src/nbdkit/plugin.syms \
+	    -Wl,-Bsymbolic -o $@.tmp $(PLUGIN_OBJS) $(CORE_PIC_LIB) $(LIBS)
+	@# (A sanitizer build leaves libc's intercepted functions unversioned.)
+	@undefined=$$(nm -D --undefined-only $@.tmp | awk '$$1 == "U" && $$2 !~ /@/ && $$2 !~ /^nbdkit_/ {print $$2}'); \
+	if [ -z "$(SANITIZE)" ] && [ -n "$$undefined" ]; then echo "$@: undefined symbols:" $$undefined >&2; rm -f $@.tmp; exit 1; fi
+	mv $@.tmp $@
+
 $(BUILDDIR)/tests/unit/%: tests/unit/%.c $(BUILDDIR)/libpodman-disk.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILDDIR)/libpodman-disk.a $(LIBS)
@@ -115,9 +154,9 @@ check:
 	scripts/deps.sh
 	$(MAKE) check-run
 
-check-run: $(PROG) $(UNIT_BINS)
-	PODMAN_DISK=$(abspath $(PROG)) BUILDDIR=$(abspath $(BUILDDIR)) \
-	  SKIP_ONCE_TESTS="$(SKIP_ONCE_TESTS)" tests/run $(TESTS)
+check-run: $(PROG) $(UNIT_BINS) $(if $(HAVE_NBDKIT),$(PLUGIN))
+	PODMAN_DISK=$(abspath $(PROG)) PODMAN_DISK_PLUGIN=$(abspath $(PLUGIN)) \
+	  BUILDDIR=$(abspath $(BUILDDIR)) SKIP_ONCE_TESTS="$(SKIP_ONCE_TESTS)" tests/run $(TESTS)
 
 # Guest boots run once, in the plain 'make check' (CI runs all three).
 ONCE_TESTS = test-clone-boot
@@ -130,8 +169,8 @@ demo:
 	$(MAKE) $(PROG)
 	PODMAN_DISK=$(abspath $(PROG)) scripts/demo.sh
 
-bench: $(PROG)
-	PODMAN_DISK=$(abspath $(PROG)) bench/run
+bench: $(PROG) $(if $(HAVE_NBDKIT),$(PLUGIN))
+	PODMAN_DISK=$(abspath $(PROG)) PODMAN_DISK_PLUGIN=$(abspath $(PLUGIN)) bench/run
 
 deps:
 	scripts/deps.sh
@@ -144,8 +183,11 @@ $(MAN_PAGES): %: %.md
 
 # The man pages are installed when they were built (go-md2man present).  The
 # hooks.d files come from hooks/*.json.in with the installed paths filled in.
-install: $(PROG) $(if $(HAVE_MD2MAN),man)
+install: $(PROG) $(if $(HAVE_MD2MAN),man) $(if $(HAVE_NBDKIT),$(PLUGIN))
 	install -D -m 0755 $(PROG) $(DESTDIR)$(BINDIR)/podman-disk
+	if [ -f $(PLUGIN) ] && [ -n "$(NBDKIT_PLUGINDIR)" ]; then \
+	    install -D -m 0755 $(PLUGIN) $(DESTDIR)$(NBDKIT_PLUGINDIR)/nbdkit-podman-disk-plugin.so; \
+	fi
 	for page in $(MAN_PAGES); do \
 	    [ -f "$$page" ] || continue; \
 	    section=$${page##*.}; \
@@ -163,6 +205,9 @@ install: $(PROG) $(if $(HAVE_MD2MAN),man)
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/podman-disk
+	if [ -n "$(NBDKIT_PLUGINDIR)" ]; then \
+	    rm -f $(DESTDIR)$(NBDKIT_PLUGINDIR)/nbdkit-podman-disk-plugin.so; \
+	fi
 	for page in $(MAN_PAGES); do \
 	    section=$${page##*.}; \
 	    rm -f "$(DESTDIR)$(MANDIR)/man$$section/$${page##*/}"; \
@@ -195,4 +240,4 @@ clean:
 	rm -rf build build-sanitize build-fuzz
 	rm -f $(MAN_PAGES) $(DIST_TARBALL)
 
--include $(OBJS:.o=.d) $(UNIT_BINS:=.d)
+-include $(OBJS:.o=.d) $(UNIT_BINS:=.d) $(CORE_PIC_OBJS:.o=.d) $(PLUGIN_OBJS:.o=.d)

@@ -5,7 +5,7 @@
 # .ci/run.  Debian/Ubuntu (apt-get) and Fedora (dnf).
 set -e
 
-debian_packages="gcc make pkg-config binutils libjson-c-dev libarchive-dev
+debian_packages="gcc make pkg-config binutils libjson-c-dev libarchive-dev nbdkit-plugin-dev
  libnbd-dev libmount-dev libselinux1-dev
  podman runc skopeo uidmap nbdkit libnbd-bin fuse3 qemu-utils e2fsprogs
  jq bc time python3 go-md2man man-db hyperfine rpm busybox-static zsh fish
@@ -15,7 +15,7 @@ debian_packages="gcc make pkg-config binutils libjson-c-dev libarchive-dev
 # have none.
 [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ] &&
     debian_packages="$debian_packages linux-image-cloud-amd64"
-fedora_packages="gcc make pkgconf-pkg-config binutils json-c-devel
+fedora_packages="gcc make pkgconf-pkg-config binutils json-c-devel nbdkit-devel
  libarchive-devel libnbd-devel libmount-devel libselinux-devel
  podman runc skopeo shadow-utils nbdkit nbdkit-basic-plugins
  nbdkit-basic-filters libnbd nbdfuse fuse3 qemu-img e2fsprogs jq bc time python3

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # make install / uninstall into a DESTDIR: the binary, the man pages, the
-# three completions and the hooks.d JSON pointing at the installed binary;
+# three completions, the nbdkit plugin and the hooks.d JSON pointing at the
+# installed binary;
 # uninstall removes every file again.
 source "$(dirname "$0")/functions.sh"
 
@@ -28,6 +29,13 @@ if command -v go-md2man >/dev/null; then
 else
     echo "go-md2man not installed: no man pages expected"
 fi
+# The nbdkit plugin, in nbdkit's plugin directory, when it was built.
+plugindir=$(pkg-config --variable=plugindir nbdkit 2>/dev/null || :)
+if [ -f "$builddir/nbdkit-podman-disk-plugin.so" ] && [ -n "$plugindir" ]; then
+    expected+=("${plugindir#/}/nbdkit-podman-disk-plugin.so")
+else
+    echo "the nbdkit plugin is not built: not expected"
+fi
 hooks=()
 for src in "$top_srcdir"/hooks/*.json.in; do
     [ -f "$src" ] || continue
@@ -42,6 +50,10 @@ diff -u "$tmpdir/want" "$tmpdir/got" >&2 || fail "installed files differ from th
 # The installed binary runs, and the pages are where man finds them.
 "$dest/usr/bin/podman-disk" --version | grep -q '^podman-disk ' || fail "the installed binary does not run"
 [ "$(stat -c %a "$dest/usr/bin/podman-disk")" = 755 ] || fail "the binary is not mode 0755"
+if [ -f "$builddir/nbdkit-podman-disk-plugin.so" ] && [ -n "$plugindir" ]; then
+    nbdkit "$dest$plugindir/nbdkit-podman-disk-plugin.so" --version |
+        grep -q '^podman-disk ' || fail "nbdkit cannot load the installed plugin"
+fi
 if command -v go-md2man >/dev/null; then
     MANPATH=$dest/usr/share/man man -w podman-disk-locate >/dev/null ||
         fail "man does not find podman-disk-locate(1) under the installed MANDIR"

@@ -30,6 +30,32 @@ for cmd in $(podman_disk --help | sed -n '/^Commands:/,/^$/s/^  \([a-z]*\) .*/\1
     [ -f "$(page_of "$cmd")" ] || fail "'$cmd' is in --help but has no man page"
 done
 
+# check_plugin_page MD PAGE SECTIONS: an nbdkit plugin's page, in nbdkit's
+# own layout (PARAMETERS, VERSION; no options nor exit status), naming
+# every key of the plugin's --help (the key= words of its config help).
+check_plugin_page () {
+    local md=$1 page=$2 sections=$3 s key
+    for s in NAME SYNOPSIS DESCRIPTION EXAMPLES PARAMETERS FILES VERSION "SEE ALSO"; do
+        case "|$sections" in *"|$s|"*) ;; *) fail "$(basename "$md"): no '## $s' section" ;; esac
+    done
+    case "$sections" in "NAME|SYNOPSIS|DESCRIPTION|EXAMPLES|"*) ;;
+        *) fail "$(basename "$md"): EXAMPLES does not follow DESCRIPTION ($sections)" ;; esac
+    grep -qE "^ *$(basename "$md" .1.md) - " "$page.txt" ||
+        fail "$(basename "$md"): NAME is not 'NAME - ...'"
+    for s in 'nbdkit**(1)' 'nbdkit-plugin**(3)' 'podman-disk**(1)' 'containers-transports**(5)'; do
+        sed -n '/^## SEE ALSO/,$p' "$md" | grep -qF -- "$s" ||
+            fail "$(basename "$md"): SEE ALSO lacks ${s/\*\*/}"
+    done
+    if [ -z "${PODMAN_DISK_PLUGIN:-}" ] || [ ! -f "$PODMAN_DISK_PLUGIN" ]; then
+        echo "the nbdkit plugin is not built: $(basename "$md")'s parameters unchecked"
+        return 0
+    fi
+    for key in $(nbdkit "$PODMAN_DISK_PLUGIN" --help | grep -oE '^\[?[a-z]+=' | tr -d '[='); do
+        sed -n '/^## PARAMETERS/,/^## /p' "$md" | grep -E '^#### ' | grep -qF "**$key=" ||
+            fail "$(basename "$md"): parameter $key= of the plugin's --help is not documented"
+    done
+}
+
 # Build and render every page; no warnings at the usual width.
 for md in "$mandir"/*.md; do
     name=$(basename "$md" .md)              # podman-disk-json.1
@@ -45,6 +71,10 @@ for md in "$mandir"/*.md; do
 
     # The sections, EXAMPLES right after DESCRIPTION (as nbdkit does).
     sections=$(grep -E '^## ' "$md" | sed 's/^## //' | tr '\n' '|')
+    case $name in nbdkit-*-plugin.1)
+        check_plugin_page "$md" "$page" "$sections"
+        continue ;;
+    esac
     for s in NAME SYNOPSIS DESCRIPTION EXAMPLES OPTIONS "EXIT STATUS" FILES "SEE ALSO"; do
         case "|$sections" in *"|$s|"*) ;; *) fail "$name: no '## $s' section" ;; esac
     done

@@ -31,7 +31,18 @@ cat > "$bin/podman-disk" <<EOS
 [ "\$1" = exports ] && { shift; exec '$PODMAN_DISK' exports --state-dir '$statedir' "\$@"; }
 exec '$PODMAN_DISK' "\$@"
 EOS
-chmod +x "$bin/podman" "$bin/podman-disk"
+# nbdkit with the plugin of this build for 'podman-disk', the name by
+# which the installed one is found.
+cat > "$bin/nbdkit" <<EOS
+#!/bin/bash
+args=()
+for a; do
+    [ "\$a" = podman-disk ] && [ -n "${PODMAN_DISK_PLUGIN:-}" ] && a='${PODMAN_DISK_PLUGIN:-}'
+    args+=("\$a")
+done
+exec $(type -P nbdkit) "\${args[@]}"
+EOS
+chmod +x "$bin/podman" "$bin/podman-disk" "$bin/nbdkit"
 export PATH=$bin:$PATH
 
 # The demo image, as 'make demo' builds it, and its guest disk as raw.
@@ -51,7 +62,7 @@ block () {
 }
 
 # Every marked block is one that this test checks, and none is empty.
-checked="nbdinfo nbdcopy qemu-img nbdfuse virt-cat qemu-system pod clone"
+checked="nbdinfo nbdcopy qemu-img nbdfuse virt-cat qemu-system pod clone plugin-copy plugin-cow plugin-store"
 for name in $(sed -n 's/^<!-- test: \(.*\) -->$/\1/p' "$readme"); do
     case " $checked " in *" $name "*) ;; *) fail "README block '$name' is not checked here" ;; esac
 done
@@ -119,6 +130,21 @@ if command -v qemu-system-x86_64 >/dev/null; then
     expect_output qemu-system '"driver": "nbd"'
 else
     left_out+=("qemu-system: not installed (Debian: qemu-system-x86)")
+fi
+
+# The nbdkit plugin's blocks: the stored qcow2, a write into the cow
+# overlay, the store's list and an export of it.
+if [ -n "${PODMAN_DISK_PLUGIN:-}" ] && [ -f "$PODMAN_DISK_PLUGIN" ]; then
+    run_block plugin-copy
+    cmp "$tmpdir/original.qcow2" "$wf/disk.qcow2" || fail "'plugin-copy': other bytes than the stored qcow2"
+    expect_output plugin-copy "file format: qcow2"
+    run_block plugin-cow
+    expect_output plugin-cow "read 65536/65536 bytes"
+    run_block plugin-store
+    expect_output plugin-store 'export="localhost/podman-disk-demo:latest":'
+    cmp "$tmpdir/original.qcow2" "$wf/demo.qcow2" || fail "'plugin-store': other bytes than the stored qcow2"
+else
+    left_out+=("plugin-copy, plugin-cow, plugin-store: the nbdkit plugin is not built (nbdkit-plugin-dev)")
 fi
 
 cleanup_fn "hpodman pod rm -f -t 0 vm"

@@ -3,7 +3,8 @@
 # The RPM: 'make dist' packs the tracked files into podman-disk-VERSION.tar.gz
 # and 'make rpm' builds it with rpmbuild -ta (running the spec's %build,
 # %check and %install).  The package must hold the binary, the man pages, the
-# completions and the hooks.d JSON, and require the servers it starts.  Off
+# completions and the hooks.d JSON, and require the servers it starts; the
+# nbdkit-podman-disk-plugin subpackage the plugin and its page.  Off
 # Fedora the BuildRequires are not in the rpm database: --nodeps.
 source "$(dirname "$0")/functions.sh"
 
@@ -71,6 +72,7 @@ done
 want+=("${hooks[@]}")
 for md in "$top_srcdir"/man/*.md; do
     page=$(basename "$md" .md)
+    case $page in nbdkit-*) continue ;; esac    # the plugin's subpackage
     want+=("/usr/share/man/man${page##*.}/$page")
 done
 for f in "${want[@]}"; do
@@ -103,4 +105,20 @@ for h in "${hooks[@]}"; do
         fail "the packaged $h does not point at /usr/bin/podman-disk"
 done
 
-echo "rpm OK: $(basename "$rpm")"
+# The nbdkit plugin's subpackage: the plugin in nbdkit's directory, its
+# page, and nbdkit loads it.
+prpm=$(find "$topdir/RPMS" -name "nbdkit-podman-disk-plugin-$version-*.rpm" ! -name '*debug*' | head -n1)
+[ -n "$prpm" ] || fail "no nbdkit-podman-disk-plugin RPM under $topdir/RPMS"
+rpm -qlp "$prpm" > "$tmpdir/pfiles"
+grep -qE '^/usr/lib(64)?/nbdkit/plugins/nbdkit-podman-disk-plugin\.so$' "$tmpdir/pfiles" ||
+    fail "the plugin RPM lacks the plugin (it holds: $(echo $(cat "$tmpdir/pfiles")))"
+grep -qE '^/usr/share/man/man1/nbdkit-podman-disk-plugin\.1(\.gz|\.bz2|\.xz|\.zst)?$' "$tmpdir/pfiles" ||
+    fail "the plugin RPM lacks its man page"
+mkdir "$tmpdir/proot"
+(cd "$tmpdir/proot" && rpm2cpio "$prpm" | cpio -idm --quiet)
+if command -v nbdkit >/dev/null; then
+    nbdkit "$(find "$tmpdir/proot" -name nbdkit-podman-disk-plugin.so)" --version |
+        grep -qx "podman-disk $version" || fail "nbdkit cannot load the packaged plugin"
+fi
+
+echo "rpm OK: $(basename "$rpm") $(basename "$prpm")"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The nbdkit plugin, same run, same bytes:
 # - read throughput of 'nbdkit podman-disk oci:DIR' against nbdkit's file
 #   plugin + offset filter on the layer blob at the disk's offset (goal:

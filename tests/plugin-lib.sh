@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers of the nbdkit plugin tests (tests/test-plugin*.sh), sourced after
 # functions.sh and serve-lib.sh.  The plugin is the one make built for this
 # run (PODMAN_DISK_PLUGIN), loaded by path: 'nbdkit podman-disk' finds the

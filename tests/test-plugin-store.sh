@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # nbdkit podman-disk without IMAGE: one server for every disk of the
 # store.  nbdinfo --list shows the images that hold a disk (each name an
 # export, described), not the others; each export serves its own disk,

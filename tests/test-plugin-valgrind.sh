@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The nbdkit plugin under valgrind memcheck: nbdkit -f with the plugin,
 # one image (storage, layout, qcow2, with cow) and the whole store (list,
 # several exports, refusals, concurrent readers): no memory error and no

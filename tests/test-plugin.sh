@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # nbdkit podman-disk IMAGE: the plugin serves exactly the disk's stored
 # bytes (a qcow2 as its qcow2 bytes) from containers/storage, OCI layouts
 # and archives, read-only, from the fd it located (a swapped file changes

@@ -6,30 +6,27 @@
 
 plugin=${PODMAN_DISK_PLUGIN:-}
 
+# A sanitizer build's plugin needs its runtime loaded before nbdkit's
+# libraries (LD_PRELOAD), and nbdkit 1.32 then deadlocks in glibc's
+# locale lock at the first newlocale (json-c's parser): those runs would
+# measure that, not the plugin.  Its C is checked under valgrind instead
+# (test-plugin-valgrind), and the same sources under ASan by the CLI's.
+_asan_runtime=
+if [ -n "$plugin" ] && [ -f "$plugin" ]; then
+    _asan_runtime=$(ldd "$plugin" 2>/dev/null | awk '/libasan/ {print $3}')
+fi
 requires_plugin () {
     requires nbdkit --version
     requires nbdinfo --version
     requires nbdcopy --version
     [ -n "$plugin" ] && [ -f "$plugin" ] ||
         skip "the nbdkit plugin is not built (it needs nbdkit's plugin header: Debian nbdkit-plugin-dev, Fedora nbdkit-devel)"
+    [ -z "$_asan_runtime" ] ||
+        skip "the plugin is a sanitizer build: nbdkit with the ASan runtime preloaded deadlocks in glibc's locale lock (newlocale); test-plugin-valgrind checks the plugin's memory"
 }
-
-# A sanitizer build's plugin needs its runtime loaded before nbdkit's
-# libraries; nbdkit's own leaks at exit are not the plugin's.
-_asan_runtime=
-if [ -n "$plugin" ] && [ -f "$plugin" ]; then
-    _asan_runtime=$(ldd "$plugin" 2>/dev/null | awk '/libasan/ {print $3}')
-fi
 
 # pd_nbdkit ARGS: nbdkit as the tests run it, with the plugin as $plugin.
-pd_nbdkit () {
-    if [ -n "$_asan_runtime" ]; then
-        LD_PRELOAD=$_asan_runtime ASAN_OPTIONS=detect_leaks=0:${ASAN_OPTIONS:-} \
-            nbdkit "$@"
-    else
-        nbdkit "$@"
-    fi
-}
+pd_nbdkit () { nbdkit "$@"; }
 
 # start_plugin_server SOCK LOG ARGS...: nbdkit -f on unix socket SOCK in
 # the background with ARGS after the plugin, its stderr in LOG, stopped at

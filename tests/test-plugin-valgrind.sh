@@ -12,7 +12,6 @@ requires command podman --version
 requires valgrind --version
 requires jq --version
 requires_plugin
-[ -z "$_asan_runtime" ] || skip "the plugin is a sanitizer build: valgrind does not run it"
 setup_store
 
 make_raw_disk "$tmpdir/a.img" 4

@@ -191,10 +191,8 @@ nbdcopy -- [ "$(command -v nbdkit)" "$plugin" "oci:$tmpdir/oci" ] "$tmpdir/sa1.r
 cmp "$raw" "$tmpdir/sa1.raw" || fail "socket activation: nbdcopy bytes differ"
 # Under systemd's own activator (as a .socket unit would start it).
 if command -v systemd-socket-activate >/dev/null; then
-    env=()
-    [ -z "$_asan_runtime" ] || env=(env LD_PRELOAD="$_asan_runtime" ASAN_OPTIONS=detect_leaks=0)
     systemd-socket-activate -l "$tmpdir/sa.sock" -E CONTAINERS_STORAGE_CONF \
-        -E XDG_CACHE_HOME "${env[@]}" \
+        -E XDG_CACHE_HOME \
         "$(command -v nbdkit)" -f "$plugin" localhost/praw 2>"$tmpdir/sa.log" &
     sa_pid=$!
     cleanup_fn "kill $sa_pid"

@@ -74,3 +74,18 @@ disk_location_to_json (const struct disk_location *loc)
   json_object_object_add (o, "zero_copy", json_object_new_boolean (1));
   return o;
 }
+
+bool
+locate_platform_valid (const char *s)
+{
+  size_t parts = 0;
+
+  for (;;) {
+    size_t len = strcspn (s, "/");
+    if (len == 0 || len > 63 || ++parts > 3)
+      return false;
+    if (!s[len])
+      return parts >= 2;
+    s += len + 1;
+  }
+}

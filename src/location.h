@@ -65,6 +65,12 @@ struct locate_request {
   bool verify;              /* --verify: check blob digests */
 };
 
+/* Is S a platform --platform (or the plugin's platform=) takes: OS/ARCH or
+ * OS/ARCH/VARIANT, each part 1 to 63 bytes, as an OCI descriptor's
+ * platform is matched (src/layout/index.c)?
+ */
+bool locate_platform_valid (const char *s);
+
 /* The record as one JSON object (json-c), the form of locate --format json
  * and of list --format json: keys as in locate's text output.
  */

@@ -52,24 +52,6 @@ cli_bad_option (const char *cmd)
   return EXIT_USAGE;
 }
 
-/* OS/ARCH or OS/ARCH/VARIANT, each part 1 to 63 bytes (as an OCI
- * descriptor's platform is matched, see src/layout/index.c).
- */
-static bool
-valid_platform (const char *s)
-{
-  size_t parts = 0;
-
-  for (;;) {
-    size_t len = strcspn (s, "/");
-    if (len == 0 || len > 63 || ++parts > 3)
-      return false;
-    if (!s[len])
-      return parts >= 2;
-    s += len + 1;
-  }
-}
-
 bool
 cli_locate_option (const char *cmd, int c, const char *arg,
                    struct locate_request *req)
@@ -77,7 +59,7 @@ cli_locate_option (const char *cmd, int c, const char *arg,
   switch (c) {
   case OPT_DISK: req->disk = arg; return true;
   case OPT_PLATFORM:
-    if (!valid_platform (arg)) {
+    if (!locate_platform_valid (arg)) {
       usage_error (cmd, "--platform must be OS/ARCH or OS/ARCH/VARIANT "
                    "(e.g. linux/arm64), not '%s'", arg);
       exit (EXIT_USAGE);

@@ -102,24 +102,6 @@ set_once (char **slot, const char *key, const char *value, bool absolute)
   return 0;
 }
 
-/* OS/ARCH or OS/ARCH/VARIANT, each part 1 to 63 bytes, as the CLI's
- * --platform (src/common/cli.c).
- */
-static bool
-valid_platform (const char *s)
-{
-  size_t parts = 0;
-
-  for (;;) {
-    size_t len = strcspn (s, "/");
-    if (len == 0 || len > 63 || ++parts > 3)
-      return false;
-    if (!s[len])
-      return parts >= 2;
-    s += len + 1;
-  }
-}
-
 static int
 parse_u64 (const char *key, const char *value, uint64_t *out, bool *seen)
 {
@@ -150,7 +132,7 @@ podman_disk_config (const char *key, const char *value)
   if (strcmp (key, "disk") == 0)
     return set_once (&disk_path, key, value, false);
   if (strcmp (key, "platform") == 0) {
-    if (!valid_platform (value)) {
+    if (!locate_platform_valid (value)) {
       nbdkit_error ("platform must be OS/ARCH or OS/ARCH/VARIANT "
                     "(e.g. linux/arm64), not '%s'", value);
       return -1;

@@ -20,6 +20,7 @@
 #include "common/proc.h"
 #include "pull.h"
 #include "source.h"
+#include "storage/config.h"
 #include "storage/reference.h"
 
 /* After a pull, the image's ID for a re-run of the same command inside
@@ -601,7 +602,7 @@ artifact_cache (int *lockfd)
     base = strdup (dir);
   else if (xdg && xdg[0] == '/')
     base = strdup (xdg);
-  else if (geteuid () == 0)
+  else if (config_rootless_uid () == 0)
     base = strdup ("/var/cache");
   else if (home && home[0] == '/' && asprintf (&base, "%s/.cache", home) == -1)
     base = NULL;

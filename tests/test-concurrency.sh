@@ -203,7 +203,7 @@ check_serve () {
 }
 
 # check_hold: serve victim and, inside --run, read, wait (at most 20 s)
-# until the layer file the server holds (its fd 4, see serve/server.h) is
+# until the layer file the server holds (its fd 5, see serve/server.h) is
 # gone from its path, read again.  The two reads must be the same bytes,
 # one of victim's disks.
 cat > "$tmpdir/hold.sh" <<'EOS'

@@ -293,7 +293,7 @@ assert_nothing_left "poststop (cow)"
 
 # ---- the watcher's stage, by hand ----
 
-# start_watch: a server (nbdkit on the disk, holding it as fd 4 as the
+# start_watch: a server (nbdkit on the disk, holding it as fd 5 as the
 # hook's do) started by a shell that then becomes 'podman-disk hook _watch'
 # (exec: the server is its child, as the stage checks), and the record
 # that names them.  $watcher, $server, $sock.
@@ -304,7 +304,7 @@ start_watch () {
     mkdir -p "$statedir"
     rm -f "$tmpdir/server.pid"
     (
-        nbdkit --foreground --readonly --unix "$sock" file "$disk" 4<"$disk" &
+        nbdkit --foreground --readonly --unix "$sock" file "$disk" 5<"$disk" &
         echo $! > "$tmpdir/server.pid"
         wait_until 30 test -S "$sock" || exit 1
         # No pidfd, no memfd from a shell: fd 5 is neither, which the stage

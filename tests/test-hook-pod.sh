@@ -80,8 +80,10 @@ id=$(podman inspect -f '{{.Id}}' diskpod-disk)
 [ -S "$vol/disk.sock" ] || fail "no socket in the shared volume"
 [ "$(stat -c %A "$vol/disk.sock")" = srw-rw-rw- ] ||
     fail "the pod's socket is $(stat -c %A "$vol/disk.sock"): not for every user of the pod"
-[ "$(readlink "$statedir/$id.sock")" = "$vol/disk.sock" ] ||
-    fail "the host socket is not a link to the volume's"
+# The host's endpoint is a socket of its own in the registry, not a link
+# into the volume (test-secure-pod replaces the volume's).
+[ -S "$statedir/$id.sock" ] && [ ! -L "$statedir/$id.sock" ] ||
+    fail "the host socket is not a socket of the registry's own"
 [ "$(record_field "$id" volume_socket)" = "$vol/disk.sock" ] || fail "record volume_socket"
 [ "$(record_field "$id" container_uri)" = \
   "nbd+unix:///?socket=/run/podman-disk/disk.sock" ] || fail "record container_uri"
@@ -93,7 +95,7 @@ id=$(podman inspect -f '{{.Id}}' diskpod-disk)
 cmp "$tmpdir/raw.img" "$out/disk.raw" || fail "the consumer read other bytes"
 [ "$(stat -c %u "$out/disk.raw")" = 107 ] || fail "the consumer did not run as uid 107"
 
-# And the host reads it through the registry's path (a symlink).
+# And the host reads it through the registry's socket.
 uri=$(record_field "$id" uri)
 nbdinfo --is read-only "$uri" || fail "not read-only"
 nbdcopy "$uri" "$tmpdir/host.raw"

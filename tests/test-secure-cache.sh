@@ -17,8 +17,10 @@ setup_store overlay
 make_raw_disk "$tmpdir/a.img" 1
 build_disk_image localhost/secure-cache "$tmpdir/a.img"
 PODMAN_DISK_CACHE=off podman_disk locate localhost/secure-cache > "$tmpdir/expected"
-# Old enough for an answer to be stored (common/cache.c's settle time).
+# Old enough for an answer to be stored (common/cache.c's settle time):
+# an old mtime, and a change time (which touch sets to now) past the 2 s.
 find "$store" -name 'images.json' -o -name '*layers.json' | xargs touch -d '-1 hour'
+sleep 3
 
 # A root-owned directory the user wants root to write into.
 victim=$tmpdir/victim

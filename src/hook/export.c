@@ -89,31 +89,6 @@ struct registry_record {
   bool written;
 };
 
-/* The host's path for the socket in a shared volume: a symlink to it. */
-static int
-link_volume_socket (struct registry_record *rr)
-{
-  if (!rr->r->volume_socket)
-    return 0;
-  if (symlink (rr->r->volume_socket, rr->r->socket) == -1)
-    return error_errno (errno, "cannot create %s", rr->r->socket);
-  return 0;
-}
-
-/* The symlink of link_volume_socket, if it is ours. */
-static void
-unlink_volume_link (struct registry_record *rr)
-{
-  char target[4096];
-  ssize_t n;
-
-  if (!rr->r || !rr->r->volume_socket)
-    return;
-  n = readlink (rr->r->socket, target, sizeof target - 1);
-  if (n > 0 && (target[n] = '\0', strcmp (target, rr->r->volume_socket) == 0))
-    unlink (rr->r->socket);
-}
-
 static int
 registry_record_write (struct server_record *rec, const struct server *srv)
 {
@@ -121,8 +96,10 @@ registry_record_write (struct server_record *rec, const struct server *srv)
   struct export_record *r = rr->r;
   const struct export_params *p = rr->p;
 
-  if (link_volume_socket (rr) == -1
-      || label_path (srv->socket, p->volume_dir ? p->label : NULL) == -1)
+  /* The pod's socket gets the container's label; the host's is the
+   * host's own.
+   */
+  if (srv->also_socket && label_path (srv->also_socket, p->label) == -1)
     return -1;
   if ((r->server = strdup (server_name (srv->kind))) == NULL)
     return error_errno (errno, "export record");
@@ -160,7 +137,6 @@ registry_record_forget (struct server_record *rec,
       unlink (log);
   }
   export_record_clear (&r);
-  unlink_volume_link (rr);
   if (rr->written)
     syslog (LOG_INFO, "%.12s: export stopped: %s", rr->id, why);
   rr->written = false;
@@ -358,7 +334,13 @@ export_start (const struct export_params *p, const struct disk_location *loc,
     .kind = SERVER_AUTO,
     .decode = true,
     .writable = p->cow,
-    .socket = p->volume_dir ? rec->volume_socket : rec->socket,
+    /* In a pod, the server listens on both: the host's socket in the
+     * registry, which only root can reach or replace, and the pod's in the
+     * volume, which the pod's containers can replace for each other but
+     * never for the host's clients.
+     */
+    .socket = rec->socket,
+    .also_socket = rec->volume_socket,
   };
   struct supervisor s = {
     .loc = loc, .opts = &opts,

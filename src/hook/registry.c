@@ -421,7 +421,7 @@ export_record_file_present (const struct export_record *rec)
   if (stat (rec->file, &file) == -1)
     /* Removed, its directory too (a layer goes whole). */
     return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
-  /* The server holds the disk open (server.h: fd 4, and qemu-nbd's own
+  /* The server holds the disk open (server.h: fd 5, and qemu-nbd's own
    * open of it): look for the recorded file among its descriptors rather
    * than trust a number.  A link under /proc/PID/fd is followed by stat.
    */

@@ -193,7 +193,7 @@ server_nbdkit_takes_fd (const char *exe)
     return false;
   bool takes_fd = major > 1 || minor >= 34;
   debug ("%s is nbdkit %d.%d: the disk goes as %s", exe, major, minor,
-         takes_fd ? "fd=4" : "file=" PIN_PATH);
+         takes_fd ? "fd=5" : "file=" PIN_PATH);
   return takes_fd;
 }
 
@@ -249,6 +249,46 @@ server_argv (const struct disk_location *loc,
       push (&a, "--export-name=%s", opts->export_name);
     push (&a, "%s", spec);
     free (spec);
+  }
+  return a.v;
+}
+
+bool
+server_needs_proxy (const struct server_options *opts, enum server_kind kind)
+{
+  return opts->also_socket && kind == SERVER_QEMU_NBD;
+}
+
+char **
+server_argv_proxied (const struct disk_location *loc,
+                     const struct server_options *opts,
+                     const char *nbdkit, const char *qemu_nbd)
+{
+  /* qemu-nbd as nbdkit's one client: the default export, and it goes
+   * when nbdkit's connection does (no --persistent), even if nbdkit was
+   * killed.
+   */
+  struct server_options inner = *opts;
+  inner.export_name = NULL;
+  _cleanup_strv_ char **q = server_argv (loc, &inner, SERVER_QEMU_NBD, qemu_nbd);
+  struct strv a = { NULL, 0 };
+
+  if (!q)
+    return NULL;
+  push (&a, "%s", nbdkit);
+  push (&a, "--foreground");
+  if (opts->export_name && *opts->export_name)
+    push (&a, "--filter=exportname");
+  if (!opts->writable)
+    push (&a, "--readonly");
+  push (&a, "nbd");
+  push (&a, "command=%s", qemu_nbd);
+  for (char **w = q + 1; *w; w++)
+    if (strcmp (*w, "--persistent") && strcmp (*w, "--shared=0"))
+      push (&a, "arg=%s", *w);
+  if (opts->export_name && *opts->export_name) {
+    push (&a, "exportname=%s", opts->export_name);
+    push (&a, "exportname-strict=true");
   }
   return a.v;
 }

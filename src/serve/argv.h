@@ -13,10 +13,13 @@
 
 #include "location.h"
 
-/* The descriptors a server is given (see serve/server.h). */
+/* The descriptors a server is given (see serve/server.h): one or two
+ * listening sockets from LISTEN_FD on, the disk as DISK_FD.
+ */
 #define LISTEN_FD 3
-#define DISK_FD 4
-#define DISK_FD_PATH "/dev/fd/4"
+#define LISTEN_FDS_MAX 2
+#define DISK_FD 5
+#define DISK_FD_PATH "/dev/fd/5"
 
 enum server_kind {
   SERVER_AUTO = 0,           /* qemu-nbd to decode qcow2, nbdkit otherwise */
@@ -31,6 +34,12 @@ struct server_options {
   const char *socket;        /* Unix socket to create (must not exist); NULL
                                 and no port: a unique one in the private run
                                 directory, see server_run_dir */
+  const char *also_socket;   /* a second Unix socket the same server listens
+                                on, or NULL: the hook's export in a pod, where
+                                SOCKET is the host's own and this one, in a
+                                volume the pod's containers can write, is
+                                theirs (what they do to it never reaches the
+                                host's clients) */
   const char *port;          /* TCP port (1-65535): TCP instead of Unix */
   const char *address;       /* with port: address to bind, default 127.0.0.1 */
   const char *export_name;   /* NULL: the default export "" */
@@ -58,6 +67,19 @@ bool server_nbdkit_takes_fd (const char *exe);
 char **server_argv (const struct disk_location *loc,
                     const struct server_options *opts,
                     enum server_kind kind, const char *exe);
+
+/* Whether KIND takes its listening sockets from OPTS as they are: qemu-nbd
+ * takes one only (LISTEN_FDS=1), so for two it runs behind nbdkit.
+ */
+bool server_needs_proxy (const struct server_options *opts, enum server_kind kind);
+/* The argument vector of nbdkit (NBDKIT) listening on OPTS's sockets and
+ * forwarding to qemu-nbd (QEMU_NBD) on LOC, which its nbd plugin runs as
+ * its own child on a private socket (command=, shared=true): the disk
+ * still reaches qemu-nbd as DISK_FD, inherited through nbdkit.
+ */
+char **server_argv_proxied (const struct disk_location *loc,
+                            const struct server_options *opts,
+                            const char *nbdkit, const char *qemu_nbd);
 
 /* NAME in $PATH (as execvp would find it), or NULL.  Free the result. */
 char *server_find_program (const char *name);

@@ -10,9 +10,13 @@
  *         existing socket path is a clear error before anything runs, a
  *         client can connect at once, and the socket file is always ours
  *         to remove;
- *   fd 4  the location's open disk fd, the file that was located and
+ *   fd 4  a second one (LISTEN_FDS=2), when asked (also_socket): the hook's
+ *         export in a pod listens on the host's socket and on the pod's;
+ *         qemu-nbd takes one only, so then nbdkit's nbd plugin listens and
+ *         runs qemu-nbd behind it (serve/argv.h);
+ *   fd 5  the location's open disk fd, the file that was located and
  *         checked, not a path looked up again: nbdkit >= 1.34 serves it as
- *         fd=4, qemu-nbd opens /dev/fd/4 once (the same file, even if it
+ *         fd=5, qemu-nbd opens /dev/fd/5 once (the same file, even if it
  *         was removed since).  An older nbdkit only takes file=NAME, which
  *         it opens again for each connection: it gets a name bound to that
  *         very file in a mount namespace of its own (serve/pin.h).
@@ -56,9 +60,11 @@ struct server_record {
 struct server {
   pid_t pid;                 /* the server process, 0 when none */
   pid_t supervisor;          /* started by a supervisor: its pid */
-  enum server_kind kind;     /* the one that runs */
+  enum server_kind kind;     /* the one that runs (nbdkit in front of a
+                                proxied qemu-nbd) */
   char *uri;                 /* nbd+unix:///NAME?socket=PATH or nbd://HOST:PORT/NAME */
   char *socket;              /* the Unix socket we created, or NULL (TCP) */
+  char *also_socket;         /* the second one (also_socket), or NULL */
   char *port;                /* TCP: the port, else NULL */
   char *export_name;         /* "" for the default export */
   /* private */
@@ -67,6 +73,8 @@ struct server {
   off_t output_from;         /* what it said before this was said already */
   dev_t socket_dev;          /* so only our own socket file is ever removed */
   ino_t socket_ino;
+  dev_t also_dev;
+  ino_t also_ino;
   struct server_record *record;   /* written, to forget; or NULL */
 };
 

@@ -307,6 +307,26 @@ socket_listen_unix (const struct disk_location *loc, const struct server_options
 }
 
 int
+socket_listen_also (const struct server_options *opts, struct server *srv, int *fdp)
+{
+  struct stat st;
+
+  if ((srv->also_socket = absolute_path (opts->also_socket)) == NULL)
+    return -1;
+  int r = bind_unix (srv->also_socket, fdp);
+  if (r == -2)
+    return error ("%s: socket path exists: remove it or choose another",
+                  srv->also_socket);
+  if (r == -1)
+    return -1;
+  if (lstat (srv->also_socket, &st) == 0) {
+    srv->also_dev = st.st_dev;
+    srv->also_ino = st.st_ino;
+  }
+  return 0;
+}
+
+int
 socket_listen_tcp (const struct server_options *opts, struct server *srv, int *fdp)
 {
   const char *address = opts->address ? opts->address : "127.0.0.1";
@@ -369,15 +389,21 @@ socket_uri (const struct server_options *opts, const struct server *srv)
   return uri;
 }
 
-void
-socket_remove (struct server *srv)
+static void
+remove_if_ours (const char *path, dev_t dev, ino_t ino)
 {
   struct stat st;
 
-  if (srv->socket && srv->socket_ino
-      && lstat (srv->socket, &st) == 0 && S_ISSOCK (st.st_mode)
-      && st.st_dev == srv->socket_dev && st.st_ino == srv->socket_ino)
-    unlink (srv->socket);
-  srv->socket_ino = 0;
+  if (path && ino && lstat (path, &st) == 0 && S_ISSOCK (st.st_mode)
+      && st.st_dev == dev && st.st_ino == ino)
+    unlink (path);
+}
+
+void
+socket_remove (struct server *srv)
+{
+  remove_if_ours (srv->socket, srv->socket_dev, srv->socket_ino);
+  remove_if_ours (srv->also_socket, srv->also_dev, srv->also_ino);
+  srv->socket_ino = srv->also_ino = 0;
 }
 

@@ -54,9 +54,14 @@ int socket_listen_unix (const struct disk_location *loc,
                         struct server *srv, int *fdp);
 int socket_listen_tcp (const struct server_options *opts, struct server *srv,
                        int *fdp);
+/* Bind OPTS's also_socket (which must not exist), not listening yet: fill
+ * SRV's also_socket (its device and inode) and *FDP.  -1 with error () set.
+ */
+int socket_listen_also (const struct server_options *opts, struct server *srv,
+                        int *fdp);
 /* SRV's URI: nbd+unix:///NAME?socket=PATH or nbd://HOST:PORT/NAME. */
 char *socket_uri (const struct server_options *opts, const struct server *srv);
-/* Remove SRV's socket if the file there is still the one it bound. */
+/* Remove SRV's sockets if the files there are still the ones it bound. */
 void socket_remove (struct server *srv);
 
 #endif

@@ -54,7 +54,8 @@ server_init (struct server *srv)
 void
 server_clear (struct server *srv)
 {
-  char *strings[] = { srv->uri, srv->socket, srv->port, srv->export_name };
+  char *strings[] = { srv->uri, srv->socket, srv->also_socket, srv->port,
+                      srv->export_name };
 
   for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
     free (strings[i]);
@@ -192,12 +193,12 @@ server_reaped (struct server *srv, int status)
 }
 
 /* The environment of a socket-activated server: ours without any
- * LISTEN_*, NOTIFY_SOCKET and TMPDIR, plus LISTEN_FDS=1, LISTEN_PID
+ * LISTEN_*, NOTIFY_SOCKET and TMPDIR, plus LISTEN_FDS (FDSVAR), LISTEN_PID
  * (whose value the child writes in PIDBUF, known only after fork) and
  * TMPVAR, its private TMPDIR.
  */
 static char **
-activation_env (char *pidbuf, char *tmpvar)
+activation_env (char *fdsvar, char *pidbuf, char *tmpvar)
 {
   size_t n = 0;
   char **env;
@@ -212,7 +213,7 @@ activation_env (char *pidbuf, char *tmpvar)
     if (strncmp (*e, "LISTEN_", 7) && strncmp (*e, "NOTIFY_SOCKET=", 14)
         && strncmp (*e, "TMPDIR=", 7))
       env[n++] = *e;
-  env[n++] = (char *) "LISTEN_FDS=1";
+  env[n++] = fdsvar;
   env[n++] = pidbuf;
   env[n++] = tmpvar;
   env[n] = NULL;
@@ -273,15 +274,19 @@ remove_tmpdir (const char *dir)
   rmdir (dir);
 }
 
+/* Start EXE with ARGV as our child: its listening sockets LISTENFDS[0..N)
+ * from LISTEN_FD on, the disk DISKFD as DISK_FD (serve/server.h).
+ */
 static int
-spawn (const char *exe, char **argv, int listenfd, int diskfd,
+spawn (const char *exe, char **argv, const int *listenfds, int n, int diskfd,
        const char *tmpdir, struct server *srv)
 {
-  char pidbuf[32] = "LISTEN_PID=";
+  char pidbuf[32] = "LISTEN_PID=", fdsvar[32];
   _cleanup_free_ char *tmpvar = NULL;
   if (asprintf (&tmpvar, "TMPDIR=%s", tmpdir) == -1)
     return error_errno (errno, "TMPDIR");
-  _cleanup_free_ char **env = activation_env (pidbuf, tmpvar);
+  snprintf (fdsvar, sizeof fdsvar, "LISTEN_FDS=%d", n);
+  _cleanup_free_ char **env = activation_env (fdsvar, pidbuf, tmpvar);
   pid_t parent = getpid ();
   pid_t pid;
 
@@ -292,7 +297,7 @@ spawn (const char *exe, char **argv, int listenfd, int diskfd,
     return error_errno (errno, "fork");
   if (pid == 0) {
     sigset_t none;
-    int nul, l, d, e;
+    int nul, l[LISTEN_FDS_MAX], d, e;
 
     /* Whatever our caller ignored (a shell's background job ignores
      * SIGINT), the server must stop on SIGTERM and SIGINT.
@@ -310,14 +315,23 @@ spawn (const char *exe, char **argv, int listenfd, int diskfd,
     prctl (PR_SET_PDEATHSIG, SIGTERM);
     if (getppid () != parent)
       _exit (1);
+    /* Out of the way first, then in place: no dup2 overwrites another. */
     nul = open ("/dev/null", O_RDWR);
-    l = fcntl (listenfd, F_DUPFD, 10);
+    for (int i = 0; i < n; i++)
+      if ((l[i] = fcntl (listenfds[i], F_DUPFD, 10)) == -1)
+        _exit (126);
     d = fcntl (diskfd, F_DUPFD, 10);
     e = fcntl (srv->errfd, F_DUPFD, 10);
-    if (nul == -1 || l == -1 || d == -1 || e == -1
+    if (nul == -1 || d == -1 || e == -1
         || dup2 (nul, 0) == -1 || dup2 (nul, 1) == -1 || dup2 (e, 2) == -1
-        || dup2 (l, LISTEN_FD) == -1 || dup2 (d, DISK_FD) == -1)
+        || dup2 (d, DISK_FD) == -1)
       _exit (126);
+    for (int i = 0; i < n; i++)
+      if (dup2 (l[i], LISTEN_FD + i) == -1)
+        _exit (126);
+    /* Between the sockets and the disk, nothing (one socket: fd 4). */
+    for (int fd = LISTEN_FD + n; fd < DISK_FD; fd++)
+      close (fd);
     close_range (DISK_FD + 1, ~0U, 0);
     /* The server needs no path of ours (its disk and socket are
      * descriptors): it keeps no directory of the caller's busy.
@@ -337,20 +351,17 @@ spawn (const char *exe, char **argv, int listenfd, int diskfd,
   return 0;
 }
 
-/* Whether the server holds the disk file open under a descriptor of its
- * own (not the one it inherited): 1 yes, 0 no, -1 cannot tell (/proc not
- * readable, as across user namespaces).
+/* Whether process PID holds the file WANT open under a descriptor of its
+ * own (not the one it inherited): 1 yes, 0 no, -1 cannot tell.
  */
 static int
-server_opened_disk (pid_t pid, int diskfd)
+process_opened (pid_t pid, const struct stat *want)
 {
   char dir[64];
-  struct stat want, st;
+  struct stat st;
   _cleanup_closedir_ DIR *d = NULL;
   struct dirent *de;
 
-  if (fstat (diskfd, &want) == -1)
-    return -1;
   snprintf (dir, sizeof dir, "/proc/%d/fd", (int) pid);
   if ((d = opendir (dir)) == NULL)
     return -1;
@@ -359,9 +370,33 @@ server_opened_disk (pid_t pid, int diskfd)
     if (de->d_name[0] == '.' || fd <= DISK_FD)
       continue;
     if (fstatat (dirfd (d), de->d_name, &st, 0) == 0
-        && st.st_dev == want.st_dev && st.st_ino == want.st_ino)
+        && st.st_dev == want->st_dev && st.st_ino == want->st_ino)
       return 1;
   }
+  return 0;
+}
+
+/* Whether the server (or, behind a proxy, its child) holds the disk file
+ * open under a descriptor of its own: 1 yes, 0 no, -1 cannot tell (/proc
+ * not readable, as across user namespaces).
+ */
+static int
+server_opened_disk (pid_t pid, int diskfd)
+{
+  struct stat want;
+  char path[64];
+
+  if (fstat (diskfd, &want) == -1)
+    return -1;
+  int r = process_opened (pid, &want);
+  if (r != 0)
+    return r;
+  snprintf (path, sizeof path, "/proc/%d/task/%d/children", (int) pid, (int) pid);
+  _cleanup_fclose_ FILE *f = fopen (path, "re");
+  int child;
+  while (f && fscanf (f, "%d", &child) == 1)
+    if (process_opened (child, &want) == 1)
+      return 1;
   return 0;
 }
 
@@ -479,7 +514,7 @@ server_start (const struct disk_location *loc,
 {
   _cleanup_free_ char *exe = NULL;
   _cleanup_strv_ char **argv = NULL;
-  _cleanup_close_ int listenfd = -1;
+  _cleanup_close_ int listenfd = -1, alsofd = -1;
   struct sockaddr_storage addr;
   socklen_t addrlen = sizeof addr;
   uint64_t want_size;
@@ -498,7 +533,16 @@ server_start (const struct disk_location *loc,
     return -1;
   if ((exe = server_find (srv->kind)) == NULL)
     return -1;
-  if ((argv = server_argv (loc, opts, srv->kind, exe)) == NULL)
+  if (server_needs_proxy (opts, srv->kind)) {
+    _cleanup_free_ char *qemu_nbd = steal_pointer (&exe);
+    if ((exe = server_find (SERVER_NBDKIT)) == NULL)
+      return -1;
+    srv->kind = SERVER_NBDKIT;
+    argv = server_argv_proxied (loc, opts, exe, qemu_nbd);
+  }
+  else
+    argv = server_argv (loc, opts, srv->kind, exe);
+  if (argv == NULL)
     return -1;
   if (verbose)
     debug_argv ("starting", argv);
@@ -508,7 +552,10 @@ server_start (const struct disk_location *loc,
   if ((opts->port ? socket_listen_tcp (opts, srv, &listenfd)
        : socket_listen_unix (loc, opts, srv, &listenfd)) == -1)
     goto fail;
+  if (opts->also_socket && socket_listen_also (opts, srv, &alsofd) == -1)
+    goto fail;
   if (listen (listenfd, SOMAXCONN) == -1
+      || (alsofd >= 0 && listen (alsofd, SOMAXCONN) == -1)
       || getsockname (listenfd, (struct sockaddr *) &addr, &addrlen) == -1) {
     error_errno (errno, "listen");
     goto fail;
@@ -525,9 +572,12 @@ server_start (const struct disk_location *loc,
 
   if (make_tmpdir (tmpdir) == -1)
     goto fail;
-  int r = spawn (exe, argv, listenfd, loc->fd, tmpdir, srv);
-  /* Only the server holds the socket now: if it dies, clients see it. */
+  int listenfds[LISTEN_FDS_MAX] = { listenfd, alsofd };
+  int r = spawn (exe, argv, listenfds, alsofd >= 0 ? 2 : 1, loc->fd, tmpdir, srv);
+  /* Only the server holds the sockets now: if it dies, clients see it. */
   close (steal_fd (&listenfd));
+  if (alsofd >= 0)
+    close (steal_fd (&alsofd));
   want_size = decodes_qcow2 (loc, opts) ? loc->fmt.virtual_size : loc->size;
   if (r == 0)
     r = wait_ready (srv, &addr, addrlen, want_size, !opts->writable, loc->fd);

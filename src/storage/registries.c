@@ -11,6 +11,7 @@
 #include "common/cache.h"
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "storage/config.h"
 #include "storage/registries.h"
 #include "storage/toml.h"
 
@@ -69,7 +70,8 @@ conf_paths_get (struct conf_paths *p)
     p->dirs[1] = home_path (USER_DIR);
   }
 
-  if (geteuid () == 0)
+  /* In podman unshare the euid is 0 but the files are the user's. */
+  if (config_rootless_uid () == 0)
     p->alias_cache = strdup ("/var/cache/" ALIASES_FILE);
   else {
     const char *xdg = getenv ("XDG_CACHE_HOME");

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit test of server_argv (src/serve/server.c) for nbdkit: the disk goes
- * as fd=4 to an nbdkit that takes it (1.34 and later), so the server reads
+ * as fd=5 to an nbdkit that takes it (1.34 and later), so the server reads
  * the very file that was located; an older one gets file=PIN_PATH, a name
  * that its process alone sees, bound to that file (serve/pin.h).  The
  * version comes from "nbdkit --version", here fake nbdkits printing one.
@@ -65,9 +65,9 @@ check_version (const char *version, bool takes_fd)
          version, takes_fd ? "yes" : "no");
   _cleanup_strv_ char **argv = server_argv (&loc, &opts, SERVER_NBDKIT, exe);
   check (argv && strcmp (argv[0], exe) == 0, "'%s': argv[0] is the program", version);
-  check (has_arg (argv, takes_fd ? "fd=4" : "file=" PIN_PATH)
-         && !has_arg (argv, takes_fd ? "file=" PIN_PATH : "fd=4"),
-         "'%s': the disk as %s", version, takes_fd ? "fd=4" : "file=" PIN_PATH);
+  check (has_arg (argv, takes_fd ? "fd=5" : "file=" PIN_PATH)
+         && !has_arg (argv, takes_fd ? "file=" PIN_PATH : "fd=5"),
+         "'%s': the disk as %s", version, takes_fd ? "fd=5" : "file=" PIN_PATH);
   check (has_arg (argv, "offset=1536") && has_arg (argv, "range=1048576")
          && has_arg (argv, "--readonly"), "'%s': offset, range, read-only", version);
 }

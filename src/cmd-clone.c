@@ -12,7 +12,7 @@
 #include "clone/run.h"
 #include "common/cli.h"
 #include "common/error.h"
-#include "pull.h"
+#include "pull/pull.h"
 #include "source.h"
 
 static const char usage[] =

@@ -23,7 +23,7 @@
 #include "serve/server.h"
 #include "serve/spawn.h"
 #include "serve/sparsecopy.h"
-#include "pull.h"
+#include "pull/pull.h"
 #include "source.h"
 
 static const char usage[] =

@@ -9,7 +9,7 @@
 #include "common/pathtrust.h"
 #include "common/text.h"
 #include "serve/qemuspec.h"
-#include "pull.h"
+#include "pull/pull.h"
 #include "source.h"
 
 static const char usage[] =

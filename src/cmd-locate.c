@@ -8,7 +8,7 @@
 #include "common/cli.h"
 #include "common/error.h"
 #include "common/text.h"
-#include "pull.h"
+#include "pull/pull.h"
 #include "source.h"
 
 static const char usage[] =

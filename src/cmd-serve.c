@@ -12,7 +12,7 @@
 #include "common/error.h"
 #include "common/proc.h"
 #include "serve/server.h"
-#include "pull.h"
+#include "pull/pull.h"
 #include "serve/supervisor.h"
 #include "source.h"
 

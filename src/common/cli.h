@@ -7,7 +7,7 @@
 #include <stdbool.h>
 
 #include "location.h"
-#include "pull.h"
+#include "pull/pull.h"
 
 /* Global options, the same names as podman's; accepted before the command
  * and among its own options.
@@ -77,7 +77,7 @@ bool cli_global_option (int c, const char *arg);
 bool cli_locate_option (const char *cmd, int c, const char *arg,
                         struct locate_request *req);
 
-/* The options of the commands that may pull IMAGE first (src/pull.h). */
+/* The options of the commands that may pull IMAGE first (src/pull/pull.h). */
 #define PULL_LONG_OPTIONS                                          \
   { "pull", required_argument, NULL, OPT_PULL },                   \
   { "authfile", required_argument, NULL, OPT_AUTHFILE },           \

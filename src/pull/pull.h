@@ -20,8 +20,8 @@
  * artifacts for root and ~/.cache/podman-disk/artifacts for others),
  * never into containers/storage, and served from there.
  */
-#ifndef PODMAN_DISK_PULL_H
-#define PODMAN_DISK_PULL_H
+#ifndef PODMAN_DISK_PULL_PULL_H
+#define PODMAN_DISK_PULL_PULL_H
 
 #include <stdbool.h>
 

@@ -30,7 +30,8 @@ static const char usage[] =
   "Usage: podman-disk cp [OPTIONS] IMAGE DEST\n"
   "\n"
   "Extract the disk of IMAGE to DEST, a file (created, or replaced whole\n"
-  "once the copy is complete) or a block device.  A dangling symlink, or a\n"
+  "once the copy is complete), a block device, or - for stdout (the raw\n"
+  "disk, or a qcow2 disk as stored with --format qcow2).  A dangling symlink, or a\n"
   "symlink owned by another user than you or root, is never written\n"
   "through.  A raw disk, or a qcow2 disk kept as qcow2, is copied by\n"
   "the kernel (copy_file_range: a reflink where the filesystem allows), and\n"
@@ -45,7 +46,8 @@ static const char usage[] =
   PULL_OPTIONS_HELP ("                             (default missing: cp consumes the image, as\n"
   "                             podman run does)\n")
   "      --format FORMAT        raw (the default: qcow2 disks are decoded) or qcow2\n"
-  "      --progress             show a progress bar on the terminal\n"
+  "      --progress             show a progress bar on the terminal, and a\n"
+  "                             line every few seconds elsewhere\n"
   "\n"
   GLOBAL_OPTIONS_HELP;
 
@@ -319,6 +321,63 @@ convert (const struct disk_location *loc, struct dest *d,
   return 0;
 }
 
+/* The guest view of a qcow2 disk on stdout: qemu-img cannot write a
+ * stream, so qemu-nbd serves it and nbdcopy reads it out, in order.
+ */
+static int
+decode_to_stdout (const struct disk_location *loc, bool show)
+{
+  _cleanup_free_ char *exe = server_find_program ("nbdcopy");
+  struct server_options opts = { .kind = SERVER_AUTO, .decode = true };
+  struct server srv;
+  int status;
+
+  if (!exe)
+    return error ("nbdcopy not found (it decodes a qcow2 disk to stdout): "
+                  "install libnbd-bin (Debian) or libnbd (Fedora)");
+  if (server_start (loc, &opts, &srv) == -1)
+    return -1;
+  pid_t pid = process_fork ();
+  if (pid == 0) {
+    signal (SIGINT, SIG_DFL);
+    signal (SIGTERM, SIG_DFL);
+    signal (SIGHUP, SIG_DFL);
+    if (show)
+      execl (exe, exe, "--progress", "--", srv.uri, "-", (char *) NULL);
+    else
+      execl (exe, exe, "--", srv.uri, "-", (char *) NULL);
+    dprintf (2, "cannot run %s: %s\n", exe, strerror (errno));
+    _exit (127);
+  }
+  int r = pid == -1 ? -1 : process_wait (pid, &status, &interrupted);
+  server_stop (&srv);
+  server_clear (&srv);
+  if (r == -1 || check_interrupted () == -1)
+    return -1;
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    return error ("nbdcopy failed to write the disk to stdout");
+  return 0;
+}
+
+/* DEST "-": the disk on stdout, in order, holes as zeros. */
+static int
+copy_to_stdout (const struct disk_location *loc, const char *format, bool show)
+{
+  struct progress prog;
+
+  if (strcmp (format, diskfmt_name (loc->fmt.format)) == 0) {
+    progress_start (&prog, show, loc->size);
+    int r = streamcopy (loc->fd, loc->offset, loc->size, STDOUT_FILENO,
+                        on_progress, &prog);
+    progress_end (&prog, r == 0);
+    return r;
+  }
+  if (strcmp (format, "qcow2") == 0)
+    return error ("a raw disk cannot be converted to qcow2 on a stream: give "
+                  "DEST a file name");
+  return decode_to_stdout (loc, show);
+}
+
 int
 cmd_cp (int argc, char **argv)
 {
@@ -369,6 +428,15 @@ cmd_cp (int argc, char **argv)
   _cleanup_(dest_clear) struct dest d = { .fd = -1, .file = { .fd = -1 },
                                           .where = { .dirfd = -1 } };
   disk_location_init (&loc);
+  if (strcmp (dest, "-") == 0) {
+    if (isatty (STDOUT_FILENO))
+      return usage_error ("cp", "stdout is a terminal: redirect it (cp IMAGE - "
+                          "> FILE), or give DEST a file name");
+    if (pull_locate (image, &pull, &req, &loc) == -1)
+      return EXIT_ERROR;
+    catch_signals ();
+    return copy_to_stdout (&loc, format, show) == -1 ? EXIT_ERROR : EXIT_OK;
+  }
   if (pull_locate (image, &pull, &req, &loc) == -1 || check_dest (dest, &loc, &d) == -1)
     return EXIT_ERROR;
 

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk list: the images in the store that hold a disk. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -25,24 +27,75 @@ static const char usage[] =
   "\n"
   GLOBAL_OPTIONS_HELP;
 
+/* The table's columns: each as wide as its widest cell, two spaces apart,
+ * as podman's tables are. */
+enum { COL_IMAGE, COL_FORMAT, COL_SIZE, COL_VSIZE, COL_ID, COL_DISK, NCOLS };
+static const char *const headers[NCOLS] = {
+  "IMAGE", "FORMAT", "SIZE", "VIRTUAL SIZE", "IMAGE ID", "DISK",
+};
+
 struct list_state {
   enum output_format format;
   bool quiet;
-  bool header_done;
   json_object *array;
+  char *(*rows)[NCOLS];      /* the table, printed whole at the end, its
+                                cells already made safe (common/text.h) */
+  size_t nrows;
 };
 
-/* Printed with the first row (or at the end of an empty list), so that
- * a failing list prints nothing on stdout.
- */
-static void
-print_header (struct list_state *st)
+/* What a terminal shows of a safe UTF-8 string: its characters. */
+static size_t
+columns_of (const char *s)
 {
-  if (st->header_done || st->quiet || st->format != FORMAT_TEXT)
-    return;
-  printf ("%-45s %-6s %-10s %-12s %-12s %s\n",
-          "IMAGE", "FORMAT", "SIZE", "VIRTUAL SIZE", "IMAGE ID", "DISK");
-  st->header_done = true;
+  size_t n = 0;
+  for (; *s; s++)
+    n += ((unsigned char) *s & 0xc0) != 0x80;
+  return n;
+}
+
+static void
+print_row (char *const *cells, const size_t *width)
+{
+  for (int c = 0; c < NCOLS; c++) {
+    fputs (cells[c], stdout);
+    if (c < NCOLS - 1)
+      printf ("%*s", (int) (width[c] - columns_of (cells[c]) + 2), "");
+  }
+  putchar ('\n');
+}
+
+/* The table, header first: nothing at all if the list failed. */
+static void
+print_table (const struct list_state *st)
+{
+  size_t width[NCOLS];
+
+  for (int c = 0; c < NCOLS; c++) {
+    width[c] = columns_of (headers[c]);
+    for (size_t r = 0; r < st->nrows; r++)
+      if (columns_of (st->rows[r][c]) > width[c])
+        width[c] = columns_of (st->rows[r][c]);
+  }
+  print_row ((char *const *) headers, width);
+  for (size_t r = 0; r < st->nrows; r++)
+    print_row (st->rows[r], width);
+}
+
+static void
+free_table (struct list_state *st)
+{
+  for (size_t r = 0; r < st->nrows; r++)
+    for (int c = 0; c < NCOLS; c++)
+      free (st->rows[r][c]);
+  free (st->rows);
+}
+
+/* A cell: a copy of S made safe for the terminal. */
+static char *
+cell (const char *s)
+{
+  char *c = strdup (s);
+  return c ? text_sanitize (c) : NULL;
 }
 
 /* "10.0 GiB", like podman's human sizes but in binary units. */
@@ -99,7 +152,6 @@ list_one (const char *image_id, char *const *names,
     json_object_array_add (st->array, disk_location_to_json (loc));
     return 0;
   }
-  print_header (st);
   if (st->quiet) {
     if (names && names[0])
       for (char *const *n = names; *n; n++) {
@@ -110,14 +162,20 @@ list_one (const char *image_id, char *const *names,
       printf ("%s\n", short_id);
     return 0;
   }
-  text_fput_column (names && names[0] ? names[0] : "<none>", 45, stdout);
-  printf (" %-6s %-10s %-12s %-12s ",
-          diskfmt_name (loc->fmt.format),
-          human_size (loc->size, size, sizeof size),
-          human_size (loc->fmt.virtual_size, vsize, sizeof vsize),
-          short_id);
-  text_fputs (loc->member, stdout);
-  putchar ('\n');
+  void *rows = realloc (st->rows, (st->nrows + 1) * sizeof *st->rows);
+  if (!rows)
+    return error_errno (errno, "realloc");
+  st->rows = rows;
+  char **row = st->rows[st->nrows++];
+  row[COL_IMAGE] = cell (names && names[0] ? names[0] : "<none>");
+  row[COL_FORMAT] = cell (diskfmt_name (loc->fmt.format));
+  row[COL_SIZE] = cell (human_size (loc->size, size, sizeof size));
+  row[COL_VSIZE] = cell (human_size (loc->fmt.virtual_size, vsize, sizeof vsize));
+  row[COL_ID] = cell (short_id);
+  row[COL_DISK] = cell (loc->member);
+  for (int c = 0; c < NCOLS; c++)
+    if (!row[c])
+      return error_errno (errno, "strdup");
   return 0;
 }
 
@@ -170,8 +228,8 @@ cmd_list (int argc, char **argv)
     }
     json_object_put (st.array);
   }
-  if (r == -1)
-    return EXIT_ERROR;
-  print_header (&st);
-  return EXIT_OK;
+  if (r == 0 && st.format == FORMAT_TEXT && !st.quiet)
+    print_table (&st);
+  free_table (&st);
+  return r == -1 ? EXIT_ERROR : EXIT_OK;
 }

@@ -22,6 +22,16 @@ allocated=$(( $(stat -c %b "$tmpdir/out.raw") * 512 ))
 podman_disk cp --format qcow2 localhost/cp-qcow2 "$tmpdir/out.qcow2"
 cmp "$tmpdir/disk.qcow2" "$tmpdir/out.qcow2" || fail "qcow2 kept as qcow2 differs"
 
+# DEST -: the guest view through qemu-nbd and nbdcopy, the stored qcow2
+# as it is; no server left behind.
+if command -v nbdcopy >/dev/null; then
+    podman_disk cp localhost/cp-qcow2 - | cmp - "$tmpdir/guest.raw" ||
+        fail "cp - (decoded) differs"
+    ! pgrep -f "qemu-nbd.*$tmpdir" >/dev/null || fail "cp - left qemu-nbd running"
+fi
+podman_disk cp --format qcow2 localhost/cp-qcow2 - | cmp - "$tmpdir/disk.qcow2" ||
+    fail "cp --format qcow2 - differs"
+
 if script -qec "true" /dev/null >/dev/null 2>&1; then
     script -qec "$PODMAN_DISK cp --progress localhost/cp-qcow2 $tmpdir/p.raw" /dev/null > "$tmpdir/tty"
     grep -q '100%' "$tmpdir/tty" || fail "--progress: no 100%: $(cat -v "$tmpdir/tty")"

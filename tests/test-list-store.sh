@@ -12,7 +12,7 @@ requires_root
 
 setup_store overlay
 # An empty store: the header only, an empty JSON array.
-[ "$(podman_disk list)" = "$(printf '%-45s %-6s %-10s %-12s %-12s %s' IMAGE FORMAT SIZE 'VIRTUAL SIZE' 'IMAGE ID' DISK)" ] ||
+[ "$(podman_disk list)" = "IMAGE  FORMAT  SIZE  VIRTUAL SIZE  IMAGE ID  DISK" ] ||
     fail "empty list: $(podman_disk list)"
 [ "$(podman_disk list --format json | jq -c .)" = "[]" ] || fail "empty json list"
 [ -z "$(podman_disk list -q)" ] || fail "empty list -q"
@@ -41,11 +41,27 @@ cat "$tmpdir/list" "$tmpdir/list.err"
 # cannot be served gets one warning line.
 [ "$(cat "$tmpdir/list.err")" = "podman-disk: warning: image localhost/two-disks:latest ${two_id:0:12}: several disks under /disk/: one.img, two.img; pick one with --disk PATH" ] ||
     fail "list: the warnings: $(cat "$tmpdir/list.err")"
-grep -Eq "^localhost/list-raw:latest +raw +2.0 MiB +2.0 MiB +${raw_id:0:12} /disk/a.img$" "$tmpdir/list" ||
+grep -Eq "^localhost/list-raw:latest +raw +2.0 MiB +2.0 MiB +${raw_id:0:12} +/disk/a.img$" "$tmpdir/list" ||
     fail "list: the raw row"
-grep -Eq "^quay.io/containerdisks/list-qcow2:1 +qcow2 .* +16.0 MiB +[0-9a-f]{12} /disk/b.qcow2$" "$tmpdir/list" ||
+grep -Eq "^quay.io/containerdisks/list-qcow2:1 +qcow2 .* +16.0 MiB +[0-9a-f]{12} +/disk/b.qcow2$" "$tmpdir/list" ||
     fail "list: the qcow2 row"
 ! grep -q not-a-disk "$tmpdir/list" || fail "list shows an image without a disk"
+# Columns as wide as their widest cell: every column starts at the same
+# place on every line, a name longer than any fixed width included.
+[ "$(store_fingerprint)" = "$before" ] || fail "podman-disk list changed the store"
+long=localhost/an-image-name-longer-than-forty-five-characters/for-the-columns:v1
+head -c 4096 /dev/urandom > "$tmpdir/long.img"
+build_disk_image "$long" "$tmpdir/long.img"
+podman_disk list > "$tmpdir/list" 2>/dev/null
+grep -q "^$long " "$tmpdir/list" || fail "list: the long name: $(cat "$tmpdir/list")"
+for col in FORMAT SIZE 'VIRTUAL SIZE' 'IMAGE ID' DISK; do
+    at=$(head -1 "$tmpdir/list" | awk -v c="$col" '{print index($0, c)}')
+    awk -v at="$at" 'NR > 1 && !(substr($0, at - 2, 2) == "  " && substr($0, at, 1) != " ") {
+        bad = 1 } END { exit bad }' "$tmpdir/list" ||
+        fail "list: columns not aligned: $(cat "$tmpdir/list")"
+done
+podman rmi "$long" >/dev/null
+before=$(store_fingerprint)
 
 podman_disk list -q 2>/dev/null | sort > "$tmpdir/q"
 printf '%s\n' localhost/list-raw:alias localhost/list-raw:latest \

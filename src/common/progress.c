@@ -15,7 +15,8 @@ void
 progress_start (struct progress *p, bool wanted, uint64_t total)
 {
   memset (p, 0, sizeof *p);
-  p->shown = wanted && isatty (STDERR_FILENO);
+  p->shown = wanted;
+  p->tty = isatty (STDERR_FILENO);
   p->total = total;
   p->start_ms = now_ms ();
 }
@@ -67,6 +68,21 @@ draw (struct progress *p, uint64_t done, int64_t now)
   fflush (stderr);
 }
 
+/* Not a terminal: "copied 12.3 MiB of 1.0 GiB (1%)", a line each time. */
+static void
+line (struct progress *p, uint64_t done, int64_t now)
+{
+  char d[32], t[32];
+
+  human (done, d, sizeof d);
+  human (p->total, t, sizeof t);
+  fprintf (stderr, "copied %s of %s (%d%%)", d, t,
+           p->total ? (int) (100.0 * done / p->total) : 100);
+  if (done >= p->total)
+    fprintf (stderr, " in %.1fs", (now - p->start_ms) / 1000.0);
+  fputc ('\n', stderr);
+}
+
 void
 progress_update (struct progress *p, uint64_t done)
 {
@@ -75,10 +91,13 @@ progress_update (struct progress *p, uint64_t done)
   if (!p->shown)
     return;
   now = now_ms ();
-  if (now - p->last_ms < 100)
+  if (now - p->last_ms < (p->tty ? 100 : PROGRESS_LINE_MS))
     return;
   p->last_ms = now;
-  draw (p, done, now);
+  if (p->tty)
+    draw (p, done, now);
+  else if (p->last_ms - p->start_ms >= PROGRESS_LINE_MS)
+    line (p, done, now);
 }
 
 void
@@ -86,6 +105,11 @@ progress_end (struct progress *p, bool ok)
 {
   if (!p->shown)
     return;
+  if (!p->tty) {
+    if (ok)
+      line (p, p->total, now_ms ());
+    return;
+  }
   if (ok)
     draw (p, p->total, now_ms ());
   fputc ('\n', stderr);

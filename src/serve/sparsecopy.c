@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 
 #include "common/cleanup.h"
@@ -285,5 +286,65 @@ sparsecopy (int src, uint64_t offset, uint64_t size, int dst, bool blockdev,
   }
   if (blockdev && fsync (dst) == -1)
     return write_error (errno);
+  return 0;
+}
+
+/* write(2) all of BUF, retrying on EINTR and short writes. */
+static int
+write_all (int fd, const char *buf, size_t len)
+{
+  while (len > 0) {
+    ssize_t n = write (fd, buf, len);
+    if (n == -1 && errno == EINTR)
+      continue;
+    if (n == -1)
+      return -1;
+    buf += n;
+    len -= n;
+  }
+  return 0;
+}
+
+int
+streamcopy (int src, uint64_t offset, uint64_t size, int dst,
+            sparsecopy_progress_fn progress, void *arg)
+{
+  off_t pos = offset;
+  uint64_t done = 0;
+  bool use_sendfile = true;
+  _cleanup_free_ char *buf = NULL;
+
+  while (done < size) {
+    size_t chunk = use_sendfile ? CHUNK : BUFSIZE;
+    size_t want = size - done > chunk ? chunk : size - done;
+    ssize_t n;
+    if (use_sendfile) {
+      n = sendfile (dst, src, &pos, want);
+      if (n == -1 && (errno == EINVAL || errno == ENOSYS)) {
+        use_sendfile = false;          /* e.g. DST opened with O_APPEND */
+        continue;
+      }
+    }
+    else {
+      if (!buf && (buf = malloc (BUFSIZE)) == NULL)
+        return error_errno (errno, "malloc");
+      n = pread (src, buf, want, pos);
+      if (n > 0 && write_all (dst, buf, n) == -1)
+        n = -1;
+      else if (n > 0)
+        pos += n;
+    }
+    if (n == -1 && errno == EINTR)
+      n = 0;
+    else if (n == -1)
+      return error_errno (errno, "copy");
+    else if (n == 0 && !use_sendfile)
+      return error ("the disk file ended early (truncated?)");
+    else if (n == 0)
+      use_sendfile = false;            /* let pread say why */
+    done += n;
+    if (progress && progress (done, arg) == -1)
+      return -1;
+  }
   return 0;
 }

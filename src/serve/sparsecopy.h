@@ -35,6 +35,13 @@ typedef int (*sparsecopy_progress_fn) (uint64_t done, void *arg);
 int sparsecopy (int src, uint64_t offset, uint64_t size, int dst, bool blockdev,
                 sparsecopy_progress_fn progress, void *arg);
 
+/* Copy SIZE bytes at OFFSET of SRC to the stream DST (a pipe, a socket,
+ * stdout), in order, holes as zeros: sendfile, or read and write where it
+ * cannot.  Returns 0, or -1 with error () set.
+ */
+int streamcopy (int src, uint64_t offset, uint64_t size, int dst,
+                sparsecopy_progress_fn progress, void *arg);
+
 /* Whether LEN bytes at BUF are all zero. */
 bool is_zero (const void *buf, size_t len);
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/wait.h>
 
+#include "clone/clone.h"
 #include "common/cli.h"
 #include "common/error.h"
 #include "common/proc.h"
@@ -47,6 +48,9 @@ static const char usage[] =
   "      --no-decode            export a qcow2 disk's bytes as stored\n"
   "      --writable             accept writes into a throw-away overlay; the\n"
   "                             image is never written\n"
+  "      --writable=persistent:DEST\n"
+  "                             serve DEST, a clone of the disk (podman-disk\n"
+  "                             clone), made on first use: writes persist\n"
   "      --server SERVER        nbdkit or qemu-nbd (default: qemu-nbd to decode\n"
   "                             qcow2, nbdkit otherwise)\n"
   "      --foreground           stay and stop the server on SIGINT or SIGTERM\n"
@@ -177,6 +181,33 @@ stay_in_foreground (struct server *srv)
   }
 }
 
+/* --writable=persistent:DEST: LOC becomes the clone DEST of LOC's disk,
+ * made now if it is not there yet, served read-write (its image held by
+ * the clone, see clone/clone.h).
+ */
+static int
+serve_clone_of (struct disk_location *loc, const struct store_options *store,
+                const char *dest, struct server_options *opts)
+{
+  _cleanup_location_ struct disk_location cl;
+
+  disk_location_init (&cl);
+  if (clone_ensure (loc, store, dest, 0) == -1
+      || clone_location (dest, store, &cl) == -1)
+    return -1;
+  /* What it is a clone of, for the socket's name and the messages. */
+  cl.transport = steal_pointer (&loc->transport);
+  cl.image_id = steal_pointer (&loc->image_id);
+  cl.names = steal_pointer (&loc->names);
+  cl.member = steal_pointer (&loc->member);
+  cl.layer = steal_pointer (&loc->layer);
+  disk_location_clear (loc);
+  *loc = cl;
+  disk_location_init (&cl);
+  opts->persistent = true;
+  return 0;
+}
+
 int
 cmd_serve (int argc, char **argv)
 {
@@ -189,7 +220,7 @@ cmd_serve (int argc, char **argv)
     { "address", required_argument, NULL, OPT_ADDRESS },
     { "export-name", required_argument, NULL, OPT_EXPORT_NAME },
     { "no-decode", no_argument, NULL, OPT_NO_DECODE },
-    { "writable", no_argument, NULL, OPT_WRITABLE },
+    { "writable", optional_argument, NULL, OPT_WRITABLE },
     { "server", required_argument, NULL, OPT_SERVER },
     { "foreground", no_argument, NULL, OPT_FOREGROUND },
     { "pidfile", required_argument, NULL, OPT_PIDFILE },
@@ -200,7 +231,7 @@ cmd_serve (int argc, char **argv)
   struct pull_options pull = { .policy = PULL_MISSING };
   struct server_options opts = { .decode = true };
   bool foreground = false;
-  const char *pidfile = NULL, *run = NULL;
+  const char *pidfile = NULL, *run = NULL, *clone = NULL;
   int c;
 
   while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
@@ -228,7 +259,15 @@ cmd_serve (int argc, char **argv)
       opts.export_name = optarg;
       break;
     case OPT_NO_DECODE: opts.decode = false; break;
-    case OPT_WRITABLE: opts.writable = true; break;
+    case OPT_WRITABLE:
+      if (!optarg)
+        opts.writable = true;
+      else if (strncmp (optarg, "persistent:", 11) == 0 && optarg[11])
+        clone = optarg + 11;
+      else
+        return usage_error ("serve", "--writable takes no value, or "
+                            "persistent:DEST, not '%s'", optarg);
+      break;
     case OPT_SERVER:
       if (server_parse_kind (optarg, &opts.kind) == -1)
         return usage_error ("serve", "--server must be nbdkit or qemu-nbd, "
@@ -252,9 +291,18 @@ cmd_serve (int argc, char **argv)
       || source_check_request ("serve", image, &req))
     return EXIT_USAGE;
 
+  if (clone && opts.writable)
+    return usage_error ("serve", "--writable and --writable=persistent:DEST "
+                        "exclude each other");
+  if (clone && !opts.decode)
+    return usage_error ("serve", "--writable=persistent:DEST serves the guest "
+                        "view: not with --no-decode");
+
   _cleanup_location_ struct disk_location loc;
   disk_location_init (&loc);
   if (pull_locate (image, &pull, &req, &loc) == -1)
+    return EXIT_ERROR;
+  if (clone && serve_clone_of (&loc, &req.store, clone, &opts) == -1)
     return EXIT_ERROR;
 
   struct server srv;

@@ -415,6 +415,38 @@ clone_check (const char *dest, const struct store_options *store,
 }
 
 int
+clone_location (const char *dest, const struct store_options *store,
+                struct disk_location *loc)
+{
+  struct clone_info info;
+  struct stat st, now;
+  _cleanup_close_ int fd = open (dest, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+
+  if (fd == -1)
+    return error_errno (errno, "cannot open the clone %s", dest);
+  if (fstat (fd, &st) == -1)
+    return error_errno (errno, "%s", dest);
+  if (!S_ISREG (st.st_mode) || (st.st_uid != geteuid () && st.st_uid != 0))
+    return error ("%s is not a regular file of yours: not served", dest);
+  int r = clone_check (dest, store, &info);
+  /* The file checked is the file opened. */
+  if (r == 0 && (lstat (dest, &now) == -1 || now.st_dev != st.st_dev
+                 || now.st_ino != st.st_ino))
+    r = error ("%s changed while it was checked", dest);
+  if (r == 0) {
+    disk_location_clear (loc);
+    loc->file = info.dest;
+    info.dest = NULL;
+    loc->fd = steal_fd (&fd);
+    loc->size = st.st_size;
+    loc->fmt.format = DISK_QCOW2;
+    loc->fmt.virtual_size = info.virtual_size;
+  }
+  clone_info_clear (&info);
+  return r;
+}
+
+int
 clone_ensure (const struct disk_location *loc,
               const struct store_options *store, const char *dest,
               uint64_t size)

@@ -90,6 +90,15 @@ int clone_ensure (const struct disk_location *loc,
                   const struct store_options *store, const char *dest,
                   uint64_t size);
 
+/* The location of the clone DEST itself, for a server that writes into
+ * it (serve --writable=persistent:DEST): its base checked intact, the file
+ * opened read-write (never through a symlink, and only a regular file of
+ * this user's or root's), format qcow2 and its virtual size.  0, or -1
+ * with error () set.
+ */
+int clone_location (const char *dest, const struct store_options *store,
+                    struct disk_location *loc);
+
 /* Every hold in STORE, as INFO records (state computed, DEST's size
  * read when it is there): *N of them in *OUT, free each with
  * clone_info_clear and the array with free.  0 or -1 with error ().

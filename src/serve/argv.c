@@ -60,6 +60,13 @@ int
 server_choose (const struct disk_location *loc,
                const struct server_options *opts, enum server_kind *out)
 {
+  if (opts->persistent) {
+    if (opts->kind == SERVER_NBDKIT)
+      return error ("nbdkit cannot serve a clone (a qcow2 overlay): use "
+                    "--server qemu-nbd, the default");
+    *out = SERVER_QEMU_NBD;
+    return 0;
+  }
   if (opts->kind == SERVER_AUTO) {
     *out = decodes_qcow2 (loc, opts) ? SERVER_QEMU_NBD : SERVER_NBDKIT;
     return 0;
@@ -230,6 +237,18 @@ server_argv (const struct disk_location *loc,
       push (&a, "exportname=%s", opts->export_name);
       push (&a, "exportname-strict=true");
     }
+  }
+  else if (opts->persistent) {
+    /* The clone read-write; its backing chain is the one its header
+     * names, every format named there (clone/clone.h), the base
+     * read-only.
+     */
+    push (&a, "--persistent");
+    push (&a, "--shared=0");
+    if (opts->export_name && *opts->export_name)
+      push (&a, "--export-name=%s", opts->export_name);
+    push (&a, "json:{\"driver\":\"qcow2\",\"file\":{\"driver\":\"file\","
+          "\"filename\":\"%s\"}}", DISK_FD_PATH);
   }
   else {
     char *spec = qemuspec_build (loc, opts->decode, DISK_FD_PATH);

@@ -31,6 +31,10 @@ struct server_options {
   enum server_kind kind;
   bool decode;               /* qcow2: the guest view (else the bytes as stored) */
   bool writable;             /* writes go to a throw-away overlay */
+  bool persistent;           /* writes go into the location's own file, a
+                                clone opened read-write (serve
+                                --writable=persistent:DEST): qemu-nbd on the
+                                qcow2 and the backing chain its header names */
   const char *socket;        /* Unix socket to create (must not exist); NULL
                                 and no port: a unique one in the private run
                                 directory, see server_run_dir */

@@ -580,7 +580,8 @@ server_start (const struct disk_location *loc,
     close (steal_fd (&alsofd));
   want_size = decodes_qcow2 (loc, opts) ? loc->fmt.virtual_size : loc->size;
   if (r == 0)
-    r = wait_ready (srv, &addr, addrlen, want_size, !opts->writable, loc->fd);
+    r = wait_ready (srv, &addr, addrlen, want_size,
+                    !opts->writable && !opts->persistent, loc->fd);
   remove_tmpdir (tmpdir);
   if (r == -1 || output_bound (srv->errfd) == -1)
     goto fail;

@@ -12,7 +12,8 @@
 #   make deps         install the build and test dependencies (apt-get or dnf)
 #   make man          the man pages, man/*.1 and man/*.5, with go-md2man
 #   make install      PREFIX=/usr/local DESTDIR= (also BINDIR, LIBEXECDIR,
-#                     MANDIR, HOOKSDIR, NBDKIT_PLUGINDIR, ...); make uninstall
+#                     MANDIR, HOOKSDIR, NBDKIT_PLUGINDIR, SYSTEMDUNITDIR,
+#                     ...); make uninstall
 #                     undoes it
 #   make plugin       the nbdkit plugin build/nbdkit-podman-disk-plugin.so
 #                     (also built by 'make' when nbdkit's plugin header is
@@ -31,6 +32,7 @@ HOOKSDIR   ?= $(DATADIR)/containers/oci/hooks.d
 BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 ZSHCOMPDIR ?= $(DATADIR)/zsh/site-functions
 FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 # nbdkit loads 'nbdkit podman-disk' from its own plugin directory only.
 NBDKIT_PLUGINDIR ?= $(shell $(PKG_CONFIG) --variable=plugindir nbdkit 2>/dev/null)
 DESTDIR    ?=
@@ -182,7 +184,8 @@ $(MAN_PAGES): %: %.md
 	$(GO_MD2MAN) -in $< -out $@
 
 # The man pages are installed when they were built (go-md2man present).  The
-# hooks.d files come from hooks/*.json.in with the installed paths filled in.
+# hooks.d files come from hooks/*.json.in with the installed paths filled in;
+# the systemd units name the installed binary.
 install: $(PROG) $(if $(HAVE_MD2MAN),man) $(if $(HAVE_NBDKIT),$(PLUGIN))
 	install -D -m 0755 $(PROG) $(DESTDIR)$(BINDIR)/podman-disk
 	if [ -f $(PLUGIN) ] && [ -n "$(NBDKIT_PLUGINDIR)" ]; then \
@@ -202,6 +205,12 @@ install: $(PROG) $(if $(HAVE_MD2MAN),man) $(if $(HAVE_NBDKIT),$(PLUGIN))
 	    sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' \
 	        "$$src" > "$$out.tmp" && chmod 0644 "$$out.tmp" && mv "$$out.tmp" "$$out" || exit; \
 	done
+	for unit in $(wildcard systemd/*.socket systemd/*.service); do \
+	    out=$(DESTDIR)$(SYSTEMDUNITDIR)/$${unit##*/}; \
+	    mkdir -p "$${out%/*}" && \
+	    sed -e 's|/usr/bin/podman-disk|$(BINDIR)/podman-disk|g' \
+	        "$$unit" > "$$out.tmp" && chmod 0644 "$$out.tmp" && mv "$$out.tmp" "$$out" || exit; \
+	done
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/podman-disk
@@ -217,6 +226,9 @@ uninstall:
 	rm -f $(DESTDIR)$(FISHCOMPDIR)/podman-disk.fish
 	for src in $(wildcard hooks/*.json.in); do \
 	    rm -f "$(DESTDIR)$(HOOKSDIR)/$$(basename "$$src" .in)"; \
+	done
+	for unit in $(wildcard systemd/*.socket systemd/*.service); do \
+	    rm -f "$(DESTDIR)$(SYSTEMDUNITDIR)/$${unit##*/}"; \
 	done
 
 # The files git tracks, as they are in the working tree, under

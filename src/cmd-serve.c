@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* podman-disk serve: a read-only NBD export of the disk of an image, in place. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,9 +10,11 @@
 #include <sys/wait.h>
 
 #include "clone/clone.h"
+#include "common/cleanup.h"
 #include "common/cli.h"
 #include "common/error.h"
 #include "common/proc.h"
+#include "serve/activation.h"
 #include "serve/server.h"
 #include "pull/pull.h"
 #include "serve/supervisor.h"
@@ -34,6 +37,11 @@ static const char usage[] =
   "Without --foreground or --run, the server stays in the background,\n"
   "watched by a podman-disk process that removes the socket when it exits;\n"
   "kill the pid of --pidfile (the server's) to stop it.\n"
+  "\n"
+  "Socket activation (systemd, or 'nbdinfo -- [ podman-disk serve IMAGE ]'\n"
+  "as nbdinfo, nbdcopy and nbdfuse start a server): with LISTEN_PID and\n"
+  "LISTEN_FDS=1, the server listens on the inherited socket (fd 3); nothing\n"
+  "is printed, and serve stays until SIGTERM, as with --foreground.\n"
   "\n"
   "IMAGE is a name, an image ID or a transport reference (see locate --help).\n"
   "\n"
@@ -208,6 +216,66 @@ serve_clone_of (struct disk_location *loc, const struct store_options *store,
   return 0;
 }
 
+/* One line and exit 2: the way serve was socket-activated is wrong. */
+static int
+activation_error (void)
+{
+  error_print ();
+  return EXIT_USAGE;
+}
+
+/* Socket activation: the options that name another socket or need the
+ * URI printed, or none.
+ */
+static const char *
+activation_conflict (const struct server_options *opts, const char *pidfile,
+                     const char *run)
+{
+  if (opts->socket)
+    return "--socket";
+  if (opts->port)
+    return "--port";
+  if (run)
+    return "--run";
+  if (pidfile)
+    return "--pidfile";
+  return NULL;
+}
+
+/* Socket-activated, our stdout may be the data stream of the client that
+ * started us (nbdcopy -- [ podman-disk serve IMAGE ] -): nothing may reach
+ * it, from us or from a child (podman pull).  It becomes our stderr.
+ */
+static int
+quiet_stdout (void)
+{
+  if (dup2 (STDERR_FILENO, STDOUT_FILENO) == STDOUT_FILENO)
+    return 0;
+  _cleanup_close_ int nul = open ("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (nul == -1 || dup2 (nul, STDOUT_FILENO) == -1)
+    return error_errno (errno, "socket activation: cannot redirect stdout");
+  return 0;
+}
+
+/* Serve on the socket that socket activation passed, until SIGTERM: the
+ * client that started us is done (libnbd's nbd_close sends it to the pid
+ * it started), or systemd stops the service.
+ */
+static int
+serve_activated (struct disk_location *loc, struct server_options *opts)
+{
+  struct server srv;
+  int rc;
+
+  server_block_signals ();
+  if (server_start (loc, opts, &srv) == -1)
+    return EXIT_ERROR;
+  debug ("socket activation: %s serving on %s", server_name (srv.kind), srv.uri);
+  rc = stay_in_foreground (&srv);
+  server_clear (&srv);
+  return rc;
+}
+
 int
 cmd_serve (int argc, char **argv)
 {
@@ -279,6 +347,23 @@ cmd_serve (int argc, char **argv)
     default: return cli_bad_option ("serve");
     }
   }
+  /* Before anything else may run a child: the socket is ours alone. */
+  int activated = socket_activation_take (&opts.listen_fd);
+  if (activated == -1)
+    return activation_error ();
+  if (activated) {
+    const char *conflict = activation_conflict (&opts, pidfile, run);
+    if (conflict) {
+      error ("%s cannot be used with socket activation (LISTEN_FDS): the "
+             "server listens on the inherited socket, in the foreground",
+             conflict);
+      return activation_error ();
+    }
+    if (quiet_stdout () == -1)
+      return activation_error ();
+    /* podman unshare would not pass the socket on (source_rerun_in_userns). */
+    setenv ("PODMAN_DISK_UNSHARE", "no", 1);
+  }
   if (opts.socket && opts.port)
     return usage_error ("serve", "--socket and --port exclude each other");
   if (opts.address && !opts.port)
@@ -304,6 +389,9 @@ cmd_serve (int argc, char **argv)
     return EXIT_ERROR;
   if (clone && serve_clone_of (&loc, &req.store, clone, &opts) == -1)
     return EXIT_ERROR;
+
+  if (activated)
+    return serve_activated (&loc, &opts);
 
   struct server srv;
   if (!foreground && !run) {

@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # make install / uninstall into a DESTDIR: the binary, the man pages, the
-# three completions, the nbdkit plugin and the hooks.d JSON pointing at the
-# installed binary;
+# three completions, the nbdkit plugin, the hooks.d JSON and the systemd
+# units pointing at the installed binary;
 # uninstall removes every file again.
 source "$(dirname "$0")/functions.sh"
 
@@ -42,6 +42,10 @@ for src in "$top_srcdir"/hooks/*.json.in; do
     hooks+=("usr/share/containers/oci/hooks.d/$(basename "$src" .in)")
 done
 expected+=("${hooks[@]}")
+units=(podman-disk-serve@.service podman-disk-serve@.socket)
+for u in "${units[@]}"; do
+    expected+=("usr/lib/systemd/system/$u")
+done
 
 (cd "$dest" && find . -type f -o -type l | sed 's|^\./||' | sort) > "$tmpdir/got"
 printf '%s\n' "${expected[@]}" | sort > "$tmpdir/want"
@@ -83,10 +87,21 @@ for h in "${hooks[@]}"; do
     check_hook "$dest/$h" /usr/bin
 done
 
-# BINDIR, MANDIR and HOOKSDIR each move their files; the hook follows BINDIR.
+# The service runs the installed binary; the socket is the shipped one.
+grep -qx 'ExecStart=/usr/bin/podman-disk serve .*%I' "$dest/usr/lib/systemd/system/podman-disk-serve@.service" ||
+    fail "the installed service does not run /usr/bin/podman-disk serve"
+cmp "$top_srcdir/systemd/podman-disk-serve@.socket" "$dest/usr/lib/systemd/system/podman-disk-serve@.socket" ||
+    fail "the installed socket unit differs from systemd/"
+for u in "${units[@]}"; do
+    [ "$(stat -c %a "$dest/usr/lib/systemd/system/$u")" = 644 ] || fail "$u is not mode 0644"
+done
+
+# BINDIR, MANDIR, HOOKSDIR and SYSTEMDUNITDIR each move their files; the
+# hook and the service follow BINDIR.
 dest2=$tmpdir/dest2
 make_in install DESTDIR="$dest2" PREFIX=/opt/pd BINDIR=/opt/pd/sbin \
-    MANDIR=/opt/pd/man HOOKSDIR=/etc/containers/oci/hooks.d
+    MANDIR=/opt/pd/man HOOKSDIR=/etc/containers/oci/hooks.d \
+    SYSTEMDUNITDIR=/etc/systemd/system
 [ -x "$dest2/opt/pd/sbin/podman-disk" ] || fail "BINDIR was not honoured"
 [ -f "$dest2/opt/pd/share/bash-completion/completions/podman-disk" ] ||
     fail "PREFIX was not honoured for the completions"
@@ -96,13 +111,16 @@ fi
 for h in "${hooks[@]}"; do
     check_hook "$dest2/etc/containers/oci/hooks.d/$(basename "$h")" /opt/pd/sbin
 done
+grep -qx 'ExecStart=/opt/pd/sbin/podman-disk serve .*%I' "$dest2/etc/systemd/system/podman-disk-serve@.service" ||
+    fail "SYSTEMDUNITDIR or BINDIR was not honoured for the service"
 
 # Uninstall leaves no file behind, in either tree.
 make_in uninstall DESTDIR="$dest" PREFIX=/usr
 left=$(cd "$dest" && find . -type f -o -type l)
 [ -z "$left" ] || fail "uninstall left: $left"
 make_in uninstall DESTDIR="$dest2" PREFIX=/opt/pd BINDIR=/opt/pd/sbin \
-    MANDIR=/opt/pd/man HOOKSDIR=/etc/containers/oci/hooks.d
+    MANDIR=/opt/pd/man HOOKSDIR=/etc/containers/oci/hooks.d \
+    SYSTEMDUNITDIR=/etc/systemd/system
 left=$(cd "$dest2" && find . -type f -o -type l)
 [ -z "$left" ] || fail "uninstall left: $left"
 

@@ -47,6 +47,12 @@ struct server_options {
   const char *port;          /* TCP port (1-65535): TCP instead of Unix */
   const char *address;       /* with port: address to bind, default 127.0.0.1 */
   const char *export_name;   /* NULL: the default export "" */
+  int listen_fd;             /* > 0: a listening socket inherited by socket
+                                activation (serve/activation.h), served
+                                instead of binding one; server_start takes
+                                it (closes it once the server holds it).
+                                0, as in a zeroed struct: none (fd 0 is
+                                never one) */
 };
 
 /* "nbdkit" or "qemu-nbd" (SERVER_AUTO: "auto"). */

@@ -9,7 +9,8 @@
  *         activation, LISTEN_FDS=1; serve/socket.h), so a busy port or an
  *         existing socket path is a clear error before anything runs, a
  *         client can connect at once, and the socket file is always ours
- *         to remove;
+ *         to remove; or the one podman-disk was itself given by socket
+ *         activation (serve/activation.h), whose file is not ours;
  *   fd 4  a second one (LISTEN_FDS=2), when asked (also_socket): the hook's
  *         export in a pod listens on the host's socket and on the pod's;
  *         qemu-nbd takes one only, so then nbdkit's nbd plugin listens and
@@ -63,9 +64,11 @@ struct server {
   enum server_kind kind;     /* the one that runs (nbdkit in front of a
                                 proxied qemu-nbd) */
   char *uri;                 /* nbd+unix:///NAME?socket=PATH or nbd://HOST:PORT/NAME */
-  char *socket;              /* the Unix socket we created, or NULL (TCP) */
+  char *socket;              /* the Unix socket we created (or inherited,
+                                then never removed), or NULL (TCP) */
   char *also_socket;         /* the second one (also_socket), or NULL */
   char *port;                /* TCP: the port, else NULL */
+  char *address;             /* TCP on an inherited socket: its address */
   char *export_name;         /* "" for the default export */
   /* private */
   int pidfd;                 /* of pid, taken while it is our child; or -1 */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -362,6 +363,39 @@ socket_listen_tcp (const struct server_options *opts, struct server *srv, int *f
   return 0;
 }
 
+int
+socket_inherited (int fd, struct server *srv)
+{
+  struct sockaddr_storage addr;
+  socklen_t len = sizeof addr;
+  char host[NI_MAXHOST], port[NI_MAXSERV];
+  int r;
+
+  if (getsockname (fd, (struct sockaddr *) &addr, &len) == -1)
+    return error_errno (errno, "socket activation: getsockname");
+  if (addr.ss_family == AF_UNIX) {
+    struct sockaddr_un *sun = (struct sockaddr_un *) &addr;
+    size_t n = len - offsetof (struct sockaddr_un, sun_path);
+    /* An NBD URI names a socket by its path. */
+    if (len <= offsetof (struct sockaddr_un, sun_path) || sun->sun_path[0] == '\0')
+      return error ("socket activation: the inherited Unix socket has no "
+                    "path (abstract or unnamed): give it one");
+    if ((srv->socket = strndup (sun->sun_path, n)) == NULL)
+      return error_errno (errno, "strndup");
+    return 0;
+  }
+  if (addr.ss_family != AF_INET && addr.ss_family != AF_INET6)
+    return error ("socket activation: the inherited socket is neither a Unix "
+                  "nor a TCP one (family %d)", addr.ss_family);
+  r = getnameinfo ((struct sockaddr *) &addr, len, host, sizeof host,
+                   port, sizeof port, NI_NUMERICHOST | NI_NUMERICSERV);
+  if (r != 0)
+    return error ("socket activation: getnameinfo: %s", gai_strerror (r));
+  if ((srv->address = strdup (host)) == NULL || (srv->port = strdup (port)) == NULL)
+    return error_errno (errno, "strdup");
+  return 0;
+}
+
 char *
 socket_uri (const struct server_options *opts, const struct server *srv)
 {
@@ -375,7 +409,8 @@ socket_uri (const struct server_options *opts, const struct server *srv)
     error_errno (errno, "open_memstream");
     return NULL;
   }
-  const char *address = opts->address ? opts->address : "127.0.0.1";
+  const char *address = srv->address ? srv->address
+    : opts->address ? opts->address : "127.0.0.1";
   if (strchr (address, ':'))
     fprintf (f, "nbd://[%s]:%s/", address, srv->port);
   else

@@ -54,6 +54,11 @@ int socket_listen_unix (const struct disk_location *loc,
                         struct server *srv, int *fdp);
 int socket_listen_tcp (const struct server_options *opts, struct server *srv,
                        int *fdp);
+/* The inherited listening socket FD (socket activation): fill SRV's
+ * socket (a path, never removed: socket_ino stays 0) or port and address
+ * from its name.  -1 with error () set.
+ */
+int socket_inherited (int fd, struct server *srv);
 /* Bind OPTS's also_socket (which must not exist), not listening yet: fill
  * SRV's also_socket (its device and inode) and *FDP.  -1 with error () set.
  */

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,7 +56,7 @@ void
 server_clear (struct server *srv)
 {
   char *strings[] = { srv->uri, srv->socket, srv->also_socket, srv->port,
-                      srv->export_name };
+                      srv->address, srv->export_name };
 
   for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
     free (strings[i]);
@@ -425,33 +426,81 @@ not_ready (struct server *srv, const char *why)
   return error ("%s is not serving the disk: %s", server_name (srv->kind), why);
 }
 
-/* Connect to the listening socket, which the server inherited: the
- * connection waits in its backlog until the server accepts it, or is reset
- * when the server dies.
+/* Connect to the listening socket before the server runs: the connection
+ * waits in its backlog until the server accepts it, or is reset when the
+ * server dies.  Before, because an inherited socket's name may be gone
+ * once the server serves: libnbd removes the socket file of the server it
+ * started (nbdinfo -- [ podman-disk serve ... ]) as soon as its client is
+ * done, which can be before we look.  Nonblocking, as a full backlog
+ * (a Unix socket's EAGAIN) must not wait for the server that is not
+ * started yet: then wait_ready connects after the start.  The connected
+ * socket, -1 for "later", or -2 with error () set.
  */
 static int
-wait_ready (struct server *srv, const struct sockaddr_storage *addr,
+probe_early (const struct sockaddr_storage *addr, socklen_t addrlen)
+{
+  _cleanup_close_ int sock = socket (addr->ss_family,
+                                     SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int err = 0;
+  socklen_t len = sizeof err;
+
+  if (sock == -1) {
+    error_errno (errno, "socket");
+    return -2;
+  }
+  if (connect (sock, (const struct sockaddr *) addr, addrlen) == -1) {
+    if (errno == EAGAIN)
+      return -1;
+    if (errno != EINPROGRESS) {
+      error_errno (errno, "cannot connect to the listening socket");
+      return -2;
+    }
+    /* TCP: the kernel completes the handshake, the server need not run. */
+    struct pollfd pfd = { .fd = sock, .events = POLLOUT };
+    if (poll (&pfd, 1, 5000) != 1)
+      return -1;
+    if (getsockopt (sock, SOL_SOCKET, SO_ERROR, &err, &len) == -1 || err)
+      return -1;
+  }
+  if (fcntl (sock, F_SETFL, fcntl (sock, F_GETFL) & ~O_NONBLOCK) == -1) {
+    error_errno (errno, "fcntl");
+    return -2;
+  }
+  return steal_fd (&sock);
+}
+
+/* SOCK connected by probe_early, or -1: then connect to the listening
+ * socket now.  Wait until the server answers on it and check what it
+ * serves.
+ */
+static int
+wait_ready (struct server *srv, int sock, const struct sockaddr_storage *addr,
             socklen_t addrlen, uint64_t want_size, bool want_ro, int diskfd)
 {
   struct nbd_handle *h;
-  int sock, r = -1;
+  int r = -1;
   int64_t deadline = now_ms () + READY_TIMEOUT_MS;
   char why[512];
 
-  if (dl_libnbd () == -1)
+  if (dl_libnbd () == -1
+      || ((h = sym_nbd_create ()) == NULL
+          && error ("nbd_create: %s", sym_nbd_get_error ()))) {
+    if (sock >= 0)
+      close (sock);
     return -1;
-  if ((h = sym_nbd_create ()) == NULL)
-    return error ("nbd_create: %s", sym_nbd_get_error ());
-  sock = socket (addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (sock == -1) {
-    error_errno (errno, "socket");
-    goto out;
   }
-  if (connect (sock, (const struct sockaddr *) addr, addrlen) == -1) {
-    snprintf (why, sizeof why, "connect: %s", strerror (errno));
-    close (sock);
-    not_ready (srv, why);
-    goto out;
+  if (sock == -1) {
+    sock = socket (addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (sock == -1) {
+      error_errno (errno, "socket");
+      goto out;
+    }
+    if (connect (sock, (const struct sockaddr *) addr, addrlen) == -1) {
+      snprintf (why, sizeof why, "connect: %s", strerror (errno));
+      close (sock);
+      not_ready (srv, why);
+      goto out;
+    }
   }
   if (sym_nbd_set_export_name (h, srv->export_name) == -1) {
     close (sock);
@@ -514,7 +563,9 @@ server_start (const struct disk_location *loc,
 {
   _cleanup_free_ char *exe = NULL;
   _cleanup_strv_ char **argv = NULL;
-  _cleanup_close_ int listenfd = -1, alsofd = -1;
+  /* An inherited socket is taken, whatever happens: closed here. */
+  _cleanup_close_ int listenfd = opts->listen_fd > 0 ? opts->listen_fd : -1;
+  _cleanup_close_ int alsofd = -1;
   struct sockaddr_storage addr;
   socklen_t addrlen = sizeof addr;
   uint64_t want_size;
@@ -549,12 +600,17 @@ server_start (const struct disk_location *loc,
   if ((srv->export_name = strdup (opts->export_name ? opts->export_name : "")) == NULL)
     return error_errno (errno, "strdup");
 
-  if ((opts->port ? socket_listen_tcp (opts, srv, &listenfd)
-       : socket_listen_unix (loc, opts, srv, &listenfd)) == -1)
+  if (listenfd >= 0) {
+    /* Listening already (checked by socket_activation_take). */
+    if (socket_inherited (listenfd, srv) == -1)
+      goto fail;
+  }
+  else if ((opts->port ? socket_listen_tcp (opts, srv, &listenfd)
+            : socket_listen_unix (loc, opts, srv, &listenfd)) == -1)
     goto fail;
   if (opts->also_socket && socket_listen_also (opts, srv, &alsofd) == -1)
     goto fail;
-  if (listen (listenfd, SOMAXCONN) == -1
+  if ((opts->listen_fd <= 0 && listen (listenfd, SOMAXCONN) == -1)
       || (alsofd >= 0 && listen (alsofd, SOMAXCONN) == -1)
       || getsockname (listenfd, (struct sockaddr *) &addr, &addrlen) == -1) {
     error_errno (errno, "listen");
@@ -572,6 +628,11 @@ server_start (const struct disk_location *loc,
 
   if (make_tmpdir (tmpdir) == -1)
     goto fail;
+  int probe = probe_early (&addr, addrlen);
+  if (probe == -2) {
+    remove_tmpdir (tmpdir);
+    goto fail;
+  }
   int listenfds[LISTEN_FDS_MAX] = { listenfd, alsofd };
   int r = spawn (exe, argv, listenfds, alsofd >= 0 ? 2 : 1, loc->fd, tmpdir, srv);
   /* Only the server holds the sockets now: if it dies, clients see it. */
@@ -580,8 +641,10 @@ server_start (const struct disk_location *loc,
     close (steal_fd (&alsofd));
   want_size = decodes_qcow2 (loc, opts) ? loc->fmt.virtual_size : loc->size;
   if (r == 0)
-    r = wait_ready (srv, &addr, addrlen, want_size,
+    r = wait_ready (srv, probe, &addr, addrlen, want_size,
                     !opts->writable && !opts->persistent, loc->fd);
+  else if (probe >= 0)
+    close (probe);
   remove_tmpdir (tmpdir);
   if (r == -1 || output_bound (srv->errfd) == -1)
     goto fail;

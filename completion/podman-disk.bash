@@ -18,7 +18,8 @@ __podman_disk_command_opts ()
                   --pull --authfile --creds --cert-dir --tls-verify"
     case $1 in
         locate)  echo "$locate --format" ;;
-        json)    echo "$locate --no-decode --allow-foreign-path" ;;
+        json)    echo "$locate --no-decode --allow-foreign-path
+                       --blockdev --drive --snapshot" ;;
         list)    echo "--format --quiet -q" ;;
         serve)   echo "$locate --socket --port --address --no-decode --writable
                        --foreground --pidfile --run --export-name --server" ;;
@@ -38,7 +39,7 @@ __podman_disk_takes_value ()
         --root|--runroot|--storage-driver|--log-level|--disk|--platform|\
         --disktype|--pull|--authfile|--creds|--cert-dir|\
         --format|--socket|--port|--address|--pidfile|--run|--export-name|\
-        --server|--state-dir|--size) return 0 ;;
+        --server|--state-dir|--size|--blockdev) return 0 ;;
     esac
     return 1
 }

@@ -176,6 +176,12 @@ complete -c podman-disk -n '__fish_seen_subcommand_from json serve' \
     -l no-decode -d 'The stored bytes as they are (no qcow2 decoding)'
 complete -c podman-disk -n '__fish_seen_subcommand_from json' \
     -l allow-foreign-path -d 'Print a path another user could swap'
+complete -c podman-disk -n '__fish_seen_subcommand_from json' \
+    -l blockdev -x -d 'Print a qemu-system -blockdev argument with this node name'
+complete -c podman-disk -n '__fish_seen_subcommand_from json' \
+    -l drive -d 'Print a qemu-system -drive value'
+complete -c podman-disk -n '__fish_seen_subcommand_from json' \
+    -l snapshot -d 'With --drive: a temporary writable overlay'
 complete -c podman-disk -n '__fish_seen_subcommand_from list' -s q -l quiet -d 'Image names only'
 
 complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l socket -r -F -d 'Listen on this Unix socket'

@@ -62,7 +62,7 @@ block () {
 }
 
 # Every marked block is one that this test checks, and none is empty.
-checked="nbdinfo nbdcopy qemu-img nbdfuse virt-cat qemu-system pod clone plugin-copy plugin-cow plugin-store"
+checked="nbdinfo nbdcopy qemu-img nbdfuse virt-cat qemu-system qemu-system-blockdev pod clone plugin-copy plugin-cow plugin-store"
 for name in $(sed -n 's/^<!-- test: \(.*\) -->$/\1/p' "$readme"); do
     case " $checked " in *" $name "*) ;; *) fail "README block '$name' is not checked here" ;; esac
 done
@@ -128,6 +128,13 @@ if command -v qemu-system-x86_64 >/dev/null; then
     # The drive is the NBD export, under the throw-away overlay.
     expect_output qemu-system "virtio0"
     expect_output qemu-system '"driver": "nbd"'
+    # The disk in place: -blockdev read-only, -drive --snapshot with the
+    # disk under qemu's throw-away overlay; qcow2 named in both.
+    run_block qemu-system-blockdev
+    expect_output qemu-system-blockdev 'disk0: json:{"driver": "qcow2"'
+    expect_output qemu-system-blockdev '(qcow2, read-only)'
+    expect_output qemu-system-blockdev 'Backing file:     json:{"driver": "qcow2"'
+    expect_output qemu-system-blockdev 'virtio0 (#block'
 else
     left_out+=("qemu-system: not installed (Debian: qemu-system-x86)")
 fi

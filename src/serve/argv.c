@@ -115,21 +115,13 @@ push (struct strv *s, const char *fmt, ...)
  * stays read-only, so the image still cannot be written.
  */
 static char *
-spec_without_top_read_only (char *spec)
+qemu_nbd_spec (const struct disk_location *loc, bool decode, bool writable)
 {
-  const char *prefix = "json:";
-  json_object *o = json_tokener_parse (spec + strlen (prefix));
-  char *ret;
+  json_object *tree = qemuspec_tree (loc, decode, DISK_FD_PATH);
 
-  free (spec);
-  if (!o)
-    return NULL;
-  json_object_object_del (o, "read-only");
-  if (asprintf (&ret, "%s%s", prefix, json_object_to_json_string_ext (
-                  o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)) == -1)
-    ret = NULL;
-  json_object_put (o);
-  return ret;
+  if (tree && writable)
+    json_object_object_del (tree, "read-only");
+  return qemuspec_filename (tree);
 }
 
 /* How long "nbdkit --version" may take: it answers in milliseconds; a
@@ -251,14 +243,9 @@ server_argv (const struct disk_location *loc,
           "\"filename\":\"%s\"}}", DISK_FD_PATH);
   }
   else {
-    char *spec = qemuspec_build (loc, opts->decode, DISK_FD_PATH);
+    char *spec = qemu_nbd_spec (loc, opts->decode, opts->writable);
     if (!spec) {                        /* error() says why */
       strv_free (a.v);
-      return NULL;
-    }
-    if (opts->writable && !(spec = spec_without_top_read_only (spec))) {
-      strv_free (a.v);
-      error ("cannot build the qemu json: spec of the disk");
       return NULL;
     }
     push (&a, opts->writable ? "--snapshot" : "--read-only");

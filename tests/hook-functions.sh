@@ -81,3 +81,14 @@ assert_not_open () {
     done
     return 0
 }
+
+# build_host_tools_image NAME: an image of the merged-/usr symlinks only,
+# for a container that runs the host's tools with the host's /usr mounted
+# read-only (-v /usr:/usr:ro, or a hostPath volume in a pod).
+build_host_tools_image () {
+    local ctx d
+    ctx=$(mktemp -d "$tmpdir/ctx.XXXXXX")
+    for d in bin lib lib64 sbin; do ln -s "usr/$d" "$ctx/$d"; done
+    printf 'FROM scratch\nCOPY . /\n' > "$ctx/Containerfile"
+    podman build -q -t "$1" "$ctx" >/dev/null
+}

@@ -15,10 +15,7 @@ build_hook_image localhost/hook-raw "$tmpdir/raw.img"
 # The consumer runs the host's nbdcopy: its image is the usual merged-/usr
 # symlinks, and the host's /usr is mounted read-only.  A pod starts its
 # containers concurrently, so it waits for the socket (bounded) first.
-ctx=$(mktemp -d "$tmpdir/ctx.XXXXXX")
-for d in bin lib lib64 sbin; do ln -s "usr/$d" "$ctx/$d"; done
-printf 'FROM scratch\nCOPY . /\n' > "$ctx/Containerfile"
-podman build -q -t localhost/hook-consumer "$ctx" >/dev/null
+build_host_tools_image localhost/hook-consumer
 
 vol=$tmpdir/vol
 out=$tmpdir/out

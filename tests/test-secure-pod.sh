@@ -19,10 +19,7 @@ build_hook_image localhost/hook-qcow2 "$tmpdir/disk.qcow2"
 
 # The neighbour runs the host's nbdkit: an image of merged-/usr symlinks,
 # the host's /usr mounted read-only.
-ctx=$(mktemp -d "$tmpdir/ctx.XXXXXX")
-for d in bin lib lib64 sbin; do ln -s "usr/$d" "$ctx/$d"; done
-printf 'FROM scratch\nCOPY . /\n' > "$ctx/Containerfile"
-podman build -q -t localhost/hook-neighbour "$ctx" >/dev/null
+build_host_tools_image localhost/hook-neighbour
 
 vol=$tmpdir/vol
 mkdir -p "$vol"

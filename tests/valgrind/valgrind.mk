@@ -17,10 +17,12 @@
 # serve and json tests', which stay.  test-hook-exports runs no hook, and
 # test-hook-direct runs the hook by hand, without runc, so that valgrind
 # sees it: its live exports start from the real binary (see the test).
+# test-secure-pod runs the hook under runc too.
 VALGRIND_SKIP  = tests/test-concurrency.sh tests/test-install.sh tests/test-man.sh \
                  tests/test-rpm.sh tests/test-storage-rootless.sh \
                  $(filter-out tests/test-hook-exports.sh tests/test-hook-direct.sh,$(wildcard tests/test-hook-*.sh)) \
                  tests/test-faults-hook-timeout.sh tests/test-readme.sh \
+                 tests/test-secure-pod.sh \
                  $(ONCE_TESTS:%=tests/%.sh)
 VALGRIND_TESTS ?= $(filter-out $(VALGRIND_SKIP),$(wildcard tests/test-*.sh))
 

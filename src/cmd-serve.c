@@ -432,8 +432,8 @@ cmd_serve (int argc, char **argv)
   if (foreground && run)
     return usage_error ("serve", "--foreground and --run exclude each other");
   if (format_given && run)
-    return usage_error ("serve", "--format is what serve prints, and --run "
-                        "prints nothing: $uri, $unixsocket... are CMD's");
+    return usage_error ("serve", "--format and --run exclude each other: "
+                        "--run prints nothing, CMD has $uri and the rest");
   const char *image = cli_one_image ("serve", argc, argv);
   req.store = global_opts.store;
   if (!image || pull_check_request ("serve", image, &pull, &req)

@@ -22,7 +22,8 @@ __podman_disk_command_opts ()
                        --blockdev --drive --snapshot" ;;
         list)    echo "--format --quiet -q" ;;
         serve)   echo "$locate --socket --port --address --no-decode --writable
-                       --foreground --pidfile --run --export-name --server" ;;
+                       --foreground --pidfile --run --export-name --server
+                       --format" ;;
         cp)      echo "$locate --format --progress" ;;
         clone)   echo "$locate --size" ;;
         clones)  echo "--format --prune" ;;

@@ -170,7 +170,7 @@ complete -c podman-disk -n $locating -l cert-dir -x -a '(__fish_complete_directo
     -d "To pull: the registry's CA and client certificates"
 complete -c podman-disk -n $locating -l tls-verify -f -a 'true false' -d 'To pull: require HTTPS and a trusted certificate'
 
-complete -c podman-disk -n '__fish_seen_subcommand_from locate list exports clones' \
+complete -c podman-disk -n '__fish_seen_subcommand_from locate list exports clones serve' \
     -l format -x -a 'text json' -d 'Output format'
 complete -c podman-disk -n '__fish_seen_subcommand_from json serve' \
     -l no-decode -d 'The stored bytes as they are (no qcow2 decoding)'

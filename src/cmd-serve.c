@@ -9,13 +9,17 @@
 #include <unistd.h>
 #include <sys/wait.h>
 
+#include <json-c/json.h>
+
 #include "clone/clone.h"
 #include "common/cleanup.h"
 #include "common/cli.h"
 #include "common/error.h"
 #include "common/proc.h"
+#include "common/text.h"
 #include "serve/activation.h"
 #include "serve/server.h"
+#include "serve/socket.h"
 #include "pull/pull.h"
 #include "serve/supervisor.h"
 #include "source.h"
@@ -26,11 +30,21 @@ static const char usage[] =
   "Export the disk of IMAGE over NBD, read-only, from where its bytes are:\n"
   "nbdkit (file plugin, offset filter) for raw disks, qemu-nbd decoding\n"
   "qcow2 disks to the guest view.  Prints the NBD URI on stdout, one line,\n"
-  "once the server answers, for nbdinfo, nbdcopy, nbdfuse, qemu-img,\n"
-  "qemu-system or guestfish:\n"
+  "once the server answers, for nbdinfo, nbdcopy, nbdfuse, qemu-img or\n"
+  "qemu-system (for libguestfs, see below):\n"
   "\n"
   "  uri=$(podman-disk serve IMAGE)      # server left in the background\n"
   "  podman-disk serve IMAGE --run 'nbdcopy \"$uri\" disk.raw'\n"
+  "\n"
+  "--run sets nbdkit --run's variables: $uri (and $nbd, the same),\n"
+  "$unixsocket and $port (one of them empty), $exportname.  libguestfs\n"
+  "spells a Unix socket nbd://?socket=PATH:\n"
+  "\n"
+  "  podman-disk serve IMAGE --run \\\n"
+  "    'guestfish --ro --format=raw -a \"nbd://?socket=$unixsocket\" -i'\n"
+  "\n"
+  "--format json prints one JSON object instead of the URI, on one line:\n"
+  "uri, guestfs_uri (that spelling), socket, port, export_name, server, pid.\n"
   "\n"
   "The socket is a Unix one in a private directory (/run/podman-disk as\n"
   "root, else $XDG_RUNTIME_DIR/podman-disk), removed when the server stops.\n"
@@ -65,6 +79,8 @@ static const char usage[] =
   "      --pidfile FILE         write the server's pid in FILE (removed at exit)\n"
   "      --run CMD              run the shell command CMD with $uri set, stop\n"
   "                             the server when it exits and exit with its status\n"
+  "      --format FORMAT        text (the URI, the default) or json (every form\n"
+  "                             of the URI); not with --run\n"
   "\n"
   GLOBAL_OPTIONS_HELP;
 
@@ -79,6 +95,7 @@ enum {
   OPT_FOREGROUND,
   OPT_PIDFILE,
   OPT_RUN,
+  OPT_FORMAT,
 };
 
 static bool
@@ -95,8 +112,10 @@ valid_port (const char *s)
 }
 
 /* Run CMD by /bin/sh -c as nbdkit --run does, with the export in its
- * environment: $uri (and $nbd, its old name), $exportname, and $unixsocket
- * or $port.
+ * environment by nbdkit's names and values (nbdkit(1), CAPTIVE NBDKIT):
+ * $uri and $nbd (the same since nbdkit 1.24), $exportname (maybe ""),
+ * $unixsocket and $port, the one that does not apply set to "" (so that
+ * none is inherited from our own environment).
  */
 static pid_t
 run_command (const char *cmd, const struct server *srv, int diskfd)
@@ -117,10 +136,8 @@ run_command (const char *cmd, const struct server *srv, int diskfd)
     setenv ("uri", srv->uri, 1);
     setenv ("nbd", srv->uri, 1);
     setenv ("exportname", srv->export_name, 1);
-    if (srv->socket)
-      setenv ("unixsocket", srv->socket, 1);
-    if (srv->port)
-      setenv ("port", srv->port, 1);
+    setenv ("unixsocket", srv->socket ? srv->socket : "", 1);
+    setenv ("port", srv->port ? srv->port : "", 1);
     execl ("/bin/sh", "sh", "-c", cmd, (char *) NULL);
     fprintf (stderr, "podman-disk: cannot run /bin/sh: %s\n", strerror (errno));
     _exit (127);
@@ -168,6 +185,40 @@ run_captive (struct server *srv, const char *cmd, int diskfd)
       break;
     }
   }
+}
+
+/* What serve prints once the server answers: the URI, or with --format
+ * json every form of it, one line either way (a caller of --foreground
+ * reads one line).
+ */
+static int
+print_uri (const struct server *srv, enum output_format format)
+{
+  if (format == FORMAT_TEXT) {
+    printf ("%s\n", srv->uri);
+    return 0;
+  }
+  _cleanup_free_ char *guestfs = socket_guestfs_uri (srv);
+  if (!guestfs)
+    return -1;
+  json_object *o = json_object_new_object ();
+  json_object_object_add (o, "uri", json_object_new_string (srv->uri));
+  json_object_object_add (o, "guestfs_uri", json_object_new_string (guestfs));
+  json_object_object_add (o, "socket",
+                          srv->socket ? json_object_new_string (srv->socket) : NULL);
+  json_object_object_add (o, "port",
+                          srv->port ? json_object_new_int (atoi (srv->port)) : NULL);
+  json_object_object_add (o, "export_name",
+                          json_object_new_string (srv->export_name));
+  json_object_object_add (o, "server",
+                          json_object_new_string (server_name (srv->kind)));
+  json_object_object_add (o, "pid", json_object_new_int (srv->pid));
+  text_fput_json (json_object_to_json_string_ext (
+                    o, JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE),
+                  stdout);
+  putchar ('\n');
+  json_object_put (o);
+  return 0;
 }
 
 static int
@@ -229,7 +280,7 @@ activation_error (void)
  */
 static const char *
 activation_conflict (const struct server_options *opts, const char *pidfile,
-                     const char *run)
+                     const char *run, enum output_format format)
 {
   if (opts->socket)
     return "--socket";
@@ -239,6 +290,8 @@ activation_conflict (const struct server_options *opts, const char *pidfile,
     return "--run";
   if (pidfile)
     return "--pidfile";
+  if (format == FORMAT_JSON)
+    return "--format json";
   return NULL;
 }
 
@@ -293,12 +346,15 @@ cmd_serve (int argc, char **argv)
     { "foreground", no_argument, NULL, OPT_FOREGROUND },
     { "pidfile", required_argument, NULL, OPT_PIDFILE },
     { "run", required_argument, NULL, OPT_RUN },
+    { "format", required_argument, NULL, OPT_FORMAT },
     { NULL, 0, NULL, 0 }
   };
   struct locate_request req = { 0 };
   struct pull_options pull = { .policy = PULL_MISSING };
   struct server_options opts = { .decode = true };
   bool foreground = false;
+  enum output_format format = FORMAT_TEXT;
+  bool format_given = false;
   const char *pidfile = NULL, *run = NULL, *clone = NULL;
   int c;
 
@@ -344,6 +400,11 @@ cmd_serve (int argc, char **argv)
     case OPT_FOREGROUND: foreground = true; break;
     case OPT_PIDFILE: pidfile = optarg; break;
     case OPT_RUN: run = optarg; break;
+    case OPT_FORMAT:
+      if (cli_parse_format ("serve", optarg, &format) == -1)
+        return EXIT_USAGE;
+      format_given = true;
+      break;
     default: return cli_bad_option ("serve");
     }
   }
@@ -352,7 +413,7 @@ cmd_serve (int argc, char **argv)
   if (activated == -1)
     return activation_error ();
   if (activated) {
-    const char *conflict = activation_conflict (&opts, pidfile, run);
+    const char *conflict = activation_conflict (&opts, pidfile, run, format);
     if (conflict) {
       error ("%s cannot be used with socket activation (LISTEN_FDS): the "
              "server listens on the inherited socket, in the foreground",
@@ -370,6 +431,9 @@ cmd_serve (int argc, char **argv)
     return usage_error ("serve", "--address needs --port");
   if (foreground && run)
     return usage_error ("serve", "--foreground and --run exclude each other");
+  if (format_given && run)
+    return usage_error ("serve", "--format and --run exclude each other: "
+                        "--run prints nothing, CMD has $uri and the rest");
   const char *image = cli_one_image ("serve", argc, argv);
   req.store = global_opts.store;
   if (!image || pull_check_request ("serve", image, &pull, &req)
@@ -397,9 +461,13 @@ cmd_serve (int argc, char **argv)
   if (!foreground && !run) {
     if (server_start_detached (&loc, &opts, pidfile, &srv) == -1)
       return EXIT_ERROR;
-    printf ("%s\n", srv.uri);
+    int rc = EXIT_OK;
+    if (print_uri (&srv, format) == -1) {
+      kill (srv.pid, SIGTERM);      /* nobody would know of it */
+      rc = EXIT_ERROR;
+    }
     server_clear (&srv);
-    return EXIT_OK;
+    return rc;
   }
 
   /* Only now: a Ctrl-C while locating (a slow --verify) ends us at once,
@@ -420,8 +488,11 @@ cmd_serve (int argc, char **argv)
   int rc;
   if (run)
     rc = run_captive (&srv, run, loc.fd);
+  else if (print_uri (&srv, format) == -1) {
+    server_stop (&srv);
+    rc = EXIT_ERROR;
+  }
   else {
-    printf ("%s\n", srv.uri);
     fflush (stdout);
     rc = stay_in_foreground (&srv);
   }

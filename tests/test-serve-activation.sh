@@ -114,6 +114,8 @@ for opt in "--socket $tmpdir/x.sock" "--port 10809" "--run true" "--pidfile $tmp
     expect_error 2 "^podman-disk: ${opt%% *} cannot be used with socket activation" \
         activate 1 serve $opt "$raw"
 done
+expect_error 2 "^podman-disk: --format json cannot be used with socket activation" \
+    activate 1 serve --format json "$raw"
 [ ! -e "$tmpdir/x.sock" ] && [ ! -e "$tmpdir/pid" ] || fail "a conflicting option was acted on"
 # fd 3 that is no socket, and one that is not listening.
 expect_error 2 "^podman-disk: socket activation: fd 3 is not a socket" \

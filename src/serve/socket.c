@@ -424,6 +424,40 @@ socket_uri (const struct server_options *opts, const struct server *srv)
   return uri;
 }
 
+char *
+socket_guestfs_uri (const struct server *srv)
+{
+  char *uri = NULL;
+  size_t len;
+  FILE *f;
+
+  if (!srv->socket) {
+    if ((uri = strdup (srv->uri)) == NULL)
+      error_errno (errno, "strdup");
+    return uri;
+  }
+  if ((f = open_memstream (&uri, &len)) == NULL) {
+    error_errno (errno, "open_memstream");
+    return NULL;
+  }
+  /* libguestfs knows no nbd+unix: an empty host and a socket= query say
+   * Unix socket to it; the path without its '/' is the export name.
+   */
+  fputs ("nbd://", f);
+  if (*srv->export_name) {
+    fputc ('/', f);
+    uri_encode (f, srv->export_name, "/");
+  }
+  fputs ("?socket=", f);
+  uri_encode (f, srv->socket, "/");
+  if (fclose (f) == EOF) {
+    free (uri);
+    error_errno (errno, "URI");
+    return NULL;
+  }
+  return uri;
+}
+
 static void
 remove_if_ours (const char *path, dev_t dev, ino_t ino)
 {

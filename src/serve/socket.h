@@ -66,6 +66,11 @@ int socket_listen_also (const struct server_options *opts, struct server *srv,
                         int *fdp);
 /* SRV's URI: nbd+unix:///NAME?socket=PATH or nbd://HOST:PORT/NAME. */
 char *socket_uri (const struct server_options *opts, const struct server *srv);
+/* SRV's URI as libguestfs's -a (guestfish, virt-*) reads it: the scheme
+ * nbd only, so a Unix socket is nbd:///NAME?socket=PATH (nbd://?socket=PATH
+ * for the default export); TCP as socket_uri.  NULL with error () set.
+ */
+char *socket_guestfs_uri (const struct server *srv);
 /* Remove SRV's sockets if the files there are still the ones it bound. */
 void socket_remove (struct server *srv);
 

@@ -53,7 +53,8 @@ static const char usage[] =
   "                             the image, as podman run does)\n")
   "      --socket PATH          listen on this Unix socket (must not exist)\n"
   "      --port N               listen on TCP port N instead, on loopback\n"
-  "      --address ADDR         with --port: the address to listen on\n"
+  "      --address ADDR         with --port: the address to listen on (0.0.0.0\n"
+  "                             or ::: the URI names the host by its name)\n"
   "      --export-name NAME     the export's name (default: the default export)\n"
   "      --tls MODE             off (default), on (clients may use TLS) or\n"
   "                             require (TLS only); the URI is then nbds://\n"
@@ -71,8 +72,9 @@ static const char usage[] =
   "                             qcow2, nbdkit otherwise)\n"
   "      --foreground           stay and stop the server on SIGINT or SIGTERM\n"
   "      --pidfile FILE         write the server's pid in FILE (removed at exit)\n"
-  "      --run CMD              run the shell command CMD with $uri and $tls set, stop\n"
-  "                             the server when it exits and exit with its status\n"
+  "      --run CMD              run the shell command CMD with $uri (and $tls)\n"
+  "                             set, stop the server when it exits and exit\n"
+  "                             with its status\n"
   "\n"
   GLOBAL_OPTIONS_HELP;
 

@@ -120,6 +120,14 @@ podman_disk serve localhost/tls-qcow2 --tls on --tls-certificates "$pki" --run '
     fail "--tls on with qemu-nbd"
 [ "$(cat "$tmpdir/env")" = require ] || fail "qemu-nbd --tls on: \$tls=$(cat "$tmpdir/env")"
 
+# The any address: the URI names the host (no client can use 0.0.0.0),
+# and the export is there on loopback.
+serve_tcp localhost/tls-raw --address 0.0.0.0 \
+    --run 'echo "$uri" > '"$tmpdir/env"'; nbdinfo --size "nbd://127.0.0.1:$port/"' > "$tmpdir/size" ||
+    fail "--address 0.0.0.0"
+[ "$(cat "$tmpdir/env")" = "nbd://$(hostname):$port/" ] || fail "--address 0.0.0.0: URI $(cat "$tmpdir/env")"
+[ "$(cat "$tmpdir/size")" = "$(stat -c %s "$tmpdir/disk.img")" ] || fail "--address 0.0.0.0: size"
+
 # What is wrong is said in one line (and the usage hint), before anything
 # starts; a missing or wrong file in exactly one.
 usage () {

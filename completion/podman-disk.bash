@@ -23,7 +23,7 @@ __podman_disk_command_opts ()
         list)    echo "--format --quiet -q" ;;
         serve)   echo "$locate --socket --port --address --no-decode --writable
                        --foreground --pidfile --run --export-name --server
-                       --format" ;;
+                       --format --tls --tls-certificates --tls-psk" ;;
         cp)      echo "$locate --format --progress" ;;
         clone)   echo "$locate --size" ;;
         clones)  echo "--format --prune" ;;
@@ -40,7 +40,8 @@ __podman_disk_takes_value ()
         --root|--runroot|--storage-driver|--log-level|--disk|--platform|\
         --disktype|--pull|--authfile|--creds|--cert-dir|\
         --format|--socket|--port|--address|--pidfile|--run|--export-name|\
-        --server|--state-dir|--size|--blockdev) return 0 ;;
+        --server|--state-dir|--size|--blockdev|--tls|--tls-certificates|\
+        --tls-psk) return 0 ;;
     esac
     return 1
 }
@@ -85,8 +86,9 @@ __podman_disk_option_values ()
 {
     local opt=$1 cmd=$2 cur=$3
     case $opt in
-        --root|--runroot|--state-dir|--cert-dir) compgen -d -- "$cur" ;;
-        --socket|--pidfile|--authfile) compgen -f -- "$cur" ;;
+        --root|--runroot|--state-dir|--cert-dir|--tls-certificates) compgen -d -- "$cur" ;;
+        --socket|--pidfile|--authfile|--tls-psk) compgen -f -- "$cur" ;;
+        --tls) compgen -W "off on require" -- "$cur" ;;
         --pull) compgen -W "always missing never newer" -- "$cur" ;;
         --disktype) compgen -W "qemu applehv hyperv wsl" -- "$cur" ;;
         --tls-verify) compgen -W "true false" -- "$cur" ;;

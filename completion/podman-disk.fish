@@ -80,7 +80,7 @@ function __podman_disk_operands
             case --root --runroot --storage-driver --log-level --disk --platform \
                 --disktype --pull --authfile --creds --cert-dir \
                 --format --socket --port --address --pidfile --run --export-name --server \
-                --state-dir
+                --state-dir --tls --tls-certificates --tls-psk
                 set -e words[1]
             case '-*'
             case '*'
@@ -193,6 +193,9 @@ complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l pidfile -r -F 
 complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l run -x -a '(__fish_complete_command)' -d 'Run this with $uri set, then stop'
 complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l export-name -x -d 'The NBD export name'
 complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l server -x -a 'nbdkit qemu-nbd' -d 'The NBD server to run'
+complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l tls -x -a 'off on require' -d 'Serve over TLS'
+complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l tls-certificates -x -a '(__fish_complete_directories)' -d 'x509 certificates directory for --tls'
+complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l tls-psk -r -F -d 'Pre-shared keys file for --tls'
 
 complete -c podman-disk -n '__fish_seen_subcommand_from cp' -l format -x -a 'raw qcow2' -d 'Format of the destination'
 complete -c podman-disk -n '__fish_seen_subcommand_from cp' -l progress -d 'Show a progress bar'

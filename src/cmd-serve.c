@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <json-c/json.h>
@@ -65,8 +66,15 @@ static const char usage[] =
   "                             the image, as podman run does)\n")
   "      --socket PATH          listen on this Unix socket (must not exist)\n"
   "      --port N               listen on TCP port N instead, on loopback\n"
-  "      --address ADDR         with --port: the address to listen on\n"
+  "      --address ADDR         with --port: the address to listen on (0.0.0.0\n"
+  "                             or ::: the URI names the host by its name)\n"
   "      --export-name NAME     the export's name (default: the default export)\n"
+  "      --tls MODE             off (default), on (clients may use TLS) or\n"
+  "                             require (TLS only); the URI is then nbds://\n"
+  "      --tls-certificates DIR with --tls: x509 ca-cert.pem, server-cert.pem,\n"
+  "                             server-key.pem in DIR\n"
+  "      --tls-psk FILE         with --tls: pre-shared keys (psktool); the URI\n"
+  "                             names the first username, never a key\n"
   "      --no-decode            export a qcow2 disk's bytes as stored\n"
   "      --writable             accept writes into a throw-away overlay; the\n"
   "                             image is never written\n"
@@ -77,8 +85,9 @@ static const char usage[] =
   "                             qcow2, nbdkit otherwise)\n"
   "      --foreground           stay and stop the server on SIGINT or SIGTERM\n"
   "      --pidfile FILE         write the server's pid in FILE (removed at exit)\n"
-  "      --run CMD              run the shell command CMD with $uri set, stop\n"
-  "                             the server when it exits and exit with its status\n"
+  "      --run CMD              run the shell command CMD with $uri (and $tls,\n"
+  "                             $unixsocket...) set, stop the server when it\n"
+  "                             exits and exit with its status\n"
   "      --format FORMAT        text (the URI, the default) or json (every form\n"
   "                             of the URI); not with --run\n"
   "\n"
@@ -96,6 +105,9 @@ enum {
   OPT_PIDFILE,
   OPT_RUN,
   OPT_FORMAT,
+  OPT_TLS,
+  OPT_TLS_CERTIFICATES,
+  OPT_TLS_PSK,
 };
 
 static bool
@@ -115,10 +127,12 @@ valid_port (const char *s)
  * environment by nbdkit's names and values (nbdkit(1), CAPTIVE NBDKIT):
  * $uri and $nbd (the same since nbdkit 1.24), $exportname (maybe ""),
  * $unixsocket and $port, the one that does not apply set to "" (so that
- * none is inherited from our own environment).
+ * none is inherited from our own environment); $tls, the mode served
+ * (qemu-nbd's "on" is "require").
  */
 static pid_t
-run_command (const char *cmd, const struct server *srv, int diskfd)
+run_command (const char *cmd, const struct server *srv, enum server_tls tls,
+             int diskfd)
 {
   pid_t pid;
 
@@ -138,6 +152,7 @@ run_command (const char *cmd, const struct server *srv, int diskfd)
     setenv ("exportname", srv->export_name, 1);
     setenv ("unixsocket", srv->socket ? srv->socket : "", 1);
     setenv ("port", srv->port ? srv->port : "", 1);
+    setenv ("tls", server_tls_name (tls), 1);
     execl ("/bin/sh", "sh", "-c", cmd, (char *) NULL);
     fprintf (stderr, "podman-disk: cannot run /bin/sh: %s\n", strerror (errno));
     _exit (127);
@@ -157,9 +172,11 @@ exit_code (int status)
 }
 
 static int
-run_captive (struct server *srv, const char *cmd, int diskfd)
+run_captive (struct server *srv, const struct server_options *opts,
+             const char *cmd, int diskfd)
 {
-  pid_t child = run_command (cmd, srv, diskfd);
+  pid_t child = run_command (cmd, srv, server_tls_effective (opts, srv->kind),
+                             diskfd);
   bool server_died = false;
   int value;
 
@@ -267,6 +284,50 @@ serve_clone_of (struct disk_location *loc, const struct store_options *store,
   return 0;
 }
 
+/* --tls and its credentials: a mode needs one of them, each needs a mode,
+ * and what they name must be there (one line, before anything starts).
+ * The path goes absolute in *PATH (the server runs in /), into OPTS.
+ */
+static int
+check_tls (struct server_options *opts, const char *certificates,
+           const char *psk, char **path)
+{
+  struct stat st;
+
+  if (certificates && psk)
+    return usage_error ("serve", "--tls-certificates and --tls-psk exclude "
+                        "each other");
+  if ((certificates || psk) && opts->tls == SERVER_TLS_OFF)
+    return usage_error ("serve", "%s needs --tls on or --tls require",
+                        certificates ? "--tls-certificates" : "--tls-psk");
+  if (opts->tls == SERVER_TLS_OFF)
+    return EXIT_OK;
+  if (!certificates && !psk)
+    return usage_error ("serve", "--tls %s needs --tls-certificates DIR or "
+                        "--tls-psk FILE", server_tls_name (opts->tls));
+  const char *what = certificates ? certificates : psk;
+  if (stat (what, &st) == -1) {
+    error_errno (errno, "%s %s", certificates ? "--tls-certificates"
+                 : "--tls-psk", what);
+    return EXIT_ERROR;
+  }
+  if (certificates && !S_ISDIR (st.st_mode)) {
+    error ("--tls-certificates %s is not a directory", what);
+    return EXIT_ERROR;
+  }
+  if (psk && !S_ISREG (st.st_mode)) {
+    error ("--tls-psk %s is not a file", what);
+    return EXIT_ERROR;
+  }
+  if ((*path = absolute_path (what)) == NULL)
+    return EXIT_ERROR;
+  if (certificates)
+    opts->tls_certificates = *path;
+  else
+    opts->tls_psk = *path;
+  return EXIT_OK;
+}
+
 /* One line and exit 2: the way serve was socket-activated is wrong. */
 static int
 activation_error (void)
@@ -347,6 +408,9 @@ cmd_serve (int argc, char **argv)
     { "pidfile", required_argument, NULL, OPT_PIDFILE },
     { "run", required_argument, NULL, OPT_RUN },
     { "format", required_argument, NULL, OPT_FORMAT },
+    { "tls", required_argument, NULL, OPT_TLS },
+    { "tls-certificates", required_argument, NULL, OPT_TLS_CERTIFICATES },
+    { "tls-psk", required_argument, NULL, OPT_TLS_PSK },
     { NULL, 0, NULL, 0 }
   };
   struct locate_request req = { 0 };
@@ -356,6 +420,8 @@ cmd_serve (int argc, char **argv)
   enum output_format format = FORMAT_TEXT;
   bool format_given = false;
   const char *pidfile = NULL, *run = NULL, *clone = NULL;
+  const char *tls_certificates = NULL, *tls_psk = NULL;
+  _cleanup_free_ char *tls_path = NULL;
   int c;
 
   while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
@@ -405,6 +471,13 @@ cmd_serve (int argc, char **argv)
         return EXIT_USAGE;
       format_given = true;
       break;
+    case OPT_TLS:
+      if (server_parse_tls (optarg, &opts.tls) == -1)
+        return usage_error ("serve", "--tls must be off, on or require, "
+                            "not '%s'", optarg);
+      break;
+    case OPT_TLS_CERTIFICATES: tls_certificates = optarg; break;
+    case OPT_TLS_PSK: tls_psk = optarg; break;
     default: return cli_bad_option ("serve");
     }
   }
@@ -434,6 +507,9 @@ cmd_serve (int argc, char **argv)
   if (format_given && run)
     return usage_error ("serve", "--format and --run exclude each other: "
                         "--run prints nothing, CMD has $uri and the rest");
+  int r = check_tls (&opts, tls_certificates, tls_psk, &tls_path);
+  if (r != EXIT_OK)
+    return r;
   const char *image = cli_one_image ("serve", argc, argv);
   req.store = global_opts.store;
   if (!image || pull_check_request ("serve", image, &pull, &req)
@@ -487,7 +563,7 @@ cmd_serve (int argc, char **argv)
   }
   int rc;
   if (run)
-    rc = run_captive (&srv, run, loc.fd);
+    rc = run_captive (&srv, &opts, run, loc.fd);
   else if (print_uri (&srv, format) == -1) {
     server_stop (&srv);
     rc = EXIT_ERROR;

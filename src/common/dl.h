@@ -44,7 +44,9 @@
   X (nbd_connect_tcp) X (nbd_get_size) X (nbd_is_read_only)             \
   X (nbd_pread) X (nbd_shutdown) X (nbd_can_flush)                     \
   X (nbd_pwrite) X (nbd_poll) X (nbd_aio_connect_socket)               \
-  X (nbd_aio_is_ready) X (nbd_aio_is_dead) X (nbd_aio_is_closed)
+  X (nbd_aio_is_ready) X (nbd_aio_is_dead) X (nbd_aio_is_closed)      \
+  X (nbd_set_tls) X (nbd_set_tls_certificates) X (nbd_set_tls_psk_file) \
+  X (nbd_set_tls_username) X (nbd_set_tls_verify_peer)
 
 /* The OCI hook: the rootfs overlay mount, and the socket's SELinux label. */
 #define DL_MOUNT_SYMBOLS(X)                                             \

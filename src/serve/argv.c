@@ -50,6 +50,38 @@ server_parse_kind (const char *name, enum server_kind *out)
   return 0;
 }
 
+const char *
+server_tls_name (enum server_tls tls)
+{
+  switch (tls) {
+  case SERVER_TLS_ON: return "on";
+  case SERVER_TLS_REQUIRE: return "require";
+  default: return "off";
+  }
+}
+
+int
+server_parse_tls (const char *name, enum server_tls *out)
+{
+  if (strcmp (name, "off") == 0)
+    *out = SERVER_TLS_OFF;
+  else if (strcmp (name, "on") == 0)
+    *out = SERVER_TLS_ON;
+  else if (strcmp (name, "require") == 0)
+    *out = SERVER_TLS_REQUIRE;
+  else
+    return -1;
+  return 0;
+}
+
+enum server_tls
+server_tls_effective (const struct server_options *opts, enum server_kind kind)
+{
+  if (kind == SERVER_QEMU_NBD && opts->tls == SERVER_TLS_ON)
+    return SERVER_TLS_REQUIRE;
+  return opts->tls;
+}
+
 bool
 decodes_qcow2 (const struct disk_location *loc, const struct server_options *opts)
 {
@@ -109,6 +141,61 @@ push (struct strv *s, const char *fmt, ...)
 }
 
 /* ---- Argument vectors ---------------------------------------------------- */
+
+/* nbdkit's TLS options, by their own names. */
+static void
+push_nbdkit_tls (struct strv *a, const struct server_options *opts)
+{
+  if (opts->tls == SERVER_TLS_OFF)
+    return;
+  push (a, "--tls=%s", server_tls_name (opts->tls));
+  if (opts->tls_certificates)
+    push (a, "--tls-certificates=%s", opts->tls_certificates);
+  if (opts->tls_psk)
+    push (a, "--tls-psk=%s", opts->tls_psk);
+}
+
+/* S as a value in qemu's KEY=VALUE,... syntax: commas doubled. */
+static char *
+qemu_opt_escape (const char *s)
+{
+  char *out = malloc (strlen (s) * 2 + 1), *o = out;
+
+  if (!out)
+    abort ();
+  for (; *s; s++) {
+    if (*s == ',')
+      *o++ = ',';
+    *o++ = *s;
+  }
+  *o = '\0';
+  return out;
+}
+
+/* qemu-nbd's TLS: a credentials object and --tls-creds, always required
+ * (it has no optional TLS).  Its x509 credentials check the client's
+ * certificate too unless told (verify-peer): not done, as nbdkit does
+ * not (--tls-verify-peer), so that both servers mean the same: the
+ * client checks the server, PSK checks both.
+ */
+static void
+push_qemu_nbd_tls (struct strv *a, const struct server_options *opts)
+{
+  if (opts->tls == SERVER_TLS_OFF)
+    return;
+  if (opts->tls_certificates) {
+    _cleanup_free_ char *dir = qemu_opt_escape (opts->tls_certificates);
+    push (a, "--object");
+    push (a, "tls-creds-x509,id=tls0,dir=%s,endpoint=server,verify-peer=off", dir);
+  }
+  else {
+    _cleanup_free_ char *dir = qemu_opt_escape (opts->tls_psk_dir
+                                                ? opts->tls_psk_dir : "");
+    push (a, "--object");
+    push (a, "tls-creds-psk,id=tls0,dir=%s,endpoint=server", dir);
+  }
+  push (a, "--tls-creds=tls0");
+}
 
 /* qemu-nbd --snapshot puts a writable overlay on top of the image's node,
  * which it refuses when that node says read-only: the file node under it
@@ -206,6 +293,7 @@ server_argv (const struct disk_location *loc,
   push (&a, "%s", exe);
   if (kind == SERVER_NBDKIT) {
     push (&a, "--foreground");
+    push_nbdkit_tls (&a, opts);
     /* nbdkit answers to any export name unless told, qemu-nbd to its own:
      * the same for both.
      */
@@ -237,6 +325,7 @@ server_argv (const struct disk_location *loc,
      */
     push (&a, "--persistent");
     push (&a, "--shared=0");
+    push_qemu_nbd_tls (&a, opts);
     if (opts->export_name && *opts->export_name)
       push (&a, "--export-name=%s", opts->export_name);
     push (&a, "json:{\"driver\":\"qcow2\",\"file\":{\"driver\":\"file\","
@@ -251,6 +340,7 @@ server_argv (const struct disk_location *loc,
     push (&a, opts->writable ? "--snapshot" : "--read-only");
     push (&a, "--persistent");          /* not just the first client */
     push (&a, "--shared=0");            /* any number of clients */
+    push_qemu_nbd_tls (&a, opts);
     if (opts->export_name && *opts->export_name)
       push (&a, "--export-name=%s", opts->export_name);
     push (&a, "%s", spec);
@@ -276,6 +366,7 @@ server_argv_proxied (const struct disk_location *loc,
    */
   struct server_options inner = *opts;
   inner.export_name = NULL;
+  inner.tls = SERVER_TLS_OFF;           /* nbdkit's, in front */
   _cleanup_strv_ char **q = server_argv (loc, &inner, SERVER_QEMU_NBD, qemu_nbd);
   struct strv a = { NULL, 0 };
 
@@ -283,6 +374,7 @@ server_argv_proxied (const struct disk_location *loc,
     return NULL;
   push (&a, "%s", nbdkit);
   push (&a, "--foreground");
+  push_nbdkit_tls (&a, opts);
   if (opts->export_name && *opts->export_name)
     push (&a, "--filter=exportname");
   if (!opts->writable)

@@ -27,6 +27,16 @@ enum server_kind {
   SERVER_QEMU_NBD,
 };
 
+/* TLS, as nbdkit --tls: OFF plain NBD only; ON either (a client may
+ * upgrade with STARTTLS); REQUIRE no data without TLS.  qemu-nbd has no
+ * optional TLS: it serves ON as REQUIRE (only ever stricter).
+ */
+enum server_tls {
+  SERVER_TLS_OFF = 0,
+  SERVER_TLS_ON,
+  SERVER_TLS_REQUIRE,
+};
+
 struct server_options {
   enum server_kind kind;
   bool decode;               /* qcow2: the guest view (else the bytes as stored) */
@@ -47,6 +57,15 @@ struct server_options {
   const char *port;          /* TCP port (1-65535): TCP instead of Unix */
   const char *address;       /* with port: address to bind, default 127.0.0.1 */
   const char *export_name;   /* NULL: the default export "" */
+  enum server_tls tls;
+  const char *tls_certificates; /* with tls: an absolute directory of x509
+                                   ca-cert.pem, server-cert.pem, server-key.pem */
+  const char *tls_psk;       /* or: an absolute PSK file (psktool), the
+                                lines USERNAME:HEXKEY */
+  const char *tls_psk_dir;   /* qemu-nbd with tls_psk: the private directory
+                                whose keys.psk leads to tls_psk (qemu's PSK
+                                credentials are a directory); server_start
+                                makes it (serve/tls.h) */
   int listen_fd;             /* > 0: a listening socket inherited by socket
                                 activation (serve/activation.h), served
                                 instead of binding one; server_start takes
@@ -67,6 +86,14 @@ int server_choose (const struct disk_location *loc,
 /* Whether OPTS ask for the guest view of LOC's qcow2 disk. */
 bool decodes_qcow2 (const struct disk_location *loc,
                     const struct server_options *opts);
+
+/* "off", "on" or "require". */
+const char *server_tls_name (enum server_tls tls);
+/* The word of server_tls_name to a mode: 0, or -1 if unknown. */
+int server_parse_tls (const char *name, enum server_tls *out);
+/* The mode KIND serves OPTS's tls with: qemu-nbd's ON is REQUIRE. */
+enum server_tls server_tls_effective (const struct server_options *opts,
+                                      enum server_kind kind);
 
 /* Whether nbdkit program EXE takes its file as fd=N (nbdkit >= 1.34). */
 bool server_nbdkit_takes_fd (const char *exe);

@@ -63,13 +63,18 @@ struct server {
   pid_t supervisor;          /* started by a supervisor: its pid */
   enum server_kind kind;     /* the one that runs (nbdkit in front of a
                                 proxied qemu-nbd) */
-  char *uri;                 /* nbd+unix:///NAME?socket=PATH or nbd://HOST:PORT/NAME */
+  char *uri;                 /* nbd+unix:///NAME?socket=PATH or
+                                nbd://HOST:PORT/NAME; nbds with TLS,
+                                USER@ for a PSK (serve/socket.h) */
   char *socket;              /* the Unix socket we created (or inherited,
                                 then never removed), or NULL (TCP) */
   char *also_socket;         /* the second one (also_socket), or NULL */
   char *port;                /* TCP: the port, else NULL */
   char *address;             /* TCP on an inherited socket: its address */
   char *export_name;         /* "" for the default export */
+  char *tls_username;        /* TLS with a PSK: its first username, or NULL */
+  char *tls_dir;             /* qemu-nbd's PSK directory (serve/tls.h),
+                                removed when the server stops, or NULL */
   /* private */
   int pidfd;                 /* of pid, taken while it is our child; or -1 */
   int errfd;                 /* the server's stderr (a memfd), or -1 */

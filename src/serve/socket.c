@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -36,8 +37,10 @@ uri_encode (FILE *f, const char *s, const char *keep)
   }
 }
 
-char *
-unix_uri (const char *export_name, const char *socket)
+/* nbd+unix, or nbds+unix with TLS; USER@ if not NULL. */
+static char *
+unix_uri_tls (const char *export_name, const char *socket, bool tls,
+              const char *user)
 {
   char *uri = NULL;
   size_t len;
@@ -47,7 +50,12 @@ unix_uri (const char *export_name, const char *socket)
     error_errno (errno, "open_memstream");
     return NULL;
   }
-  fputs ("nbd+unix:///", f);
+  fputs (tls ? "nbds+unix://" : "nbd+unix://", f);
+  if (user) {
+    uri_encode (f, user, "");
+    fputc ('@', f);
+  }
+  fputc ('/', f);
   uri_encode (f, export_name ? export_name : "", "/");
   fputs ("?socket=", f);
   uri_encode (f, socket, "/");
@@ -57,6 +65,12 @@ unix_uri (const char *export_name, const char *socket)
     return NULL;
   }
   return uri;
+}
+
+char *
+unix_uri (const char *export_name, const char *socket)
+{
+  return unix_uri_tls (export_name, socket, false, NULL);
 }
 
 /* Root of the host, not root of a user namespace (podman unshare, where
@@ -396,6 +410,20 @@ socket_inherited (int fd, struct server *srv)
   return 0;
 }
 
+/* Whether ADDRESS is the any address of IPv4 or IPv6. */
+static bool
+wildcard_address (const char *address)
+{
+  struct in_addr a4;
+  struct in6_addr a6;
+
+  if (inet_pton (AF_INET, address, &a4) == 1)
+    return a4.s_addr == htonl (INADDR_ANY);
+  if (inet_pton (AF_INET6, address, &a6) == 1)
+    return IN6_IS_ADDR_UNSPECIFIED (&a6);
+  return false;
+}
+
 char *
 socket_uri (const struct server_options *opts, const struct server *srv)
 {
@@ -403,18 +431,35 @@ socket_uri (const struct server_options *opts, const struct server *srv)
   size_t len;
   FILE *f;
 
+  bool tls = opts->tls != SERVER_TLS_OFF;
+  const char *user = srv->tls_username;
+  char host[HOST_NAME_MAX + 1];
+
   if (srv->socket)
-    return unix_uri (srv->export_name, srv->socket);
+    return unix_uri_tls (srv->export_name, srv->socket, tls, user);
+  const char *address = srv->address ? srv->address
+    : opts->address ? opts->address : "127.0.0.1";
+  if (wildcard_address (address)) {
+    if (gethostname (host, sizeof host) == -1) {
+      error_errno (errno, "gethostname");
+      return NULL;
+    }
+    host[sizeof host - 1] = '\0';
+    address = host;
+  }
   if ((f = open_memstream (&uri, &len)) == NULL) {
     error_errno (errno, "open_memstream");
     return NULL;
   }
-  const char *address = srv->address ? srv->address
-    : opts->address ? opts->address : "127.0.0.1";
+  fputs (tls ? "nbds://" : "nbd://", f);
+  if (user) {
+    uri_encode (f, user, "");
+    fputc ('@', f);
+  }
   if (strchr (address, ':'))
-    fprintf (f, "nbd://[%s]:%s/", address, srv->port);
+    fprintf (f, "[%s]:%s/", address, srv->port);
   else
-    fprintf (f, "nbd://%s:%s/", address, srv->port);
+    fprintf (f, "%s:%s/", address, srv->port);
   uri_encode (f, srv->export_name, "/");
   if (fclose (f) == EOF) {
     free (uri);

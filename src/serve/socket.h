@@ -64,7 +64,13 @@ int socket_inherited (int fd, struct server *srv);
  */
 int socket_listen_also (const struct server_options *opts, struct server *srv,
                         int *fdp);
-/* SRV's URI: nbd+unix:///NAME?socket=PATH or nbd://HOST:PORT/NAME. */
+/* SRV's URI: nbd+unix:///NAME?socket=PATH or nbd://HOST:PORT/NAME.
+ * With TLS (on or require) the scheme is nbds (nbds+unix), the secure
+ * form, and a PSK's username (SRV's tls_username) its user@: what a
+ * client needs besides its key or CA, which never is in the URI.  A
+ * wildcard address (0.0.0.0, ::) is written as the host's name, which
+ * other machines can use.
+ */
 char *socket_uri (const struct server_options *opts, const struct server *srv);
 /* SRV's URI as libguestfs's -a (guestfish, virt-*) reads it: the scheme
  * nbd only, so a Unix socket is nbd:///NAME?socket=PATH (nbd://?socket=PATH

@@ -30,6 +30,7 @@
 #include "serve/server.h"
 #include "serve/socket.h"
 #include "serve/spawn.h"
+#include "serve/tls.h"
 
 /* How long a server may take to become ready, and to stop on SIGTERM. */
 #define READY_TIMEOUT_MS 30000
@@ -46,6 +47,15 @@ close_pidfd (struct server *srv)
   srv->pidfd = -1;
 }
 
+/* The server is gone: so is the PSK directory made for it. */
+static void
+remove_tls_dir (struct server *srv)
+{
+  _cleanup_free_ char *dir = steal_pointer (&srv->tls_dir);
+
+  tls_psk_dir_remove (dir);
+}
+
 void
 server_init (struct server *srv)
 {
@@ -56,7 +66,8 @@ void
 server_clear (struct server *srv)
 {
   char *strings[] = { srv->uri, srv->socket, srv->also_socket, srv->port,
-                      srv->address, srv->export_name };
+                      srv->address, srv->export_name, srv->tls_username,
+                      srv->tls_dir };
 
   for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
     free (strings[i]);
@@ -185,6 +196,7 @@ server_reaped (struct server *srv, int status)
   srv->pid = 0;
   close_pidfd (srv);
   socket_remove (srv);
+  remove_tls_dir (srv);
   process_describe_status (status, how, sizeof how);
   if (*err)
     error ("%s exited (%s): %s", server_name (srv->kind), how, err);
@@ -473,9 +485,33 @@ probe_early (const struct sockaddr_storage *addr, socklen_t addrlen)
  * socket now.  Wait until the server answers on it and check what it
  * serves.
  */
+/* The probe speaks TLS as a client of the export would, with the
+ * server's own credentials: its PSK file (and first username), or its
+ * certificate directory, whose ca-cert.pem signed the server's
+ * certificate.  It connects to the socket we bound, to the server we
+ * started: no name to check the certificate against (verify-peer off).
+ */
 static int
-wait_ready (struct server *srv, int sock, const struct sockaddr_storage *addr,
-            socklen_t addrlen, uint64_t want_size, bool want_ro, int diskfd)
+probe_tls (struct nbd_handle *h, const struct server_options *opts,
+           const struct server *srv)
+{
+  if (opts->tls == SERVER_TLS_OFF)
+    return 0;
+  if (sym_nbd_set_tls (h, LIBNBD_TLS_REQUIRE) == -1
+      || (opts->tls_psk
+          && (sym_nbd_set_tls_psk_file (h, opts->tls_psk) == -1
+              || sym_nbd_set_tls_username (h, srv->tls_username) == -1))
+      || (opts->tls_certificates
+          && (sym_nbd_set_tls_certificates (h, opts->tls_certificates) == -1
+              || sym_nbd_set_tls_verify_peer (h, false) == -1)))
+    return error ("libnbd: %s", sym_nbd_get_error ());
+  return 0;
+}
+
+static int
+wait_ready (struct server *srv, const struct server_options *opts, int sock,
+            const struct sockaddr_storage *addr, socklen_t addrlen,
+            uint64_t want_size, bool want_ro, int diskfd)
 {
   struct nbd_handle *h;
   int r = -1;
@@ -505,6 +541,10 @@ wait_ready (struct server *srv, int sock, const struct sockaddr_storage *addr,
   if (sym_nbd_set_export_name (h, srv->export_name) == -1) {
     close (sock);
     error ("libnbd: %s", sym_nbd_get_error ());
+    goto out;
+  }
+  if (probe_tls (h, opts, srv) == -1) {
+    close (sock);
     goto out;
   }
   /* libnbd owns the socket from here; this already talks to the server,
@@ -584,21 +624,37 @@ server_start (const struct disk_location *loc,
     return -1;
   if ((exe = server_find (srv->kind)) == NULL)
     return -1;
+  /* TLS with a PSK: its username for the URI and the probe; qemu-nbd
+   * (not behind nbdkit) gets the file as keys.psk in a directory.
+   */
+  struct server_options tlsopts = *opts;
+  if (opts->tls != SERVER_TLS_OFF && opts->tls_psk) {
+    if ((srv->tls_username = tls_psk_username (opts->tls_psk)) == NULL)
+      goto fail;
+    if (srv->kind == SERVER_QEMU_NBD && !server_needs_proxy (opts, srv->kind)) {
+      if ((srv->tls_dir = tls_psk_dir_make (opts->tls_psk)) == NULL)
+        goto fail;
+      tlsopts.tls_psk_dir = srv->tls_dir;
+    }
+  }
+  opts = &tlsopts;
   if (server_needs_proxy (opts, srv->kind)) {
     _cleanup_free_ char *qemu_nbd = steal_pointer (&exe);
     if ((exe = server_find (SERVER_NBDKIT)) == NULL)
-      return -1;
+      goto fail;
     srv->kind = SERVER_NBDKIT;
     argv = server_argv_proxied (loc, opts, exe, qemu_nbd);
   }
   else
     argv = server_argv (loc, opts, srv->kind, exe);
   if (argv == NULL)
-    return -1;
+    goto fail;
   if (verbose)
     debug_argv ("starting", argv);
-  if ((srv->export_name = strdup (opts->export_name ? opts->export_name : "")) == NULL)
-    return error_errno (errno, "strdup");
+  if ((srv->export_name = strdup (opts->export_name ? opts->export_name : "")) == NULL) {
+    error_errno (errno, "strdup");
+    goto fail;
+  }
 
   if (listenfd >= 0) {
     /* Listening already (checked by socket_activation_take). */
@@ -641,7 +697,7 @@ server_start (const struct disk_location *loc,
     close (steal_fd (&alsofd));
   want_size = decodes_qcow2 (loc, opts) ? loc->fmt.virtual_size : loc->size;
   if (r == 0)
-    r = wait_ready (srv, probe, &addr, addrlen, want_size,
+    r = wait_ready (srv, &tlsopts, probe, &addr, addrlen, want_size,
                     !opts->writable && !opts->persistent, loc->fd);
   else if (probe >= 0)
     close (probe);
@@ -672,6 +728,7 @@ server_stop_because (struct server *srv, const char *why)
   }
   close_pidfd (srv);
   socket_remove (srv);
+  remove_tls_dir (srv);
   server_forget (srv, why);
 }
 

@@ -72,6 +72,63 @@ check_version (const char *version, bool takes_fd)
          && has_arg (argv, "--readonly"), "'%s': offset, range, read-only", version);
 }
 
+/* TLS: nbdkit gets its own --tls options; qemu-nbd a credentials object
+ * (x509 without client certificates, as nbdkit; PSK as the directory
+ * holding keys.psk, commas doubled in qemu's syntax) and --tls-creds,
+ * always required; behind the proxy, the TLS is nbdkit's only.
+ */
+static void
+check_tls (void)
+{
+  _cleanup_free_ char *exe = fake_nbdkit ("nbdkit-tls", "nbdkit 1.34.0");
+  struct disk_location loc;
+  struct server_options opts = { .kind = SERVER_NBDKIT, .tls = SERVER_TLS_ON,
+                                 .tls_psk = "/k/keys.psk" };
+
+  disk_location_init (&loc);
+  loc.offset = 0;
+  loc.size = 1 << 20;
+  _cleanup_strv_ char **a = server_argv (&loc, &opts, SERVER_NBDKIT, exe);
+  check (has_arg (a, "--tls=on") && has_arg (a, "--tls-psk=/k/keys.psk")
+         && !has_arg (a, "--tls-certificates=/k/keys.psk"), "nbdkit: --tls=on --tls-psk");
+  opts.tls = SERVER_TLS_REQUIRE;
+  opts.tls_psk = NULL;
+  opts.tls_certificates = "/pki";
+  _cleanup_strv_ char **b = server_argv (&loc, &opts, SERVER_NBDKIT, exe);
+  check (has_arg (b, "--tls=require") && has_arg (b, "--tls-certificates=/pki"),
+         "nbdkit: --tls=require --tls-certificates");
+  opts.tls = SERVER_TLS_OFF;
+  _cleanup_strv_ char **c = server_argv (&loc, &opts, SERVER_NBDKIT, exe);
+  check (!has_arg (c, "--tls=off") && !has_arg (c, "--tls-certificates=/pki"),
+         "nbdkit: no TLS option when off");
+
+  opts = (struct server_options) { .kind = SERVER_QEMU_NBD, .tls = SERVER_TLS_ON,
+                                   .tls_certificates = "/a,b" };
+  _cleanup_strv_ char **q = server_argv (&loc, &opts, SERVER_QEMU_NBD, "qemu-nbd");
+  check (has_arg (q, "--object")
+         && has_arg (q, "tls-creds-x509,id=tls0,dir=/a,,b,endpoint=server,verify-peer=off")
+         && has_arg (q, "--tls-creds=tls0"), "qemu-nbd: x509 object, commas doubled");
+  check (server_tls_effective (&opts, SERVER_QEMU_NBD) == SERVER_TLS_REQUIRE
+         && server_tls_effective (&opts, SERVER_NBDKIT) == SERVER_TLS_ON,
+         "qemu-nbd serves on as require");
+  opts.tls_certificates = NULL;
+  opts.tls_psk = "/k/keys.psk";
+  opts.tls_psk_dir = "/run/podman-disk/tls-x";
+  _cleanup_strv_ char **r = server_argv (&loc, &opts, SERVER_QEMU_NBD, "qemu-nbd");
+  check (has_arg (r, "tls-creds-psk,id=tls0,dir=/run/podman-disk/tls-x,endpoint=server")
+         && has_arg (r, "--tls-creds=tls0"), "qemu-nbd: PSK directory");
+
+  opts.also_socket = "/s";
+  _cleanup_strv_ char **p = server_argv_proxied (&loc, &opts, exe, "qemu-nbd");
+  check (has_arg (p, "--tls=on") && has_arg (p, "--tls-psk=/k/keys.psk")
+         && !has_arg (p, "arg=--tls-creds=tls0"), "proxied: nbdkit's TLS only");
+
+  enum server_tls t;
+  check (server_parse_tls ("require", &t) == 0 && t == SERVER_TLS_REQUIRE
+         && server_parse_tls ("yes", &t) == -1
+         && strcmp (server_tls_name (SERVER_TLS_ON), "on") == 0, "tls names");
+}
+
 /* An "nbdkit" that never answers --version: given up on, and killed. */
 static void
 check_hanging_version (void)
@@ -113,5 +170,6 @@ main (void)
   check_version ("not nbdkit at all", false);
   check_version ("", false);
   check_hanging_version ();
+  check_tls ();
   return unit_summary ();
 }

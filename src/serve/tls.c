@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* podman-disk: TLS exports' PSK username and qemu-nbd's PSK directory,
+ * see serve/tls.h.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "serve/socket.h"
+#include "serve/tls.h"
+
+char *
+tls_psk_username (const char *file)
+{
+  _cleanup_fclose_ FILE *f = fopen (file, "re");
+  char line[512];
+
+  if (!f) {
+    error_errno (errno, "cannot read the PSK file %s", file);
+    return NULL;
+  }
+  while (fgets (line, sizeof line, f)) {
+    size_t n = strcspn (line, ":");
+    if (line[n] != ':' || n == 0)
+      continue;
+    char *user = strndup (line, n);
+    if (!user)
+      error_errno (errno, "strndup");
+    explicit_bzero (line, sizeof line);
+    return user;
+  }
+  explicit_bzero (line, sizeof line);
+  error ("%s: no key in the PSK file (lines USERNAME:HEXKEY, as psktool "
+         "-u USERNAME -p FILE writes)", file);
+  return NULL;
+}
+
+/* Why a symbolic link and not a copy of the key: the server reads the
+ * file at each TLS handshake (gnutls' PSK file credentials), for as long
+ * as it serves, so a copy would stay on disk that long, and after a
+ * SIGKILL of its supervisor for good; a link gives away no key, only a
+ * path, and a key changed in the file is seen at once, as with nbdkit
+ * --tls-psk.  The directory is private (0700, in our own 0700 run
+ * directory), so nobody else can put another keys.psk there.
+ */
+char *
+tls_psk_dir_make (const char *psk)
+{
+  _cleanup_free_ char *run = server_run_dir ();
+  _cleanup_free_ char *link = NULL;
+  char *dir;
+
+  if (!run)
+    return NULL;
+  if (asprintf (&dir, "%s/tls-XXXXXX", run) == -1)
+    abort ();
+  if (mkdtemp (dir) == NULL) {
+    error_errno (errno, "cannot create a directory in %s", run);
+    free (dir);
+    return NULL;
+  }
+  if (asprintf (&link, "%s/keys.psk", dir) == -1)
+    abort ();
+  if (symlink (psk, link) == -1) {
+    error_errno (errno, "cannot create %s", link);
+    rmdir (dir);
+    free (dir);
+    return NULL;
+  }
+  return dir;
+}
+
+void
+tls_psk_dir_remove (const char *dir)
+{
+  _cleanup_free_ char *link = NULL;
+
+  if (!dir)
+    return;
+  if (asprintf (&link, "%s/keys.psk", dir) == -1)
+    abort ();
+  unlink (link);
+  rmdir (dir);
+}

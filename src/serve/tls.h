@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* podman-disk: what a TLS export (serve --tls) needs besides the server's
+ * own options (serve/argv.h): the PSK username a client gives, and for
+ * qemu-nbd, whose PSK credentials are a directory holding keys.psk, a
+ * private directory leading to the user's PSK file.
+ */
+#ifndef PODMAN_DISK_SERVE_TLS_H
+#define PODMAN_DISK_SERVE_TLS_H
+
+/* The username of the first key in the PSK file FILE (psktool's lines
+ * USERNAME:HEXKEY), or NULL with error () set.  Only the name is read
+ * out: the key stays in the file.
+ */
+char *tls_psk_username (const char *file);
+
+/* A new directory, mode 0700, in the private run directory
+ * (server_run_dir), holding keys.psk, a symbolic link to the absolute
+ * PSK file PSK: qemu-nbd's tls-creds-psk dir=.  NULL with error () set.
+ * Remove it with tls_psk_dir_remove when the server has stopped.
+ */
+char *tls_psk_dir_make (const char *psk);
+void tls_psk_dir_remove (const char *dir);
+
+#endif

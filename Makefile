@@ -8,7 +8,7 @@
 #   make demo         build a demo containerDisk image and show locate/json on it
 #   make bench        speed ratios against the alternatives, measured in one run
 #   make check-valgrind   the e2e tests with podman-disk under valgrind memcheck
-#   make fuzz         libFuzzer targets, FUZZ_SECONDS each (fuzz-ci: 30 s); fuzz/fuzz.mk
+#   make fuzz         libFuzzer targets, FUZZ_SECONDS each (fuzz-ci: 20 s); fuzz/fuzz.mk
 #   make deps         install the build and test dependencies (apt-get or dnf)
 #   make man          the man pages, man/*.1 and man/*.5, with go-md2man
 #   make install      PREFIX=/usr/local DESTDIR= (also BINDIR, LIBEXECDIR,

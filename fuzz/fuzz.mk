@@ -4,7 +4,7 @@
 #   make fuzz         build the libFuzzer targets fuzz/fuzz-NAME.c with clang
 #                     (ASan+UBSan) into build-fuzz/ and run each for
 #                     FUZZ_SECONDS (default 60) from fuzz/corpus/NAME/
-#   make fuzz-ci      the same, 30 s per target, with a fixed libFuzzer seed
+#   make fuzz-ci      the same, 20 s per target, with a fixed libFuzzer seed
 #                     (FUZZ_SEED, default 1) from an empty work corpus: the
 #                     same inputs in CI as in a run here, so CI does not go
 #                     red on a crash that nobody could have seen first
@@ -67,4 +67,4 @@ fuzz: fuzz-build
 FUZZ_SEED ?= 1
 fuzz-ci: fuzz-build
 	rm -rf $(FUZZ_BUILDDIR)/corpus
-	FUZZ_SEED=$(FUZZ_SEED) fuzz/run 30 $(FUZZ_NAMES)
+	FUZZ_SEED=$(FUZZ_SEED) fuzz/run 20 $(FUZZ_NAMES)

@@ -24,7 +24,7 @@
  *
  * Its stderr is captured in one place (serve/spawn.h).  Ready means that a
  * libnbd client got through the handshake and saw the expected export size
- * and read-only flag.  The export is always read-only; "writable" adds an
+ * and read-only flag (serve/ready.h).  The export is always read-only; "writable" adds an
  * overlay that is thrown away on exit (nbdkit cow filter, qemu-nbd
  * --snapshot), the image is never written.
  *

@@ -40,7 +40,7 @@ struct list_state {
   json_object *array;
   char *(*rows)[NCOLS];      /* the table, printed whole at the end, its
                                 cells already made safe (common/text.h) */
-  size_t nrows;
+  size_t nrows, allocated;
 };
 
 /* What a terminal shows of a safe UTF-8 string: its characters. */
@@ -162,10 +162,15 @@ list_one (const char *image_id, char *const *names,
       printf ("%s\n", short_id);
     return 0;
   }
-  void *rows = realloc (st->rows, (st->nrows + 1) * sizeof *st->rows);
-  if (!rows)
-    return error_errno (errno, "realloc");
-  st->rows = rows;
+  /* Doubling: a layout of 30,000 images stays linear. */
+  if (st->nrows == st->allocated) {
+    size_t n = st->allocated ? 2 * st->allocated : 64;
+    void *rows = reallocarray (st->rows, n, sizeof *st->rows);
+    if (!rows)
+      return error_errno (errno, "realloc");
+    st->rows = rows;
+    st->allocated = n;
+  }
   char **row = st->rows[st->nrows++];
   row[COL_IMAGE] = cell (names && names[0] ? names[0] : "<none>");
   row[COL_FORMAT] = cell (diskfmt_name (loc->fmt.format));

@@ -36,7 +36,8 @@ bounded 120 list -q "oci:$tmpdir/index" > "$tmpdir/names" ||
     fail "list of a 30,000-entry index printed $(wc -l < "$tmpdir/names") names"
 [ "$(sed -n '1p;30000p' "$tmpdir/names" | tr '\n' ' ')" = "img0 img29999 " ] ||
     fail "list of a 30,000-entry index: not img0 ... img29999 in order"
-bounded 120 list "oci:$tmpdir/index" > "$tmpdir/table"
+bounded 120 list "oci:$tmpdir/index" > "$tmpdir/table" ||
+    fail "list (the table) of a 30,000-entry index failed or took more than 120 s"
 [ "$(grep -c ' /disk/disk.img$' "$tmpdir/table")" = 30000 ] ||
     fail "list of a 30,000-entry index: not 30,000 disks in the table"
 # A name near the end, and one entry by number, through the whole index.

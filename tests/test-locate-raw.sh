@@ -56,7 +56,7 @@ fi
 
 # list shows it.
 podman_disk list > "$tmpdir/list"
-grep -Eq "^localhost/raw-one:latest +raw +3.0 MiB +3.0 MiB +${id:0:12} /disk/disk.img$" \
+grep -Eq "^localhost/raw-one:latest +raw +3.0 MiB +3.0 MiB +${id:0:12} +/disk/disk.img$" \
     "$tmpdir/list" || { cat "$tmpdir/list"; fail "list"; }
 
 [ "$(store_fingerprint)" = "$before" ] || fail "podman-disk changed the store"

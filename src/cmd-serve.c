@@ -272,11 +272,7 @@ serve_clone_of (struct disk_location *loc, const struct store_options *store,
       || clone_location (dest, store, &cl) == -1)
     return -1;
   /* What it is a clone of, for the socket's name and the messages. */
-  cl.transport = steal_pointer (&loc->transport);
-  cl.image_id = steal_pointer (&loc->image_id);
-  cl.names = steal_pointer (&loc->names);
-  cl.member = steal_pointer (&loc->member);
-  cl.layer = steal_pointer (&loc->layer);
+  disk_location_move_origin (&cl, loc);
   disk_location_clear (loc);
   *loc = cl;
   disk_location_init (&cl);

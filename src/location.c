@@ -31,6 +31,25 @@ disk_location_clear (struct disk_location *loc)
   disk_location_init (loc);
 }
 
+void
+disk_location_move_origin (struct disk_location *dst, struct disk_location *src)
+{
+  free (dst->transport);
+  free (dst->image_id);
+  free (dst->digest);
+  strv_free (dst->names);
+  free (dst->layer);
+  free (dst->layer_media_type);
+  free (dst->member);
+  dst->transport = steal_pointer (&src->transport);
+  dst->image_id = steal_pointer (&src->image_id);
+  dst->digest = steal_pointer (&src->digest);
+  dst->names = steal_pointer (&src->names);
+  dst->layer = steal_pointer (&src->layer);
+  dst->layer_media_type = steal_pointer (&src->layer_media_type);
+  dst->member = steal_pointer (&src->member);
+}
+
 static void
 add_string (json_object *o, const char *key, const char *value)
 {

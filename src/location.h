@@ -46,6 +46,13 @@ static inline void disk_location_clearp (struct disk_location *loc)
 }
 #define _cleanup_location_ _cleanup_ (disk_location_clearp)
 
+/* Move where SRC came from (transport, image, names, layer, member) into
+ * DST, whose bytes are elsewhere (a clone of SRC's disk): DST's own origin
+ * is freed, SRC's left NULL, the bytes of both untouched.
+ */
+void disk_location_move_origin (struct disk_location *dst,
+                                struct disk_location *src);
+
 /* Where containers/storage is, as podman's global options say; NULL:
  * as storage.conf and the environment say.
  */

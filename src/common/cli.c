@@ -6,6 +6,7 @@
 
 #include "common/cli.h"
 #include "common/error.h"
+#include "common/names.h"
 
 struct global_options global_opts;
 
@@ -32,14 +33,16 @@ cli_global_option (int c, const char *arg)
 int
 cli_parse_format (const char *cmd, const char *arg, enum output_format *out)
 {
-  if (strcmp (arg, "text") == 0)
-    *out = FORMAT_TEXT;
-  else if (strcmp (arg, "json") == 0)
-    *out = FORMAT_JSON;
-  else {
+  static const char *const format_names[] = {
+    [FORMAT_TEXT] = "text", [FORMAT_JSON] = "json",
+  };
+  int i = names_lookup (format_names, ARRAY_SIZE (format_names), arg);
+
+  if (i == -1) {
     usage_error (cmd, "--format must be text or json, not '%s'", arg);
     return -1;
   }
+  *out = i;
   return 0;
 }
 

@@ -8,6 +8,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/names.h"
 #include "common/proc.h"
 #include "source.h"
 #include "storage/config.h"
@@ -32,12 +33,12 @@ static const char *const policy_names[] = {
 int
 pull_parse_policy (const char *arg, enum pull_policy *policy)
 {
-  for (size_t i = 0; i < sizeof policy_names / sizeof policy_names[0]; i++)
-    if (strcmp (arg, policy_names[i]) == 0) {
-      *policy = i;
-      return 0;
-    }
-  return -1;
+  int i = names_lookup (policy_names, ARRAY_SIZE (policy_names), arg);
+
+  if (i == -1)
+    return -1;
+  *policy = i;
+  return 0;
 }
 
 const char *

@@ -20,57 +20,54 @@
 #include "common/cleanup.h"
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/names.h"
 #include "common/proc.h"
 #include "serve/argv.h"
 #include "serve/pin.h"
 #include "serve/qemuspec.h"
 
 
+static const char *const kind_names[] = {
+  [SERVER_AUTO] = "auto", [SERVER_NBDKIT] = "nbdkit",
+  [SERVER_QEMU_NBD] = "qemu-nbd",
+};
+
+static const char *const tls_names[] = {
+  [SERVER_TLS_OFF] = "off", [SERVER_TLS_ON] = "on",
+  [SERVER_TLS_REQUIRE] = "require",
+};
+
 const char *
 server_name (enum server_kind kind)
 {
-  switch (kind) {
-  case SERVER_NBDKIT: return "nbdkit";
-  case SERVER_QEMU_NBD: return "qemu-nbd";
-  default: return "auto";
-  }
+  return kind_names[kind];
 }
 
 int
 server_parse_kind (const char *name, enum server_kind *out)
 {
-  if (strcmp (name, "nbdkit") == 0)
-    *out = SERVER_NBDKIT;
-  else if (strcmp (name, "qemu-nbd") == 0)
-    *out = SERVER_QEMU_NBD;
-  else if (strcmp (name, "auto") == 0)
-    *out = SERVER_AUTO;
-  else
+  int i = names_lookup (kind_names, ARRAY_SIZE (kind_names), name);
+
+  if (i == -1)
     return -1;
+  *out = i;
   return 0;
 }
 
 const char *
 server_tls_name (enum server_tls tls)
 {
-  switch (tls) {
-  case SERVER_TLS_ON: return "on";
-  case SERVER_TLS_REQUIRE: return "require";
-  default: return "off";
-  }
+  return tls_names[tls];
 }
 
 int
 server_parse_tls (const char *name, enum server_tls *out)
 {
-  if (strcmp (name, "off") == 0)
-    *out = SERVER_TLS_OFF;
-  else if (strcmp (name, "on") == 0)
-    *out = SERVER_TLS_ON;
-  else if (strcmp (name, "require") == 0)
-    *out = SERVER_TLS_REQUIRE;
-  else
+  int i = names_lookup (tls_names, ARRAY_SIZE (tls_names), name);
+
+  if (i == -1)
     return -1;
+  *out = i;
   return 0;
 }
 

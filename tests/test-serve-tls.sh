@@ -108,6 +108,23 @@ wait_until path_gone "$pskdir" || fail "PSK directory left: $pskdir"
 wait_until path_gone "$sock" || fail "socket left: $sock"
 check_no_leftovers localhost/tls-qcow2
 
+# Its supervisor killed by SIGKILL: qemu-nbd goes with it (PDEATHSIG) but
+# cannot remove the PSK directory; the next PSK export removes it.
+podman_disk serve localhost/tls-qcow2 --tls require --tls-psk "$tmpdir/keys.psk" \
+    --pidfile "$tmpdir/pid" >/dev/null || fail "serve for SIGKILL"
+pid=$(cat "$tmpdir/pid")
+pskdir=$(tr '\0' '\n' < /proc/"$pid"/cmdline | sed -n 's/^tls-creds-psk,id=tls0,dir=\([^,]*\),.*/\1/p')
+supervisor=$(awk '{print $4}' /proc/"$pid"/stat)
+[ -d "$pskdir" ] && [ "$supervisor" -gt 1 ] || fail "PSK directory '$pskdir', supervisor '$supervisor'"
+kill -KILL "$supervisor"
+wait_until process_gone "$pid" || fail "qemu-nbd outlived its supervisor"
+[ -d "$pskdir" ] || fail "the PSK directory went without a sweep: the test proves nothing"
+podman_disk serve localhost/tls-qcow2 --tls require --tls-psk "$tmpdir/keys.psk" \
+    --run 'true' || fail "the next PSK export"
+[ ! -e "$pskdir" ] || fail "PSK directory of a SIGKILLed supervisor left: $pskdir"
+rm -f "$tmpdir/pid"
+check_no_leftovers localhost/tls-qcow2
+
 # --tls on (nbdkit): TLS or not, the URI is the secure form; $tls is on.
 # qemu-nbd has no optional TLS: it requires it, and $tls says so.
 podman_disk serve localhost/tls-raw --tls on --tls-psk "$tmpdir/keys.psk" \

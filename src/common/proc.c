@@ -20,28 +20,50 @@
 #define SYS_pidfd_open 434
 #endif
 
-/* Field FIELD (1-based, >= 3) of /proc/PID/stat as a number, or 0. */
-static uint64_t
-stat_field (pid_t pid, int field)
+/* /proc/PID/stat into BUF from field 3 on ("STATE PPID ..."), or NULL.
+ * "PID (COMM) STATE ...": COMM may hold anything, ')' and spaces
+ * included, so the fields are counted from the last ')', which ends
+ * field 2.
+ */
+static const char *
+stat_fields (pid_t pid, char *buf, size_t len)
 {
-  char path[64], buf[1024];
+  char path[64];
   _cleanup_close_ int fd = -1;
   ssize_t n;
 
   if (pid <= 0)
-    return 0;
+    return NULL;
   snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
   if ((fd = open (path, O_RDONLY | O_CLOEXEC)) == -1
-      || (n = read (fd, buf, sizeof buf - 1)) <= 0)
-    return 0;
+      || (n = read (fd, buf, len - 1)) <= 0)
+    return NULL;
   buf[n] = '\0';
-  /* "PID (COMM) STATE PPID ...": COMM may hold anything, ')' and spaces
-   * included, so count the fields from the last ')', which ends field 2.
-   */
   char *p = strrchr (buf, ')');
-  for (int f = 2; f < field && p; f++)
-    p = strchr (p + 1, ' ');
-  return p ? strtoull (p + 1, NULL, 10) : 0;
+  return p && p[1] == ' ' ? p + 2 : NULL;
+}
+
+/* Field FIELD (1-based, >= 4) of /proc/PID/stat as a number, or 0. */
+static uint64_t
+stat_field (pid_t pid, int field)
+{
+  char buf[1024];
+  const char *p = stat_fields (pid, buf, sizeof buf);
+
+  for (int f = 3; f < field && p; f++)
+    if ((p = strchr (p, ' ')) != NULL)
+      p++;
+  return p ? strtoull (p, NULL, 10) : 0;
+}
+
+/* A zombie has exited: only its pid is left, for its parent to reap. */
+static bool
+process_zombie (pid_t pid)
+{
+  char buf[1024];
+  const char *p = stat_fields (pid, buf, sizeof buf);
+
+  return p && *p == 'Z';
 }
 
 uint64_t
@@ -65,6 +87,8 @@ process_alive (pid_t pid, uint64_t start, const char *word)
     return false;
   if (start && process_start_time (pid) != start)
     return false;           /* the pid was reused */
+  if (process_zombie (pid))
+    return false;
   if (!word)
     return true;
   snprintf (path, sizeof path, "/proc/%d/cmdline", (int) pid);

@@ -33,7 +33,8 @@ uint64_t process_start_time (pid_t pid);
 /* The parent of PID from /proc/PID/stat, 0 if it does not exist. */
 pid_t process_parent (pid_t pid);
 
-/* PID still runs and is the same process (START, when not 0) and its
+/* PID still runs (a zombie does not: it has exited, its parent has not
+ * reaped it yet) and is the same process (START, when not 0) and its
  * command line contains WORD (when not NULL).
  */
 bool process_alive (pid_t pid, uint64_t start, const char *word);

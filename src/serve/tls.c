@@ -2,7 +2,9 @@
 /* podman-disk: TLS exports' PSK username and qemu-nbd's PSK directory,
  * see serve/tls.h.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/proc.h"
 #include "serve/socket.h"
 #include "serve/tls.h"
 
@@ -39,6 +42,31 @@ tls_psk_username (const char *file)
   return NULL;
 }
 
+/* A directory is named tls-PID-START-XXXXXX after the process that made
+ * it and removes it when its server stops (the server, qemu-nbd, dies with
+ * it: PR_SET_PDEATHSIG).  If that process was killed by SIGKILL, the
+ * directory outlives it: the next one made in RUN removes it.
+ */
+static void
+tls_psk_dir_sweep (const char *run)
+{
+  _cleanup_closedir_ DIR *d = opendir (run);
+  struct dirent *de;
+
+  while (d && (de = readdir (d)) != NULL) {
+    int pid, n = 0;
+    uint64_t start;
+    if (sscanf (de->d_name, "tls-%d-%" SCNu64 "-%*6[A-Za-z0-9]%n",
+                &pid, &start, &n) != 2
+        || n == 0 || de->d_name[n] != '\0' || process_alive (pid, start, NULL))
+      continue;
+    _cleanup_free_ char *dir = NULL;
+    if (asprintf (&dir, "%s/%s", run, de->d_name) == -1)
+      abort ();
+    tls_psk_dir_remove (dir);
+  }
+}
+
 /* Why a symbolic link and not a copy of the key: the server reads the
  * file at each TLS handshake (gnutls' PSK file credentials), for as long
  * as it serves, so a copy would stay on disk that long, and after a
@@ -56,7 +84,10 @@ tls_psk_dir_make (const char *psk)
 
   if (!run)
     return NULL;
-  if (asprintf (&dir, "%s/tls-XXXXXX", run) == -1)
+  tls_psk_dir_sweep (run);
+  pid_t self = getpid ();
+  if (asprintf (&dir, "%s/tls-%d-%" PRIu64 "-XXXXXX", run, (int) self,
+                process_start_time (self)) == -1)
     abort ();
   if (mkdtemp (dir) == NULL) {
     error_errno (errno, "cannot create a directory in %s", run);

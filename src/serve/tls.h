@@ -16,7 +16,9 @@ char *tls_psk_username (const char *file);
 /* A new directory, mode 0700, in the private run directory
  * (server_run_dir), holding keys.psk, a symbolic link to the absolute
  * PSK file PSK: qemu-nbd's tls-creds-psk dir=.  NULL with error () set.
- * Remove it with tls_psk_dir_remove when the server has stopped.
+ * Remove it with tls_psk_dir_remove when the server has stopped.  The
+ * directories of processes that are gone (killed by SIGKILL before they
+ * could remove theirs) are removed first.
  */
 char *tls_psk_dir_make (const char *psk);
 void tls_psk_dir_remove (const char *dir);

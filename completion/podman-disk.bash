@@ -23,7 +23,8 @@ __podman_disk_command_opts ()
         list)    echo "--format --quiet -q" ;;
         serve)   echo "$locate --socket --port --address --no-decode --writable
                        --foreground --pidfile --run --export-name --server
-                       --format --tls --tls-certificates --tls-psk" ;;
+                       --format --tls --tls-certificates --tls-psk
+                       --tls-verify-peer" ;;
         cp)      echo "$locate --format --progress" ;;
         clone)   echo "$locate --size" ;;
         clones)  echo "--format --prune" ;;

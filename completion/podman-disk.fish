@@ -196,6 +196,7 @@ complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l server -x -a '
 complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l tls -x -a 'off on require' -d 'Serve over TLS'
 complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l tls-certificates -x -a '(__fish_complete_directories)' -d 'x509 certificates directory for --tls'
 complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l tls-psk -r -F -d 'Pre-shared keys file for --tls'
+complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l tls-verify-peer -d 'Serve only clients with a certificate the CA signed'
 
 complete -c podman-disk -n '__fish_seen_subcommand_from cp' -l format -x -a 'raw qcow2' -d 'Format of the destination'
 complete -c podman-disk -n '__fish_seen_subcommand_from cp' -l progress -d 'Show a progress bar'

@@ -75,6 +75,8 @@ static const char usage[] =
   "                             server-key.pem in DIR\n"
   "      --tls-psk FILE         with --tls: pre-shared keys (psktool); the URI\n"
   "                             names the first username, never a key\n"
+  "      --tls-verify-peer      with --tls-certificates: serve only clients\n"
+  "                             whose certificate DIR's ca-cert.pem signed\n"
   "      --no-decode            export a qcow2 disk's bytes as stored\n"
   "      --writable             accept writes into a throw-away overlay; the\n"
   "                             image is never written\n"
@@ -108,6 +110,7 @@ enum {
   OPT_TLS,
   OPT_TLS_CERTIFICATES,
   OPT_TLS_PSK,
+  OPT_TLS_VERIFY_PEER,
 };
 
 static bool
@@ -293,6 +296,9 @@ check_tls (struct server_options *opts, const char *certificates,
   if (certificates && psk)
     return usage_error ("serve", "--tls-certificates and --tls-psk exclude "
                         "each other");
+  if (opts->tls_verify_peer && !certificates)
+    return usage_error ("serve", "--tls-verify-peer needs --tls-certificates "
+                        "(a PSK client is always checked)");
   if ((certificates || psk) && opts->tls == SERVER_TLS_OFF)
     return usage_error ("serve", "%s needs --tls on or --tls require",
                         certificates ? "--tls-certificates" : "--tls-psk");
@@ -407,6 +413,7 @@ cmd_serve (int argc, char **argv)
     { "tls", required_argument, NULL, OPT_TLS },
     { "tls-certificates", required_argument, NULL, OPT_TLS_CERTIFICATES },
     { "tls-psk", required_argument, NULL, OPT_TLS_PSK },
+    { "tls-verify-peer", no_argument, NULL, OPT_TLS_VERIFY_PEER },
     { NULL, 0, NULL, 0 }
   };
   struct locate_request req = { 0 };
@@ -474,6 +481,7 @@ cmd_serve (int argc, char **argv)
       break;
     case OPT_TLS_CERTIFICATES: tls_certificates = optarg; break;
     case OPT_TLS_PSK: tls_psk = optarg; break;
+    case OPT_TLS_VERIFY_PEER: opts.tls_verify_peer = true; break;
     default: return cli_bad_option ("serve");
     }
   }

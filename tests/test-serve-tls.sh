@@ -34,6 +34,10 @@ cert --generate-certificate --load-ca-certificate "$pki/ca-cert.pem" \
      --load-ca-privkey "$pki/ca-key.pem" --load-privkey "$client/client-key.pem" \
      --template "$tmpdir/client.info" --outfile "$client/client-cert.pem"
 cp "$pki/ca-cert.pem" "$client/"
+# A client that checks the server but has no certificate of its own.
+anon=$tmpdir/anon
+mkdir -m 0700 "$anon"
+cp "$pki/ca-cert.pem" "$anon/"
 [ -s "$pki/server-cert.pem" ] && [ -s "$client/client-cert.pem" ] || fail "certtool made no certificates"
 
 make_raw_disk "$tmpdir/disk.img" 4
@@ -82,6 +86,22 @@ for kind in raw qcow2; do
         fail "$kind: x509 over TCP"
     [ "$(cat "$tmpdir/env")" = "nbds://127.0.0.1:$port/" ] || fail "$kind: x509 URI $(cat "$tmpdir/env")"
     cmp "$want" "$tmpdir/copy" || fail "$kind: x509 copy differs"
+    rm -f "$tmpdir/copy"
+
+    # Without --tls-verify-peer a client without a certificate is served;
+    # with it, only the client whose certificate the CA signed.
+    serve_tcp "$image" --tls require --tls-certificates "$pki" \
+        --run 'nbdinfo --size "$uri?tls-certificates='"$anon"'"' >/dev/null ||
+        fail "$kind: a client without a certificate refused without --tls-verify-peer"
+    serve_tcp "$image" --tls require --tls-certificates "$pki" --tls-verify-peer \
+        --run '! nbdinfo --size "$uri?tls-certificates='"$anon"'" >/dev/null 2>&1 && nbdcopy "$uri?tls-certificates='"$client"'" '"$tmpdir/copy" ||
+        fail "$kind: --tls-verify-peer: a client without a certificate served, or the client with one refused"
+    cmp "$want" "$tmpdir/copy" || fail "$kind: --tls-verify-peer copy differs"
+    # The readiness probe showed the server's certificate from a private
+    # directory of links: gone with the probe.
+    for l in /run/podman-disk/tls-*/client-cert.pem; do
+        [ "$(readlink "$l")" != "$pki/server-cert.pem" ] || fail "probe directory left: ${l%/*}"
+    done
     rm -f "$tmpdir/copy"
     check_no_leftovers "$image"
 done
@@ -157,6 +177,8 @@ usage () {
 usage "--tls-psk needs --tls on or --tls require" --tls-psk "$tmpdir/keys.psk"
 usage "--tls-certificates needs --tls on or --tls require" --tls off --tls-certificates "$pki"
 usage "--tls require needs --tls-certificates DIR or --tls-psk FILE" --tls require
+usage "--tls-verify-peer needs --tls-certificates" --tls require \
+    --tls-psk "$tmpdir/keys.psk" --tls-verify-peer
 usage "--tls-certificates and --tls-psk exclude each other" \
     --tls on --tls-psk "$tmpdir/keys.psk" --tls-certificates "$pki"
 usage "--tls must be off, on or require, not 'yes'" --tls yes

@@ -150,6 +150,8 @@ push_nbdkit_tls (struct strv *a, const struct server_options *opts)
     push (a, "--tls-certificates=%s", opts->tls_certificates);
   if (opts->tls_psk)
     push (a, "--tls-psk=%s", opts->tls_psk);
+  if (opts->tls_verify_peer)
+    push (a, "--tls-verify-peer");
 }
 
 /* S as a value in qemu's KEY=VALUE,... syntax: commas doubled. */
@@ -171,9 +173,10 @@ qemu_opt_escape (const char *s)
 
 /* qemu-nbd's TLS: a credentials object and --tls-creds, always required
  * (it has no optional TLS).  Its x509 credentials check the client's
- * certificate too unless told (verify-peer): not done, as nbdkit does
- * not (--tls-verify-peer), so that both servers mean the same: the
- * client checks the server, PSK checks both.
+ * certificate too unless told (verify-peer): only with
+ * opts->tls_verify_peer, as nbdkit checks it only with --tls-verify-peer,
+ * so that both servers mean the same: by default the client checks the
+ * server, PSK checks both.
  */
 static void
 push_qemu_nbd_tls (struct strv *a, const struct server_options *opts)
@@ -183,7 +186,8 @@ push_qemu_nbd_tls (struct strv *a, const struct server_options *opts)
   if (opts->tls_certificates) {
     _cleanup_free_ char *dir = qemu_opt_escape (opts->tls_certificates);
     push (a, "--object");
-    push (a, "tls-creds-x509,id=tls0,dir=%s,endpoint=server,verify-peer=off", dir);
+    push (a, "tls-creds-x509,id=tls0,dir=%s,endpoint=server,verify-peer=%s",
+          dir, opts->tls_verify_peer ? "on" : "off");
   }
   else {
     _cleanup_free_ char *dir = qemu_opt_escape (opts->tls_psk_dir

@@ -62,6 +62,8 @@ struct server_options {
                                    ca-cert.pem, server-cert.pem, server-key.pem */
   const char *tls_psk;       /* or: an absolute PSK file (psktool), the
                                 lines USERNAME:HEXKEY */
+  bool tls_verify_peer;      /* with tls_certificates: a client must show a
+                                certificate signed by DIR's ca-cert.pem */
   const char *tls_psk_dir;   /* qemu-nbd with tls_psk: the private directory
                                 whose keys.psk leads to tls_psk (qemu's PSK
                                 credentials are a directory); server_start

@@ -21,6 +21,7 @@
 #include "common/proc.h"
 #include "serve/ready.h"
 #include "serve/spawn.h"
+#include "serve/tls.h"
 
 #define READY_TIMEOUT_MS 30000
 
@@ -144,21 +145,30 @@ ready_probe_early (const struct sockaddr_storage *addr, socklen_t addrlen)
 /* The probe speaks TLS as a client of the export would, with the
  * server's own credentials: its PSK file (and first username), or its
  * certificate directory, whose ca-cert.pem signed the server's
- * certificate.  It connects to the socket we bound, to the server we
- * started: no name to check the certificate against (verify-peer off).
+ * certificate; with --tls-verify-peer, the server's certificate shown as
+ * the client's, from *PROBE_DIR (made here, for the caller to remove).
+ * It connects to the socket we bound, to the server we started: no name
+ * to check the certificate against (verify-peer off on our side).
  */
 static int
 probe_tls (struct nbd_handle *h, const struct server_options *opts,
-           const struct server *srv)
+           const struct server *srv, char **probe_dir)
 {
+  const char *certificates = opts->tls_certificates;
+
   if (opts->tls == SERVER_TLS_OFF)
     return 0;
+  if (certificates && opts->tls_verify_peer) {
+    if ((*probe_dir = tls_probe_dir_make (certificates)) == NULL)
+      return -1;
+    certificates = *probe_dir;
+  }
   if (sym_nbd_set_tls (h, LIBNBD_TLS_REQUIRE) == -1
       || (opts->tls_psk
           && (sym_nbd_set_tls_psk_file (h, opts->tls_psk) == -1
               || sym_nbd_set_tls_username (h, srv->tls_username) == -1))
-      || (opts->tls_certificates
-          && (sym_nbd_set_tls_certificates (h, opts->tls_certificates) == -1
+      || (certificates
+          && (sym_nbd_set_tls_certificates (h, certificates) == -1
               || sym_nbd_set_tls_verify_peer (h, false) == -1)))
     return error ("libnbd: %s", sym_nbd_get_error ());
   return 0;
@@ -173,6 +183,7 @@ ready_wait (struct server *srv, const struct server_options *opts, int sock,
   int r = -1;
   int64_t deadline = now_ms () + READY_TIMEOUT_MS;
   char why[512];
+  char *probe_dir = NULL;
 
   if (dl_libnbd () == -1
       || ((h = sym_nbd_create ()) == NULL
@@ -199,7 +210,7 @@ ready_wait (struct server *srv, const struct server_options *opts, int sock,
     error ("libnbd: %s", sym_nbd_get_error ());
     goto out;
   }
-  if (probe_tls (h, opts, srv) == -1) {
+  if (probe_tls (h, opts, srv, &probe_dir) == -1) {
     close (sock);
     goto out;
   }
@@ -250,5 +261,7 @@ ready_wait (struct server *srv, const struct server_options *opts, int sock,
   sym_nbd_shutdown (h, 0);
  out:
   sym_nbd_close (h);
+  tls_dir_remove (probe_dir);
+  free (probe_dir);
   return r;
 }

@@ -53,7 +53,7 @@ remove_tls_dir (struct server *srv)
 {
   _cleanup_free_ char *dir = steal_pointer (&srv->tls_dir);
 
-  tls_psk_dir_remove (dir);
+  tls_dir_remove (dir);
 }
 
 void

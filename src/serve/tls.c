@@ -42,13 +42,18 @@ tls_psk_username (const char *file)
   return NULL;
 }
 
+/* The names a directory made here may hold: each a symbolic link. */
+static const char *const link_names[] = {
+  "keys.psk", "ca-cert.pem", "client-cert.pem", "client-key.pem",
+};
+
 /* A directory is named tls-PID-START-XXXXXX after the process that made
  * it and removes it when its server stops (the server, qemu-nbd, dies with
  * it: PR_SET_PDEATHSIG).  If that process was killed by SIGKILL, the
  * directory outlives it: the next one made in RUN removes it.
  */
 static void
-tls_psk_dir_sweep (const char *run)
+tls_dir_sweep (const char *run)
 {
   _cleanup_closedir_ DIR *d = opendir (run);
   struct dirent *de;
@@ -63,28 +68,30 @@ tls_psk_dir_sweep (const char *run)
     _cleanup_free_ char *dir = NULL;
     if (asprintf (&dir, "%s/%s", run, de->d_name) == -1)
       abort ();
-    tls_psk_dir_remove (dir);
+    tls_dir_remove (dir);
   }
 }
 
-/* Why a symbolic link and not a copy of the key: the server reads the
- * file at each TLS handshake (gnutls' PSK file credentials), for as long
- * as it serves, so a copy would stay on disk that long, and after a
- * SIGKILL of its supervisor for good; a link gives away no key, only a
- * path, and a key changed in the file is seen at once, as with nbdkit
- * --tls-psk.  The directory is private (0700, in our own 0700 run
- * directory), so nobody else can put another keys.psk there.
+/* A new private directory holding N symbolic links, NAMES[i] to
+ * TARGETS[i] (of link_names), or NULL with error () set.
+ *
+ * Why links and not copies of the keys: the server reads its files at
+ * each TLS handshake (gnutls' PSK file credentials), for as long as it
+ * serves, so a copy would stay on disk that long, and after a SIGKILL of
+ * its supervisor for good; a link gives away no key, only a path, and a
+ * key changed in the file is seen at once, as with nbdkit --tls-psk.  The
+ * directory is private (0700, in our own 0700 run directory), so nobody
+ * else can put other keys there.
  */
-char *
-tls_psk_dir_make (const char *psk)
+static char *
+tls_dir_make (const char *const *names, const char *const *targets, size_t n)
 {
   _cleanup_free_ char *run = server_run_dir ();
-  _cleanup_free_ char *link = NULL;
   char *dir;
 
   if (!run)
     return NULL;
-  tls_psk_dir_sweep (run);
+  tls_dir_sweep (run);
   pid_t self = getpid ();
   if (asprintf (&dir, "%s/tls-%d-%" PRIu64 "-XXXXXX", run, (int) self,
                 process_start_time (self)) == -1)
@@ -94,26 +101,51 @@ tls_psk_dir_make (const char *psk)
     free (dir);
     return NULL;
   }
-  if (asprintf (&link, "%s/keys.psk", dir) == -1)
-    abort ();
-  if (symlink (psk, link) == -1) {
-    error_errno (errno, "cannot create %s", link);
-    rmdir (dir);
-    free (dir);
-    return NULL;
+  for (size_t i = 0; i < n; i++) {
+    _cleanup_free_ char *link = NULL;
+    if (asprintf (&link, "%s/%s", dir, names[i]) == -1)
+      abort ();
+    if (symlink (targets[i], link) == -1) {
+      error_errno (errno, "cannot create %s", link);
+      tls_dir_remove (dir);
+      free (dir);
+      return NULL;
+    }
   }
   return dir;
 }
 
-void
-tls_psk_dir_remove (const char *dir)
+char *
+tls_psk_dir_make (const char *psk)
 {
-  _cleanup_free_ char *link = NULL;
+  return tls_dir_make ((const char *[]) { "keys.psk" },
+                       (const char *[]) { psk }, 1);
+}
 
+char *
+tls_probe_dir_make (const char *certificates)
+{
+  _cleanup_free_ char *ca = NULL, *cert = NULL, *key = NULL;
+
+  if (asprintf (&ca, "%s/ca-cert.pem", certificates) == -1
+      || asprintf (&cert, "%s/server-cert.pem", certificates) == -1
+      || asprintf (&key, "%s/server-key.pem", certificates) == -1)
+    abort ();
+  return tls_dir_make ((const char *[]) { "ca-cert.pem", "client-cert.pem",
+                                          "client-key.pem" },
+                       (const char *[]) { ca, cert, key }, 3);
+}
+
+void
+tls_dir_remove (const char *dir)
+{
   if (!dir)
     return;
-  if (asprintf (&link, "%s/keys.psk", dir) == -1)
-    abort ();
-  unlink (link);
+  for (size_t i = 0; i < sizeof link_names / sizeof link_names[0]; i++) {
+    _cleanup_free_ char *link = NULL;
+    if (asprintf (&link, "%s/%s", dir, link_names[i]) == -1)
+      abort ();
+    unlink (link);
+  }
   rmdir (dir);
 }

@@ -62,7 +62,7 @@ block () {
 }
 
 # Every marked block is one that this test checks, and none is empty.
-checked="nbdinfo nbdcopy qemu-img nbdfuse virt-cat qemu-system qemu-system-blockdev pod clone plugin-copy plugin-cow plugin-store"
+checked="nbdinfo activation cp-stdout tls nbdcopy qemu-img nbdfuse virt-cat qemu-system qemu-system-blockdev pod clone plugin-copy plugin-cow plugin-store"
 for name in $(sed -n 's/^<!-- test: \(.*\) -->$/\1/p' "$readme"); do
     case " $checked " in *" $name "*) ;; *) fail "README block '$name' is not checked here" ;; esac
 done
@@ -94,6 +94,20 @@ expect_output nbdinfo "is_read_only: true"
 
 run_block nbdcopy
 cmp "$tmpdir/original.raw" "$wf/disk.raw" || fail "nbdcopy copied other bytes"
+
+run_block activation
+expect_output activation "33554432"
+cmp "$tmpdir/original.raw" "$wf/activated.raw" || fail "'activation': nbdcopy copied other bytes"
+
+run_block cp-stdout
+expect_output cp-stdout "$original_sum  -"
+
+if command -v psktool >/dev/null; then
+    run_block tls
+    cmp "$tmpdir/original.raw" "$wf/tls.raw" || fail "'tls': nbdcopy copied other bytes"
+else
+    left_out+=("tls: psktool not installed (Debian: gnutls-bin)")
+fi
 
 run_block qemu-img
 expect_output qemu-img "file format: qcow2"

@@ -89,7 +89,8 @@ static const char usage[] =
   "      --pidfile FILE         write the server's pid in FILE (removed at exit)\n"
   "      --state-dir DIR        in the background: record the export in DIR\n"
   "                             (default /run/podman-disk, rootless\n"
-  "                             $XDG_RUNTIME_DIR/podman-disk; see exports)\n"
+  "                             $XDG_RUNTIME_DIR/podman-disk; see exports);\n"
+  "                             a server in the foreground is not recorded\n"
   "      --run CMD              run the shell command CMD with $uri (and $tls,\n"
   "                             $unixsocket...) set, stop the server when it\n"
   "                             exits and exit with its status\n"
@@ -514,11 +515,6 @@ cmd_serve (int argc, char **argv)
     return usage_error ("serve", "--address needs --port");
   if (foreground && run)
     return usage_error ("serve", "--foreground and --run exclude each other");
-  /* Only a background serve is recorded: the others are their caller's. */
-  if (state_dir && (foreground || run || activated))
-    return usage_error ("serve", "--state-dir is for a server in the background: "
-                        "not with %s", run ? "--run" : foreground ? "--foreground"
-                        : "socket activation");
   if (format_given && run)
     return usage_error ("serve", "--format and --run exclude each other: "
                         "--run prints nothing, CMD has $uri and the rest");

@@ -190,6 +190,9 @@ cmd_stop (int argc, char **argv)
     return usage_error ("stop", "--all and EXPORT exclude each other");
   if (!all && optind >= argc)
     return usage_error ("stop", "name an EXPORT (see podman-disk exports), or --all");
+  for (int i = optind; i < argc; i++)
+    if (!*argv[i])
+      return usage_error ("stop", "an empty EXPORT would be a prefix of every id");
 
   _cleanup_free_ char *dir = NULL;
   struct entries l = { NULL, 0 };

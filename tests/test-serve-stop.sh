@@ -116,6 +116,7 @@ usage_error () {
 }
 usage_error "name an EXPORT"
 usage_error "exclude each other" --all "$ida"
+usage_error "empty EXPORT" ""
 
 # ---- stop by socket, by image, by id ----
 [ "$(podman_disk stop "$tmpdir/c.sock")" = "$idc" ] || fail "stop by socket"

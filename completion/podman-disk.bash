@@ -7,7 +7,7 @@
 # oci:, oci-archive: and docker-archive: transports.  Needs no
 # bash-completion helpers.
 
-__podman_disk_commands="locate json list serve cp clone clones release commit exports"
+__podman_disk_commands="locate json list serve cp clone clones release commit exports stop"
 __podman_disk_global_opts="--root --runroot --storage-driver --log-level --help -h"
 __podman_disk_transports="containers-storage: oci: oci-archive: docker-archive:"
 
@@ -24,13 +24,14 @@ __podman_disk_command_opts ()
         serve)   echo "$locate --socket --port --address --no-decode --writable
                        --foreground --pidfile --run --export-name --server
                        --format --tls --tls-certificates --tls-psk
-                       --tls-verify-peer" ;;
+                       --tls-verify-peer --state-dir" ;;
         cp)      echo "$locate --format --progress" ;;
         clone)   echo "$locate --size" ;;
         clones)  echo "--format --prune" ;;
         release) echo "" ;;
         commit)  echo "--compress" ;;
         exports) echo "--format --prune --state-dir" ;;
+        stop)    echo "--all -a --state-dir" ;;
     esac
 }
 
@@ -214,6 +215,10 @@ _podman_disk ()
                 candidates=$(__podman_disk_images "$cur" "$prog" "${store[@]}") ;;
             list:0)
                 candidates=$(__podman_disk_layouts "$cur") ;;
+            stop:*)
+                # The ids that exports shows (a container's: a prefix).
+                candidates=$(compgen -W "$("$prog" exports 2>/dev/null |
+                                          awk 'NR > 1 { print $1 }')" -- "$cur") ;;
             cp:1|clone:1|clones:*|release:*|commit:0)
                 filenames=1
                 candidates=$(compgen -f -- "$cur") ;;

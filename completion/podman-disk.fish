@@ -4,7 +4,7 @@
 # call), with the --root, --runroot and --storage-driver already on the
 # line; paths after the oci:, oci-archive: and docker-archive: transports.
 
-set -l __podman_disk_commands locate json list serve cp clone clones release commit exports
+set -l __podman_disk_commands locate json list serve cp clone clones release commit exports stop
 
 # The store options on the line, for 'podman-disk list --quiet'.
 function __podman_disk_store_args
@@ -144,7 +144,9 @@ complete -c podman-disk -n "not __fish_seen_subcommand_from $__podman_disk_comma
 complete -c podman-disk -n "not __fish_seen_subcommand_from $__podman_disk_commands" \
     -a commit -d "Build a containerDisk image of what a clone's guest sees"
 complete -c podman-disk -n "not __fish_seen_subcommand_from $__podman_disk_commands" \
-    -a exports -d 'List the exports started by the OCI hook'
+    -a exports -d "List the exports: the OCI hook's and background serves'"
+complete -c podman-disk -n "not __fish_seen_subcommand_from $__podman_disk_commands" \
+    -a stop -d 'Stop exports by id, socket, URI or image, or all'
 
 # Global options, before the command and among its options.
 complete -c podman-disk -l root -x -a '(__fish_complete_directories)' -d 'Storage root directory'
@@ -206,8 +208,12 @@ complete -c podman-disk -n '__fish_seen_subcommand_from clones' -l prune -d 'Rem
 complete -c podman-disk -n '__fish_seen_subcommand_from commit' -l compress -d 'Compress the qcow2 clusters'
 
 complete -c podman-disk -n '__fish_seen_subcommand_from exports' -l prune -d 'Remove what stale exports left behind'
-complete -c podman-disk -n '__fish_seen_subcommand_from exports' -l state-dir -x \
-    -a '(__fish_complete_directories)' -d 'Where the hook keeps the exports'
+complete -c podman-disk -n '__fish_seen_subcommand_from exports stop serve' -l state-dir -x \
+    -a '(__fish_complete_directories)' -d 'Where the exports are recorded'
+complete -c podman-disk -n '__fish_seen_subcommand_from stop' -s a -l all -d 'Stop every export'
+# stop's operands: the ids that exports shows (a container's: a prefix).
+complete -c podman-disk -n '__fish_seen_subcommand_from stop' -f \
+    -a '(podman-disk exports 2>/dev/null | awk \'NR > 1 { print $1 }\')'
 
 # Operands: an image, and for cp and clone a destination file; clone files.
 complete -c podman-disk -n __podman_disk_wants_image -a '(__podman_disk_images)'

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* podman-disk exports: the disks the OCI hook is exporting. */
+/* podman-disk exports: the disks podman-disk is exporting, the OCI hook's
+ * and background serves'.
+ */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -21,17 +23,20 @@
 static const char usage[] =
   "Usage: podman-disk exports [OPTIONS]\n"
   "\n"
-  "List the disks that the podman-disk OCI hook exports for running\n"
-  "containers: container, export name, image, disk, server, whether the\n"
-  "server is alive, NBD URI, and whether the file it serves is still in\n"
-  "place (\"gone\": removed or replaced since; reads still return the bytes\n"
-  "it had).  With --prune, remove the exports whose server is gone (their\n"
-  "sockets and records) and print their container ids.\n"
+  "List the disks that podman-disk exports: those the OCI hook exports for\n"
+  "running containers (kind hook, the id is the container's) and those of\n"
+  "'podman-disk serve' in the background (kind serve): id, export name,\n"
+  "image, disk, server, its pid, whether it is alive, NBD URI, whether the\n"
+  "file it serves is still in place (\"gone\": removed or replaced since;\n"
+  "reads still return the bytes it had), kind and when it started.  With\n"
+  "--prune, remove the exports whose server is gone (their sockets, records\n"
+  "and a serve's pid file) and print their ids.  'podman-disk stop' stops\n"
+  "one.\n"
   "\n"
   "Options:\n"
   "      --format FORMAT        text (a table, the default) or json\n"
   "      --prune                remove stale exports\n"
-  "      --state-dir DIR        where the hook keeps them (default\n"
+  "      --state-dir DIR        where they are recorded (default\n"
   "                             /run/podman-disk, rootless\n"
   "                             $XDG_RUNTIME_DIR/podman-disk)\n"
   "\n"
@@ -65,6 +70,8 @@ collect (const struct export_record *rec, void *arg)
   /* Internal bookkeeping, not for users. */
   json_object_object_del (o, "pid_start");
   json_object_object_del (o, "watcher_start");
+  json_object_object_del (o, "pidfile_dev");
+  json_object_object_del (o, "pidfile_ino");
   json_object_object_add (o, "alive", json_object_new_boolean (alive));
   /* Only a live server's descriptors say which file it reads. */
   int present = alive ? export_record_file_present (rec) : -1;
@@ -148,8 +155,9 @@ print_text (json_object *all)
         && json_object_get_string (v)
         && (int) strlen (json_object_get_string (v)) > uri_width)
       uri_width = strlen (json_object_get_string (v));
-  printf ("%-12s  %-16s  %-28s  %-20s  %-8s  %-7s  %-5s  %-*s  %s\n", "CONTAINER", "NAME",
-          "IMAGE", "DISK", "SERVER", "PID", "ALIVE", uri_width, "URI", "FILE");
+  printf ("%-12s  %-16s  %-28s  %-20s  %-8s  %-7s  %-5s  %-*s  %-4s  %-5s  %s\n", "ID",
+          "NAME", "IMAGE", "DISK", "SERVER", "PID", "ALIVE", uri_width, "URI", "FILE",
+          "KIND", "STARTED");
   /* The records' strings name the image, its disk, the export: shown by
    * the rule of common/text.h.
    */
@@ -158,7 +166,7 @@ print_text (json_object *all)
     char container[13];
 #define S(key) (json_object_object_get_ex (o, key, &v) && json_object_get_string (v) \
                 ? json_object_get_string (v) : "-")
-    snprintf (container, sizeof container, "%s", S ("container"));
+    snprintf (container, sizeof container, "%s", S ("id"));
     text_fput_column (text_sanitize (container), 12, stdout);
     fputs ("  ", stdout);
     text_fput_column (S ("name"), 16, stdout);
@@ -177,7 +185,9 @@ print_text (json_object *all)
     const char *file = "-";
     if (json_object_object_get_ex (o, "file_present", &v) && v)
       file = json_object_get_boolean (v) ? "yes" : "gone";
-    printf ("%s\n", file);
+    printf ("%-4s  %-5s  ", file, S ("kind"));
+    text_fputs (S ("started"), stdout);
+    putchar ('\n');
 #undef S
   }
 }
@@ -236,7 +246,7 @@ cmd_exports (int argc, char **argv)
   else if (prune) {
     for (size_t i = 0; i < json_object_array_length (l.all); i++) {
       json_object *v;
-      json_object_object_get_ex (json_object_array_get_idx (l.all, i), "container", &v);
+      json_object_object_get_ex (json_object_array_get_idx (l.all, i), "id", &v);
       text_fputs (json_object_get_string (v), stdout);
       putchar ('\n');
     }

@@ -45,13 +45,15 @@ static const char usage[] =
   "    'guestfish --ro --format=raw -a \"nbd://?socket=$unixsocket\" -i'\n"
   "\n"
   "--format json prints one JSON object instead of the URI, on one line:\n"
-  "uri, guestfs_uri (that spelling), socket, port, export_name, server, pid.\n"
+  "uri, guestfs_uri (that spelling), socket, port, export_name, server, pid\n"
+  "and, in the background, id (the export's, for stop).\n"
   "\n"
   "The socket is a Unix one in a private directory (/run/podman-disk as\n"
   "root, else $XDG_RUNTIME_DIR/podman-disk), removed when the server stops.\n"
   "Without --foreground or --run, the server stays in the background,\n"
-  "watched by a podman-disk process that removes the socket when it exits;\n"
-  "kill the pid of --pidfile (the server's) to stop it.\n"
+  "watched by a podman-disk process that removes the socket when it exits,\n"
+  "and recorded with the OCI hook's exports: 'podman-disk exports' lists it,\n"
+  "'podman-disk stop' stops it (or kill the pid of --pidfile, the server's).\n"
   "\n"
   "Socket activation (systemd, or 'nbdinfo -- [ podman-disk serve IMAGE ]'\n"
   "as nbdinfo, nbdcopy and nbdfuse start a server): with LISTEN_PID and\n"
@@ -87,6 +89,10 @@ static const char usage[] =
   "                             qcow2, nbdkit otherwise)\n"
   "      --foreground           stay and stop the server on SIGINT or SIGTERM\n"
   "      --pidfile FILE         write the server's pid in FILE (removed at exit)\n"
+  "      --state-dir DIR        in the background: record the export in DIR\n"
+  "                             (default /run/podman-disk, rootless\n"
+  "                             $XDG_RUNTIME_DIR/podman-disk; see exports);\n"
+  "                             a server in the foreground is not recorded\n"
   "      --run CMD              run the shell command CMD with $uri (and $tls,\n"
   "                             $unixsocket...) set, stop the server when it\n"
   "                             exits and exit with its status\n"
@@ -111,6 +117,7 @@ enum {
   OPT_TLS_CERTIFICATES,
   OPT_TLS_PSK,
   OPT_TLS_VERIFY_PEER,
+  OPT_STATE_DIR,
 };
 
 static bool
@@ -233,6 +240,8 @@ print_uri (const struct server *srv, enum output_format format)
   json_object_object_add (o, "server",
                           json_object_new_string (server_name (srv->kind)));
   json_object_object_add (o, "pid", json_object_new_int (srv->pid));
+  if (srv->record_id)
+    json_object_object_add (o, "id", json_object_new_string (srv->record_id));
   text_fput_json (json_object_to_json_string_ext (
                     o, JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE),
                   stdout);
@@ -414,6 +423,7 @@ cmd_serve (int argc, char **argv)
     { "tls-certificates", required_argument, NULL, OPT_TLS_CERTIFICATES },
     { "tls-psk", required_argument, NULL, OPT_TLS_PSK },
     { "tls-verify-peer", no_argument, NULL, OPT_TLS_VERIFY_PEER },
+    { "state-dir", required_argument, NULL, OPT_STATE_DIR },
     { NULL, 0, NULL, 0 }
   };
   struct locate_request req = { 0 };
@@ -422,7 +432,7 @@ cmd_serve (int argc, char **argv)
   bool foreground = false;
   enum output_format format = FORMAT_TEXT;
   bool format_given = false;
-  const char *pidfile = NULL, *run = NULL, *clone = NULL;
+  const char *pidfile = NULL, *run = NULL, *clone = NULL, *state_dir = NULL;
   const char *tls_certificates = NULL, *tls_psk = NULL;
   _cleanup_free_ char *tls_path = NULL;
   int c;
@@ -482,6 +492,7 @@ cmd_serve (int argc, char **argv)
     case OPT_TLS_CERTIFICATES: tls_certificates = optarg; break;
     case OPT_TLS_PSK: tls_psk = optarg; break;
     case OPT_TLS_VERIFY_PEER: opts.tls_verify_peer = true; break;
+    case OPT_STATE_DIR: state_dir = optarg; break;
     default: return cli_bad_option ("serve");
     }
   }
@@ -539,7 +550,7 @@ cmd_serve (int argc, char **argv)
 
   struct server srv;
   if (!foreground && !run) {
-    if (server_start_detached (&loc, &opts, pidfile, &srv) == -1)
+    if (server_start_detached (&loc, &opts, image, state_dir, pidfile, &srv) == -1)
       return EXIT_ERROR;
     int rc = EXIT_OK;
     if (print_uri (&srv, format) == -1) {

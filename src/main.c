@@ -24,7 +24,8 @@ const struct command commands[] = {
   { "clones", "list clones and whether their base is intact", cmd_clones, false },
   { "release", "drop a clone's hold on its image", cmd_release, false },
   { "commit", "build a containerDisk image of what a clone's guest sees", cmd_commit, false },
-  { "exports", "list the disks the OCI hook exports for running containers", cmd_exports, false },
+  { "exports", "list the exports: the OCI hook's and background serves'", cmd_exports, false },
+  { "stop", "stop an export (hook's or background serve's), or --all", cmd_stop, false },
   { "hook", "the OCI hook (run by podman or CRI-O, see podman-disk-hook(5))", cmd_hook, true },
   { NULL, NULL, NULL, false }
 };

@@ -14,7 +14,9 @@
 #     the disk removed from the root filesystem: still the same bytes, and
 #     exports says the file is gone;
 #   - poststop stops it and removes everything; so does the container's
-#     process exiting; a writable (cow) export with a name;
+#     process exiting; a writable (cow) export with a name; podman-disk
+#     stop (by a prefix of the container's id) stops the export and leaves
+#     the container's process running, and poststop then finds nothing;
 #   - the watcher's own stage (hook _watch), driven by hand with a server
 #     of its own, stopped by the container's exit and by SIGTERM.
 #
@@ -290,6 +292,22 @@ cmp "$tmpdir/orig.img" "$rootfs/disk/disk.img" || fail "cow: the disk file was w
 state stopped
 hook "$PODMAN_DISK" poststop || fail "poststop (cow) failed"
 assert_nothing_left "poststop (cow)"
+
+# ---- stop: the export goes, the container's process stays ----
+
+new_id
+state creating "$cpid"
+hook "$real" createRuntime || fail "createRuntime (stop) failed"
+server=$(rec pid) watcher=$(rec watcher_pid)
+[ "$(podman_disk stop --state-dir "$statedir" "${id:0:12}")" = "$id" ] ||
+    fail "stop by a prefix of the container's id"
+pid_gone "$server" || fail "stop left the server"
+wait_until 30 pid_gone "$watcher" || fail "stop left the watcher"
+assert_nothing_left "stop"
+kill -0 "$cpid" || fail "stop ended the container's process"
+state stopped
+hook "$PODMAN_DISK" poststop > "$tmpdir/out" 2>&1 && [ ! -s "$tmpdir/out" ] ||
+    { cat "$tmpdir/out"; fail "poststop after stop"; }
 
 # ---- the watcher's stage, by hand ----
 

@@ -4,7 +4,8 @@
 # liveness (a pid that runs but is not the recorded process is dead),
 # whether the served file is still in place (a "server" holding the file
 # open, then the file removed or replaced), a corrupt record reported
-# without hiding the others, --prune, usage.
+# without hiding the others, --prune (a background serve's record too,
+# with its pid file only if it is still the file serve wrote), usage.
 source "$(dirname "$0")/functions.sh"
 requires jq --version
 statedir=$tmpdir/run
@@ -14,7 +15,7 @@ exports () { podman_disk exports --state-dir "$statedir" "$@"; }
 [ "$(exports --format json)" = "[]" ] || fail "empty: not []"
 [ "$(podman_disk exports --state-dir "$tmpdir/none" --format json)" = "[]" ] ||
     fail "a missing directory is not an empty list"
-exports | grep -q '^CONTAINER  *NAME  *IMAGE' || fail "no header"
+exports | grep -q '^ID  *NAME  *IMAGE.*  FILE  *KIND  *STARTED$' || fail "no header"
 
 # record ID PID START: a record naming server PID (started at START).
 record () {
@@ -41,6 +42,9 @@ touch "$statedir/$b.log"
 exports --format json > "$tmpdir/list" 2> "$tmpdir/err"
 [ "$(jq -r 'map(.container + "=" + (.alive|tostring)) | join(" ")' "$tmpdir/list")" = \
   "$a=true $b=false $c=false" ] || { cat "$tmpdir/list"; fail "liveness"; }
+# Records from before there were kinds: the hook's, id the container's.
+[ "$(jq -r 'map(.id + ":" + .kind) | join(" ")' "$tmpdir/list")" = "$a:hook $b:hook $c:hook" ] ||
+    { cat "$tmpdir/list"; fail "kinds of the hook's records"; }
 grep -q "dddddddddddd4444.json is not valid JSON" "$tmpdir/err" ||
     fail "the corrupt record is not reported"
 jq -e '.[0] | has("pid_start") | not' "$tmpdir/list" >/dev/null ||
@@ -92,9 +96,35 @@ wait $holder 2>/dev/null || :
 [ "$(file_present)" = "[false,null]" ] || fail "a dead server: $(file_present)"
 rm "$statedir/$e.json"
 
+# Dead background serves: their records name their pid files by path,
+# device and inode.  s1's is still that file; s2's was replaced since.
+serve_record () {
+    jq -n --arg id "$1" --arg pf "$2" --argjson dev "$(stat -c %d "$3")" \
+          --argjson ino "$(stat -c %i "$3")" --arg dir "$statedir" '{
+        id: $id, kind: "serve", image: "localhost/x:latest", disk: "/disk/x.img",
+        format: "raw", server: "nbdkit", pid: 2147483646, pid_start: 0, watcher_pid: 0,
+        uri: ("nbd+unix:///?socket=" + $dir + "/" + $id + ".sock"),
+        socket: ($dir + "/" + $id + ".sock"), pidfile: $pf, pidfile_dev: $dev,
+        pidfile_ino: $ino }' > "$statedir/$1.json"
+}
+s1=serve-aaaaaa s2=serve-bbbbbb
+echo 123 > "$tmpdir/s1.pid"
+echo 456 > "$tmpdir/s2.pid"
+serve_record $s1 "$tmpdir/s1.pid" "$tmpdir/s1.pid"
+serve_record $s2 "$tmpdir/s2.pid" "$tmpdir/text"
+[ "$(exports --format json 2>/dev/null | jq -r --arg s $s1 '.[] | select(.id == $s) |
+      [.kind, .container, .alive, .pidfile, has("pidfile_ino")] | @tsv')" = \
+  "$(printf 'serve\t\tfalse\t%s\tfalse' "$tmpdir/s1.pid")" ] || fail "a serve's record"
+exports 2>/dev/null | awk -v s=$s1 '$1 == s && $10 == "serve"' | grep -q . || fail "text: kind serve"
+
 exports --prune > "$tmpdir/pruned" 2>/dev/null
 [ "$(cat "$tmpdir/pruned")" = "$b
-$c" ] || { cat "$tmpdir/pruned"; fail "--prune output"; }
+$c
+$s1
+$s2" ] || { cat "$tmpdir/pruned"; fail "--prune output"; }
+[ ! -e "$tmpdir/s1.pid" ] || fail "--prune left a dead serve's pid file"
+[ "$(cat "$tmpdir/s2.pid")" = 456 ] || fail "--prune removed a pid file that is not the serve's"
+[ ! -e "$statedir/$s1.json" ] && [ ! -e "$statedir/$s2.json" ] || fail "--prune left a serve's record"
 [ -f "$statedir/$a.json" ] || fail "--prune removed a live record"
 [ ! -e "$statedir/$b.json" ] && [ ! -e "$statedir/$b.log" ] && [ ! -e "$statedir/$c.json" ] ||
     fail "--prune left stale files"

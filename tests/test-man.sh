@@ -14,7 +14,7 @@ out=$tmpdir/man
 mkdir -p "$out"
 
 # The pages there must be: podman-disk(1), one per command, the hook's (5).
-commands="locate json list serve cp clone clones release commit exports hook"
+commands="locate json list serve cp clone clones release commit exports stop hook"
 page_of () {
     case $1 in
         "") echo "$mandir/podman-disk.1.md" ;;

@@ -19,7 +19,8 @@ image=localhost/podman-disk-demo
 
 # What the blocks call by name: podman on the private store with this
 # build's hooks, podman-disk this build (its exports those of the hook's
-# private state directory).
+# private state directory, where serve records its background servers and
+# stop finds them).
 bin=$tmpdir/bin
 mkdir -p "$bin"
 cat > "$bin/podman" <<EOS
@@ -28,7 +29,9 @@ exec $(type -P podman) --root '$store/root' --runroot '$store/runroot' --hooks-d
 EOS
 cat > "$bin/podman-disk" <<EOS
 #!/bin/sh
-[ "\$1" = exports ] && { shift; exec '$PODMAN_DISK' exports --state-dir '$statedir' "\$@"; }
+case "\$1" in exports|stop|serve)
+    cmd=\$1; shift; exec '$PODMAN_DISK' "\$cmd" --state-dir '$statedir' "\$@" ;;
+esac
 exec '$PODMAN_DISK' "\$@"
 EOS
 # nbdkit with the plugin of this build for 'podman-disk', the name by
@@ -62,7 +65,7 @@ block () {
 }
 
 # Every marked block is one that this test checks, and none is empty.
-checked="nbdinfo activation cp-stdout tls nbdcopy qemu-img nbdfuse virt-cat qemu-system qemu-system-blockdev pod clone plugin-copy plugin-cow plugin-store"
+checked="nbdinfo activation cp-stdout tls nbdcopy qemu-img nbdfuse background virt-cat qemu-system qemu-system-blockdev pod clone plugin-copy plugin-cow plugin-store"
 for name in $(sed -n 's/^<!-- test: \(.*\) -->$/\1/p' "$readme"); do
     case " $checked " in *" $name "*) ;; *) fail "README block '$name' is not checked here" ;; esac
 done
@@ -122,6 +125,20 @@ expect_output nbdfuse "$hello"
 ! mountpoint -q "$wf/mnt" || fail "nbdfuse is still mounted"
 # The watcher removes the pid file when the server is gone.
 wait_until 30 test ! -e "$wf/server.pid" || fail "the server was not stopped"
+
+# In the background without a pid file: exports lists it (kind serve, the
+# URI serve printed), stop by image stops it and prints its id; nothing of
+# it is left.
+run_block background
+expect_output background "33554432"
+bg_uri=$(cat "$wf/uri")
+bg_id=$(awk '$1 ~ /^serve-/ && $10 == "serve" { print $1 }' "$out")
+[ -n "$bg_id" ] && grep -qF -- "$bg_uri" "$out" ||
+    fail "'background': exports does not list the serve with its URI"
+grep -qx "$bg_id" "$out" || fail "'background': stop did not print $bg_id"
+[ ! -e "$statedir/$bg_id.json" ] || fail "'background': the record is left"
+bg_sock=${bg_uri#*socket=}
+[ ! -e "$bg_sock" ] || fail "'background': the socket $bg_sock is left"
 
 # libguestfs boots a small VM of its own: with a kernel of the host's,
 # and without KVM only emulated (slow, but minutes at most).

@@ -130,6 +130,7 @@ int cmd_serve (int argc, char **argv);
 int cmd_cp (int argc, char **argv);
 int cmd_hook (int argc, char **argv);
 int cmd_exports (int argc, char **argv);
+int cmd_stop (int argc, char **argv);
 int cmd_clone (int argc, char **argv);
 int cmd_clones (int argc, char **argv);
 int cmd_release (int argc, char **argv);

@@ -51,6 +51,7 @@ fill_record (const struct export_params *p, const struct disk_location *loc,
 {
   memset (rec, 0, sizeof *rec);
   rec->id = strdup (p->id);
+  rec->kind = strdup (EXPORT_KIND_HOOK);
   rec->name = strdup (p->name);
   rec->image = strdup_or_null (p->image ? p->image : p->image_id);
   rec->image_id = strdup_or_null (p->image_id);
@@ -72,7 +73,7 @@ fill_record (const struct export_params *p, const struct disk_location *loc,
       rec->container_uri = unix_uri (NULL, inside);
   }
   rec->started = now_rfc3339 ();
-  if (!rec->id || !rec->name || !rec->format || !rec->socket || !rec->uri
+  if (!rec->id || !rec->kind || !rec->name || !rec->format || !rec->socket || !rec->uri
       || !rec->started || (p->volume_dir && (!rec->volume_socket || !rec->container_uri)))
     return error_errno (ENOMEM, "export record");
   return 0;
@@ -378,7 +379,11 @@ watcher_proven (const struct export_record *rec)
   const char *self = process_own_exe_name ();
   char stage[128];
 
-  snprintf (stage, sizeof stage, " %s %s ", EXPORT_WATCH_STAGE, rec->id);
+  /* A background serve's supervisor is still the serve command. */
+  if (export_record_is_serve (rec))
+    snprintf (stage, sizeof stage, " serve ");
+  else
+    snprintf (stage, sizeof stage, " %s %s ", EXPORT_WATCH_STAGE, rec->id);
   /* (our own program's name may be a tool's that runs us: valgrind's) */
   return (process_runs (rec->watcher_pid, rec->watcher_start, "podman-disk")
           || (self && process_runs (rec->watcher_pid, rec->watcher_start, self)))

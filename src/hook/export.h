@@ -55,8 +55,9 @@ void export_watch (const char *dir, const char *id, pid_t container_pid,
                    dev_t socket_dev, ino_t socket_ino)
   __attribute__ ((noreturn));
 
-/* Stop the export of container ID if there is one: signal its watcher
- * and wait, kill what is left, remove its files.  0 also when there was
+/* Stop the export ID if there is one (a container's, or a background
+ * serve's: its watcher is serve's supervisor): signal its watcher and
+ * wait, kill what is left, remove its files.  0 also when there was
  * nothing to stop.
  */
 int export_stop (const char *dir, const char *id);

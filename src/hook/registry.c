@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <sys/random.h>
 
 #include <json-c/json.h>
 
@@ -22,6 +23,7 @@ void
 export_record_clear (struct export_record *rec)
 {
   free (rec->id);
+  free (rec->kind);
   free (rec->name);
   free (rec->image);
   free (rec->image_id);
@@ -35,6 +37,7 @@ export_record_clear (struct export_record *rec)
   free (rec->volume_socket);
   free (rec->container_uri);
   free (rec->started);
+  free (rec->pidfile);
   memset (rec, 0, sizeof *rec);
 }
 
@@ -125,8 +128,12 @@ json_object *
 export_record_to_json (const struct export_record *rec)
 {
   json_object *o = json_object_new_object ();
+  bool serve = export_record_is_serve (rec);
 
-  add_string (o, "container", rec->id);
+  add_string (o, "id", rec->id);
+  add_string (o, "kind", serve ? EXPORT_KIND_SERVE : EXPORT_KIND_HOOK);
+  /* (what records said before there were other kinds) */
+  add_string (o, "container", serve ? NULL : rec->id);
   add_string (o, "name", rec->name);
   add_string (o, "image", rec->image);
   add_string (o, "image_id", rec->image_id);
@@ -147,6 +154,11 @@ export_record_to_json (const struct export_record *rec)
   json_object_object_add (o, "watcher_pid", json_object_new_int (rec->watcher_pid));
   json_object_object_add (o, "watcher_start", json_object_new_uint64 (rec->watcher_start));
   add_string (o, "started", rec->started);
+  if (serve) {
+    add_string (o, "pidfile", rec->pidfile);
+    json_object_object_add (o, "pidfile_dev", json_object_new_uint64 (rec->pidfile_dev));
+    json_object_object_add (o, "pidfile_ino", json_object_new_uint64 (rec->pidfile_ino));
+  }
   return o;
 }
 
@@ -199,7 +211,9 @@ export_record_from_json (json_object *o, struct export_record *rec)
   memset (rec, 0, sizeof *rec);
   if (!json_object_is_type (o, json_type_object))
     return error ("not a JSON object");
-  if (get_str (o, "container", &rec->id) == -1
+  if (get_str (o, "id", &rec->id) == -1
+      || (!rec->id && get_str (o, "container", &rec->id) == -1)
+      || get_str (o, "kind", &rec->kind) == -1
       || get_str (o, "name", &rec->name) == -1
       || get_str (o, "image", &rec->image) == -1
       || get_str (o, "image_id", &rec->image_id) == -1
@@ -218,7 +232,10 @@ export_record_from_json (json_object *o, struct export_record *rec)
       || get_u64 (o, "pid_start", UINT64_MAX, &rec->server_start) == -1
       || get_pid (o, "watcher_pid", &rec->watcher_pid) == -1
       || get_u64 (o, "watcher_start", UINT64_MAX, &rec->watcher_start) == -1
-      || get_str (o, "started", &rec->started) == -1) {
+      || get_str (o, "started", &rec->started) == -1
+      || get_str (o, "pidfile", &rec->pidfile) == -1
+      || get_u64 (o, "pidfile_dev", UINT64_MAX, &rec->pidfile_dev) == -1
+      || get_u64 (o, "pidfile_ino", UINT64_MAX, &rec->pidfile_ino) == -1) {
     export_record_clear (rec);
     return -1;
   }
@@ -226,9 +243,27 @@ export_record_from_json (json_object *o, struct export_record *rec)
     rec->cow = json_object_get_boolean (v);
   if (!rec->id || !oci_valid_id (rec->id)) {
     export_record_clear (rec);
-    return error ("no valid \"container\" id");
+    return error ("no valid \"id\"");
+  }
+  if (rec->kind && strcmp (rec->kind, EXPORT_KIND_HOOK)
+      && strcmp (rec->kind, EXPORT_KIND_SERVE)) {
+    export_record_clear (rec);
+    return error ("\"kind\" is neither " EXPORT_KIND_HOOK " nor " EXPORT_KIND_SERVE);
+  }
+  /* A serve's pid file is removed on the record's word: an absolute
+   * path, only with the identity of the file it wrote.
+   */
+  if (rec->pidfile && (rec->pidfile[0] != '/' || !rec->pidfile_ino)) {
+    export_record_clear (rec);
+    return error ("\"pidfile\" is not an absolute path with its inode");
   }
   return 0;
+}
+
+bool
+export_record_is_serve (const struct export_record *rec)
+{
+  return rec->kind && strcmp (rec->kind, EXPORT_KIND_SERVE) == 0;
 }
 
 int
@@ -357,6 +392,54 @@ registry_list (const char *dir, registry_cb cb, void *arg)
   return 0;
 }
 
+char *
+registry_new_serve_id (const char *dir)
+{
+  static const char chars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+  for (int tries = 0; tries < 16; tries++) {
+    unsigned char rnd[6];
+    char id[sizeof SERVE_ID_PREFIX + sizeof rnd];
+    if (getrandom (rnd, sizeof rnd, 0) != sizeof rnd) {
+      error_errno (errno, "getrandom");
+      return NULL;
+    }
+    strcpy (id, SERVE_ID_PREFIX);
+    for (size_t i = 0; i < sizeof rnd; i++)
+      id[strlen (SERVE_ID_PREFIX) + i] = chars[rnd[i] % (sizeof chars - 1)];
+    id[strlen (SERVE_ID_PREFIX) + sizeof rnd] = '\0';
+    _cleanup_free_ char *json = registry_path (dir, id, "json");
+    if (!json)
+      return NULL;
+    if (access (json, F_OK) == -1 && errno == ENOENT) {
+      char *r = strdup (id);
+      if (!r)
+        error_errno (errno, "export id");
+      return r;
+    }
+  }
+  error ("cannot find a free export id in %s", dir);
+  return NULL;
+}
+
+/* A serve's pid file, if it is still the one it wrote (a regular file,
+ * same device and inode): else someone else's now.
+ */
+static int
+remove_pidfile (const struct export_record *rec)
+{
+  struct stat sb;
+
+  if (!rec->pidfile || lstat (rec->pidfile, &sb) == -1)
+    return 0;
+  if (!S_ISREG (sb.st_mode) || sb.st_dev != rec->pidfile_dev
+      || sb.st_ino != rec->pidfile_ino)
+    return 0;
+  if (unlink (rec->pidfile) == -1 && errno != ENOENT)
+    return error_errno (errno, "cannot remove %s", rec->pidfile);
+  return 0;
+}
+
 /* Unlink PATH if it is of TYPE (S_IFSOCK, S_IFLNK); ENOENT is fine. */
 static int
 unlink_if (const char *path, mode_t type)
@@ -395,6 +478,13 @@ registry_remove (const char *dir, const char *id, const struct export_record *re
    */
   if (rec && rec->volume_socket)
     r |= unlink_if (rec->volume_socket, S_IFSOCK);
+  /* A serve's socket is where it was asked to be, and its pid file too:
+   * the same rule, and the pid file only if it is the one it wrote.
+   */
+  if (rec && export_record_is_serve (rec)) {
+    r |= unlink_if (rec->socket, S_IFSOCK);
+    r |= remove_pidfile (rec);
+  }
   if (unlink (log) == -1 && errno != ENOENT)
     r = error_errno (errno, "cannot remove %s", log);
   if (unlink (json) == -1 && errno != ENOENT)

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* podman-disk: the registry of exports the hook started.
+/* podman-disk: the registry of the exports podman-disk started.
  *
  * One directory, /run/podman-disk (rootless: $XDG_RUNTIME_DIR/podman-disk),
- * mode 0700, holds per container ID:
- *   ID.sock   the export's socket (or a symlink to it in a shared volume)
- *   ID.json   the record: who, what, where, which processes
- *   ID.log    the server's stdout and stderr
+ * mode 0700, holds per export ID (the hook's: the container ID; a
+ * background serve's: "serve-" and 6 random characters, which no podman
+ * container ID is):
+ *   ID.sock   the hook's socket (or a symlink to it in a shared volume);
+ *             serve's is where serve put it (--socket, or its own name in
+ *             the same directory), the record names it
+ *   ID.json   the record: which kind, who, what, where, which processes
+ *   ID.log    the hook's server's stdout and stderr
  * A record is written whole (temporary file + rename), so readers never
  * see half of one.
  */
@@ -20,8 +24,15 @@
 
 struct json_object;
 
+/* The kinds of export. */
+#define EXPORT_KIND_HOOK "hook"
+#define EXPORT_KIND_SERVE "serve"
+#define SERVE_ID_PREFIX "serve-"
+
 struct export_record {
-  char *id;                 /* container id */
+  char *id;                 /* container id, or serve-XXXXXX */
+  char *kind;               /* EXPORT_KIND_HOOK (also when not recorded) or
+                               EXPORT_KIND_SERVE */
   char *name;               /* export name: NAME.sock in a shared volume */
   char *image;              /* image name, else id, or NULL */
   char *image_id;
@@ -42,7 +53,13 @@ struct export_record {
   pid_t watcher_pid;        /* ours, that stops the server with the container */
   uint64_t watcher_start;
   char *started;            /* RFC 3339, UTC */
+  char *pidfile;            /* serve --pidfile, absolute, or NULL */
+  uint64_t pidfile_dev;     /* that very file: only it is ever removed */
+  uint64_t pidfile_ino;
 };
+
+/* Whether REC is a background serve's (else the hook's). */
+bool export_record_is_serve (const struct export_record *rec);
 
 void export_record_clear (struct export_record *rec);
 
@@ -76,10 +93,17 @@ int registry_read (const char *dir, const char *id, struct export_record *rec);
 typedef int (*registry_cb) (const struct export_record *rec, void *arg);
 int registry_list (const char *dir, registry_cb cb, void *arg);
 
+/* A new export id for a background serve, not used in DIR yet:
+ * "serve-" and 6 random characters.  Malloc'd, or NULL with error () set.
+ */
+char *registry_new_serve_id (const char *dir);
+
 /* Remove every file of the export of ID: socket (only if it is a socket
  * or our symlink), the volume socket of REC (only if it is a socket that
  * nobody listens on: the record is not trusted to name a path outside the
- * registry), log and record.  Missing files are fine.
+ * registry), log and record; of a serve's, its socket (only a socket
+ * nobody listens on) and its pid file (only the very file it wrote).
+ * Missing files are fine.
  */
 int registry_remove (const char *dir, const char *id,
                      const struct export_record *rec);

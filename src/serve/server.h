@@ -73,6 +73,8 @@ struct server {
   char *address;             /* TCP on an inherited socket: its address */
   char *export_name;         /* "" for the default export */
   char *tls_username;        /* TLS with a PSK: its first username, or NULL */
+  char *record_id;           /* its id in the registry of exports (serve in
+                                the background), or NULL */
   char *tls_dir;             /* qemu-nbd's PSK directory (serve/tls.h),
                                 removed when the server stops, or NULL */
   /* private */

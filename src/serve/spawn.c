@@ -67,7 +67,7 @@ server_clear (struct server *srv)
 {
   char *strings[] = { srv->uri, srv->socket, srv->also_socket, srv->port,
                       srv->address, srv->export_name, srv->tls_username,
-                      srv->tls_dir };
+                      srv->tls_dir, srv->record_id };
 
   for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
     free (strings[i]);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -18,6 +19,8 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/proc.h"
+#include "hook/export.h"
+#include "hook/registry.h"
 #include "serve/socket.h"
 #include "serve/spawn.h"
 #include "serve/supervisor.h"
@@ -390,21 +393,166 @@ pidfile_record_clear (struct pidfile_record *p)
   p->path = NULL;
 }
 
+/* ---- serve's entry in the registry of exports ---------------------------- */
+
+/* The record of a background serve: its entry in the registry that the
+ * hook's exports are in too (hook/registry.h), so that exports lists it
+ * and stop finds it; and its --pidfile, which the entry names so that a
+ * pid file left by a killed supervisor is removed with the entry.
+ */
+struct serve_entry {
+  struct server_record rec;
+  const char *dir;
+  const char *id;
+  const char *image;
+  const struct disk_location *loc;
+  const struct server_options *opts;
+  struct pidfile_record *pidfile;      /* or NULL */
+  bool written;
+};
+
+static char *
+now_rfc3339 (void)
+{
+  char buf[64];
+  time_t t = time (NULL);
+  struct tm tm;
+  gmtime_r (&t, &tm);
+  strftime (buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return strdup (buf);
+}
+
+static char *
+strdup_or_null (const char *s)
+{
+  return s ? strdup (s) : NULL;
+}
+
+static int
+serve_entry_fill (const struct serve_entry *e, const struct server *srv,
+                  struct export_record *r)
+{
+  const struct disk_location *loc = e->loc;
+  bool decoded = loc->fmt.format == DISK_QCOW2 && e->opts->decode;
+
+  memset (r, 0, sizeof *r);
+  r->id = strdup (e->id);
+  r->kind = strdup (EXPORT_KIND_SERVE);
+  r->name = srv->export_name && *srv->export_name ? strdup (srv->export_name) : NULL;
+  r->image = strdup_or_null (e->image);
+  r->image_id = strdup_or_null (loc->image_id);
+  r->disk = strdup_or_null (loc->member);
+  r->file = strdup_or_null (loc->file);
+  r->layer = strdup_or_null (loc->layer);
+  r->format = strdup (diskfmt_name (loc->fmt.format));
+  r->size = decoded ? loc->fmt.virtual_size : loc->size;
+  r->cow = e->opts->writable || e->opts->persistent;
+  r->server = strdup (server_name (srv->kind));
+  r->uri = strdup_or_null (srv->uri);
+  r->socket = strdup_or_null (srv->socket);
+  r->server_pid = srv->pid;
+  r->server_start = process_start_time (srv->pid);
+  r->watcher_pid = getpid ();
+  r->watcher_start = process_start_time (getpid ());
+  r->started = now_rfc3339 ();
+  if (e->pidfile) {
+    r->pidfile = strdup (e->pidfile->path);
+    r->pidfile_dev = e->pidfile->dev;
+    r->pidfile_ino = e->pidfile->ino;
+  }
+  if (!r->id || !r->kind || !r->format || !r->server || !r->started
+      || (e->pidfile && !r->pidfile))
+    return error_errno (ENOMEM, "export record");
+  return 0;
+}
+
+static int
+serve_entry_write (struct server_record *rec, const struct server *srv)
+{
+  struct serve_entry *e = (struct serve_entry *) rec;
+  struct export_record r;
+  int ret;
+
+  if (e->pidfile && pidfile_write (&e->pidfile->rec, srv) == -1)
+    return -1;
+  ret = serve_entry_fill (e, srv, &r);
+  if (ret == 0)
+    ret = registry_write (e->dir, &r);
+  export_record_clear (&r);
+  if (ret == -1) {
+    if (e->pidfile)
+      pidfile_forget (&e->pidfile->rec, srv, NULL);
+    return -1;
+  }
+  e->written = true;
+  return 0;
+}
+
+static void
+serve_entry_forget (struct server_record *rec, const struct server *srv,
+                    const char *why)
+{
+  struct serve_entry *e = (struct serve_entry *) rec;
+  struct export_record r;
+
+  if (e->pidfile)
+    pidfile_forget (&e->pidfile->rec, srv, why);
+  /* Only our own entry (its files: the socket was removed already). */
+  if (e->written && registry_read (e->dir, e->id, &r) == 0) {
+    if (r.watcher_pid == getpid ())
+      registry_remove (e->dir, e->id, NULL);
+    export_record_clear (&r);
+  }
+  e->written = false;
+}
+
+/* Entries of background serves that are gone (a supervisor killed by
+ * SIGKILL takes its server with it: PDEATHSIG), with their pid files:
+ * removed before another serve starts.  The hook's are the hook's.
+ */
+static int
+prune_dead_serve (const struct export_record *rec, void *arg)
+{
+  const char *dir = arg;
+
+  /* Dead as exports --prune sees it: the server is gone. */
+  if (export_record_is_serve (rec) && !export_record_alive (rec)
+      && export_stop (dir, rec->id) == -1)
+    error_print ();
+  return 0;
+}
+
 int
 server_start_detached (const struct disk_location *loc,
-                       const struct server_options *opts,
-                       const char *pidfile, struct server *srv)
+                       const struct server_options *opts, const char *image,
+                       const char *state_dir, const char *pidfile,
+                       struct server *srv)
 {
   struct pidfile_record pf = { .path = NULL };
+  _cleanup_free_ char *dir = NULL, *id = NULL;
+  struct serve_entry e = {
+    .rec = { .write = serve_entry_write, .forget = serve_entry_forget },
+    .image = image, .loc = loc, .opts = opts,
+    .pidfile = pidfile ? &pf : NULL,
+  };
   struct supervisor s = {
-    .loc = loc, .opts = opts, .watched_fd = -1,
-    .record = pidfile ? &pf.rec : NULL,
+    .loc = loc, .opts = opts, .watched_fd = -1, .record = &e.rec,
   };
   int r;
 
+  if (registry_dir (state_dir, &dir) == -1 || registry_create (dir) == -1
+      || registry_list (dir, prune_dead_serve, dir) == -1
+      || (id = registry_new_serve_id (dir)) == NULL)
+    return -1;
+  e.dir = dir;
+  e.id = id;
   if (pidfile && pidfile_record_init (&pf, pidfile) == -1)
     return -1;
   r = supervisor_start (&s, srv);
   pidfile_record_clear (&pf);
+  if (r == 0 && (srv->record_id = strdup (id)) == NULL) {
+    kill (srv->supervisor, SIGTERM);
+    r = error_errno (ENOMEM, "export id");
+  }
   return r;
 }

@@ -81,11 +81,15 @@ struct pidfile_record {
 int pidfile_record_init (struct pidfile_record *p, const char *path);
 void pidfile_record_clear (struct pidfile_record *p);
 
-/* serve in the background: S's server under a supervisor, recorded in
- * PIDFILE if not NULL.
+/* serve in the background: the server of LOC under a supervisor,
+ * recorded in the registry of exports (hook/registry.h: STATE_DIR, or
+ * the default one) as IMAGE's, kind serve, under a new id (SRV's
+ * record_id), and in PIDFILE if not NULL, which the entry names.  Dead
+ * serves' entries (and their pid files) are removed first.
  */
 int server_start_detached (const struct disk_location *loc,
-                           const struct server_options *opts,
-                           const char *pidfile, struct server *srv);
+                           const struct server_options *opts, const char *image,
+                           const char *state_dir, const char *pidfile,
+                           struct server *srv);
 
 #endif

@@ -366,10 +366,16 @@ test_detached (enum server_kind kind, int sig_to_server)
   struct server_options opts = { .decode = true, .kind = kind };
   struct server srv;
   _cleanup_free_ char *pidfile = path ("pid");
+  _cleanup_free_ char *state = path ("state");
 
   fprintf (stderr, "-- detached %s, then signal %d\n", server_name (kind), sig_to_server);
   make_location (&loc, "raw.img", 1234, DISK_SIZE, DISK_RAW, DISK_SIZE);
-  CHECK (server_start_detached (&loc, &opts, pidfile, &srv) == 0, "start");
+  CHECK (server_start_detached (&loc, &opts, "raw", state, pidfile, &srv) == 0, "start");
+  /* Recorded in the registry of exports too, under a serve's id. */
+  _cleanup_free_ char *record = NULL;
+  CHECK (srv.record_id && strncmp (srv.record_id, "serve-", 6) == 0
+         && asprintf (&record, "%s/%s.json", state, srv.record_id) > 0
+         && !gone (record), "registry record");
   disk_location_clear (&loc);     /* the caller may go: the export stays */
   if (!srv.pid)
     return;
@@ -384,12 +390,13 @@ test_detached (enum server_kind kind, int sig_to_server)
   CHECK (process_gone (srv.supervisor), "supervisor still there");
   CHECK (gone (srv.socket), "socket left");
   CHECK (gone (pidfile), "pidfile left");
+  CHECK (!record || gone (record), "record left");
   server_clear (&srv);
 
   /* A failure comes back to the caller, and leaves nothing. */
   opts.socket = "/nonexistent/dir/x.sock";
   make_location (&loc, "raw.img", 1234, DISK_SIZE, DISK_RAW, DISK_SIZE);
-  CHECK (server_start_detached (&loc, &opts, NULL, &srv) == -1
+  CHECK (server_start_detached (&loc, &opts, "raw", state, NULL, &srv) == -1
          && strstr (error_message (), "nonexistent"), "detached error");
   disk_location_clear (&loc);
 }

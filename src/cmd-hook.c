@@ -11,6 +11,7 @@
 
 #include <json-c/json.h>
 
+#include "clone/clone.h"
 #include "common/cli.h"
 #include "common/error.h"
 #include "common/proc.h"
@@ -83,6 +84,14 @@ hook_start (const char *state_dir, const struct oci_state *st)
       error_context ("container %.12s", st->id);
     goto out;
   }
+  /* Writes into a clone: the clone becomes what is served.  No store: no
+   * podman may run while podman starts this container.
+   */
+  if (req.persistent && clone_take_location (&loc, NULL, req.persistent, false) == -1) {
+    error_context ("container %.12s: %s=%s%s", st->id, ANNOTATION_WRITABLE,
+                   PERSISTENT_PREFIX, req.persistent);
+    goto out;
+  }
   /* Only now: a container that exports nothing needs no directory. */
   if (registry_dir (state_dir, &dir) == -1 || registry_create (dir) == -1)
     goto out;
@@ -94,6 +103,7 @@ hook_start (const char *state_dir, const struct oci_state *st)
     .volume_dir = oci_config_bind_source (&cfg, CONTAINER_SOCKET_DIR),
     .label = cfg.mount_label,
     .cow = req.cow,
+    .persistent = req.persistent != NULL,
     .image = ci.image_name,
     .image_id = ci.image_id,
   };

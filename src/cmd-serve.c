@@ -269,29 +269,6 @@ stay_in_foreground (struct server *srv)
   }
 }
 
-/* --writable=persistent:DEST: LOC becomes the clone DEST of LOC's disk,
- * made now if it is not there yet, served read-write (its image held by
- * the clone, see clone/clone.h).
- */
-static int
-serve_clone_of (struct disk_location *loc, const struct store_options *store,
-                const char *dest, struct server_options *opts)
-{
-  _cleanup_location_ struct disk_location cl;
-
-  disk_location_init (&cl);
-  if (clone_ensure (loc, store, dest, 0) == -1
-      || clone_location (dest, store, &cl) == -1)
-    return -1;
-  /* What it is a clone of, for the socket's name and the messages. */
-  disk_location_move_origin (&cl, loc);
-  disk_location_clear (loc);
-  *loc = cl;
-  disk_location_init (&cl);
-  opts->persistent = true;
-  return 0;
-}
-
 /* --tls and its credentials: a mode needs one of them, each needs a mode,
  * and what they name must be there (one line, before anything starts).
  * The path goes absolute in *PATH (the server runs in /), into OPTS.
@@ -542,8 +519,14 @@ cmd_serve (int argc, char **argv)
   disk_location_init (&loc);
   if (pull_locate (image, &pull, &req, &loc) == -1)
     return EXIT_ERROR;
-  if (clone && serve_clone_of (&loc, &req.store, clone, &opts) == -1)
-    return EXIT_ERROR;
+  /* --writable=persistent:DEST: serve the clone DEST of the disk, made on
+   * first use (its image held, see clone/clone.h).
+   */
+  if (clone) {
+    if (clone_take_location (&loc, &req.store, clone, true) == -1)
+      return EXIT_ERROR;
+    opts.persistent = true;
+  }
 
   if (activated)
     return serve_activated (&loc, &opts);

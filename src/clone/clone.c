@@ -20,6 +20,7 @@
 #include "clone/hold.h"
 #include "clone/run.h"
 #include "common/error.h"
+#include "common/pathtrust.h"
 #include "serve/qemuspec.h"
 
 void
@@ -404,12 +405,13 @@ clone_check (const char *dest, const struct store_options *store,
   /* Without the xattr (a filesystem without user xattrs), the hold;
    * with it, no podman is run: serve checks a clone in milliseconds.
    */
-  if (!info->base_id && clone_hold_find (store, info) == -1)
+  if (!info->base_id && store && clone_hold_find (store, info) == -1)
     return -1;
   if (!info->base_id)
     return error ("%s: no record of the file its base was (a clone made by "
-                  "podman-disk keeps it in an xattr and in its hold; is its hold "
-                  "in another store? give podman's --root)", dest);
+                  "podman-disk keeps it in an xattr%s)", dest,
+                  store ? " and in its hold; is its hold in another store? give "
+                  "podman's --root" : ", which this filesystem did not keep");
   info->state = clone_base_state (info->base, info->base_id, &err);
   return clone_base_verdict (info, err);
 }
@@ -446,16 +448,15 @@ clone_location (const char *dest, const struct store_options *store,
   return r;
 }
 
-int
-clone_ensure (const struct disk_location *loc,
-              const struct store_options *store, const char *dest,
-              uint64_t size)
+/* DEST, which is there, is an intact clone of LOC's disk, at least SIZE
+ * bytes: 0, or -1 with error () set.
+ */
+static int
+clone_of (const struct disk_location *loc, const struct store_options *store,
+          const char *dest, uint64_t size)
 {
-  struct stat st, disk;
+  struct stat disk;
   struct clone_info info;
-
-  if (lstat (dest, &st) == -1 && errno == ENOENT)
-    return clone_create (loc, store, dest, size);
   int r = clone_check (dest, store, &info);
   if (r == 0) {
     _cleanup_free_ char *id = fstat (loc->fd, &disk) == 0 ? clone_identity (&disk) : NULL;
@@ -467,4 +468,44 @@ clone_ensure (const struct disk_location *loc,
   }
   clone_info_clear (&info);
   return r;
+}
+
+int
+clone_ensure (const struct disk_location *loc,
+              const struct store_options *store, const char *dest,
+              uint64_t size)
+{
+  struct stat st;
+
+  if (lstat (dest, &st) == -1 && errno == ENOENT)
+    return clone_create (loc, store, dest, size);
+  return clone_of (loc, store, dest, size);
+}
+
+int
+clone_take_location (struct disk_location *loc,
+                     const struct store_options *store, const char *dest,
+                     bool create)
+{
+  _cleanup_location_ struct disk_location cl;
+  struct stat st;
+
+  disk_location_init (&cl);
+  if (!create && lstat (dest, &st) == -1)
+    return error_errno (errno, "the clone %s", dest);
+  if ((create ? clone_ensure (loc, store, dest, 0)
+       : clone_of (loc, store, dest, 0)) == -1
+      || clone_location (dest, store, &cl) == -1)
+    return -1;
+  /* Written through this path from now on, by a server as root perhaps:
+   * nobody else may be able to make it name another clone.
+   */
+  if (pathtrust_check (cl.file, cl.fd) == -1)
+    return error_context ("not served: keep clones in a directory only you "
+                          "and root can change");
+  disk_location_move_origin (&cl, loc);
+  disk_location_clear (loc);
+  *loc = cl;
+  disk_location_init (&cl);
+  return 0;
 }

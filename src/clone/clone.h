@@ -84,7 +84,8 @@ int clone_check (const char *dest, const struct store_options *store,
 /* For 'serve --writable=persistent:DEST': DEST when it is an intact
  * clone of LOC's disk, else a new clone of SIZE (0: the disk's) made
  * there.  0, or -1 with error () set (DEST another file, a clone of
- * another disk, or its base changed).
+ * another disk, or its base changed).  STORE NULL: see
+ * clone_take_location.
  */
 int clone_ensure (const struct disk_location *loc,
                   const struct store_options *store, const char *dest,
@@ -98,6 +99,20 @@ int clone_ensure (const struct disk_location *loc,
  */
 int clone_location (const char *dest, const struct store_options *store,
                     struct disk_location *loc);
+
+/* LOC becomes the location of the clone DEST of LOC's disk, for a
+ * server that writes into it (serve --writable=persistent:DEST, the hook's
+ * io.podman-disk.writable=persistent:DEST): clone_ensure, made there now
+ * if CREATE (else DEST must be there), then clone_location; what it is a
+ * clone of stays LOC's (disk_location_move_origin).  DEST must be a path
+ * that only root and the caller can change (common/pathtrust.h).  STORE
+ * NULL: no podman is run (the hook's case: podman is starting the
+ * container), so the clone must carry its record in its xattr.  0, or -1
+ * with error () set and LOC unchanged.
+ */
+int clone_take_location (struct disk_location *loc,
+                         const struct store_options *store, const char *dest,
+                         bool create);
 
 /* Every hold in STORE, as INFO records (state computed, DEST's size
  * read when it is there): *N of them in *OUT, free each with

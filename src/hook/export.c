@@ -59,7 +59,7 @@ fill_record (const struct export_params *p, const struct disk_location *loc,
   rec->file = strdup_or_null (loc->file);
   rec->layer = strdup_or_null (loc->layer);
   rec->format = strdup (diskfmt_name (loc->fmt.format));
-  rec->cow = p->cow;
+  rec->cow = p->cow || p->persistent;
   /* What clients see: the guest view of a qcow2 (the server decodes it). */
   rec->size = loc->fmt.format == DISK_QCOW2 ? loc->fmt.virtual_size : loc->size;
   rec->container_pid = p->container_pid;
@@ -335,6 +335,7 @@ export_start (const struct export_params *p, const struct disk_location *loc,
     .kind = SERVER_AUTO,
     .decode = true,
     .writable = p->cow,
+    .persistent = p->persistent,
     /* In a pod, the server listens on both: the host's socket in the
      * registry, which only root can reach or replace, and the pod's in the
      * volume, which the pod's containers can replace for each other but

@@ -31,6 +31,7 @@ struct export_params {
                                 in the container, or NULL */
   const char *label;         /* SELinux label for that socket, or NULL */
   bool cow;                  /* writes to a throw-away overlay */
+  bool persistent;           /* the location is a clone, written into */
   const char *image;         /* for the record */
   const char *image_id;
 };

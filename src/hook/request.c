@@ -334,11 +334,20 @@ export_request_parse (json_object *annotations, const struct container_ident *ci
   }
   const struct found *w = &found[K_WRITABLE];
   if (w->value) {
+    const char *dest = w->value + strlen (PERSISTENT_PREFIX);
     if (strcmp (w->value, "cow") == 0)
       req->cow = true;
+    else if (strncmp (w->value, PERSISTENT_PREFIX, strlen (PERSISTENT_PREFIX)) == 0
+             && dest[0] == '/') {
+      if ((req->persistent = strdup (dest)) == NULL) {
+        export_request_clear (req);
+        return error_errno (errno, "writable");
+      }
+    }
     else if (strcmp (w->value, "false") != 0) {
       error ("annotation %s=\"%s\": the value must be cow (writes go to a "
-             "throw-away overlay) or false", w->key, w->value);
+             "throw-away overlay), persistent:/PATH (writes go into the clone "
+             "/PATH, made by podman-disk clone) or false", w->key, w->value);
       export_request_clear (req);
       return -1;
     }
@@ -352,5 +361,6 @@ export_request_clear (struct export_request *req)
 {
   free (req->name);
   free (req->disk);
+  free (req->persistent);
   memset (req, 0, sizeof *req);
 }

@@ -7,6 +7,14 @@
  *   io.podman-disk.disk=/PATH              the disk member (as --disk)
  *   io.podman-disk.writable=cow            clients may write; the writes go
  *                                          to a throw-away overlay
+ *   io.podman-disk.writable=persistent:/DEST
+ *                                          clients may write; the writes go
+ *                                          into DEST, a clone of the disk
+ *                                          (podman-disk clone) that must be
+ *                                          there: the hook runs no podman
+ *                                          while podman starts the container,
+ *                                          so it cannot hold the image for a
+ *                                          new one
  *
  * "false" means no export.  NAME ([A-Za-z0-9_.-]{1,64}) names the socket a
  * shared volume at /run/podman-disk gets (NAME.sock); with "true" it is the
@@ -28,6 +36,7 @@ struct oci_config;
 #define ANNOTATION_EXPORT "io.podman-disk.export"
 #define ANNOTATION_DISK "io.podman-disk.disk"
 #define ANNOTATION_WRITABLE "io.podman-disk.writable"
+#define PERSISTENT_PREFIX "persistent:"
 
 /* Who the container is, for the /CNAME form and the records. */
 struct container_ident {
@@ -68,6 +77,7 @@ struct export_request {
   char *name;              /* socket name in a shared volume: NAME.sock */
   char *disk;              /* the member, or NULL for the /disk/ rule */
   bool cow;                /* io.podman-disk.writable=cow */
+  char *persistent;        /* io.podman-disk.writable=persistent:DEST: DEST */
 };
 
 /* Read ANNOTATIONS.  0 with req->wanted false when no export applies to

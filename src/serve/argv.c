@@ -378,7 +378,7 @@ server_argv_proxied (const struct disk_location *loc,
   push_nbdkit_tls (&a, opts);
   if (opts->export_name && *opts->export_name)
     push (&a, "--filter=exportname");
-  if (!opts->writable)
+  if (!opts->writable && !opts->persistent)
     push (&a, "--readonly");
   push (&a, "nbd");
   push (&a, "command=%s", qemu_nbd);

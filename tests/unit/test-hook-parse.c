@@ -252,6 +252,12 @@ test_request (void)
                   &disk, &req) == 0
          && req.wanted && strcmp (req.disk, "/disk/b") == 0, "the /CNAME form wins");
   export_request_clear (&req);
+  check (request ("{\"io.podman-disk.export\":\"true\","
+                  "\"io.podman-disk.writable\":\"persistent:/vm/a,b.qcow2\"}",
+                  &plain, &req) == 0
+         && req.wanted && !req.cow && req.persistent
+         && strcmp (req.persistent, "/vm/a,b.qcow2") == 0, "writable=persistent:/PATH");
+  export_request_clear (&req);
   struct container_ident crio = ident ("k8s_disk_pod_ns_uid_0", NULL, true);
   crio.k8s_name = strdup ("disk");
   check (request ("{\"io.podman-disk.export/disk\":\"true\"}", &crio, &req) == 0
@@ -280,6 +286,10 @@ test_request (void)
       "io.podman-disk.disk=\"disk/a\": the value must be the absolute path" },
     { "{\"io.podman-disk.export\":\"true\",\"io.podman-disk.writable\":\"true\"}",
       "io.podman-disk.writable=\"true\": the value must be cow" },
+    { "{\"io.podman-disk.export\":\"true\",\"io.podman-disk.writable\":\"persistent:vm.qcow2\"}",
+      "persistent:/PATH (writes go into the clone" },
+    { "{\"io.podman-disk.export\":\"true\",\"io.podman-disk.writable\":\"persistent:\"}",
+      "persistent:/PATH (writes go into the clone" },
     { "{\"io.podman-disk.export\":\"true\",\"io.podman-disk.disks\":\"/disk/a\"}",
       "unknown annotation io.podman-disk.disks" },
     { "{\"io.podman-disk.export/c1\":\"true\",\"io.podman-disk.export/" ID "x\":\"true\"}",

@@ -123,6 +123,24 @@ check_tls (void)
   check (has_arg (p, "--tls=on") && has_arg (p, "--tls-psk=/k/keys.psk")
          && !has_arg (p, "arg=--tls-creds=tls0"), "proxied: nbdkit's TLS only");
 
+  /* A clone in a pod (the hook's persistent:DEST): writable through
+   * nbdkit too.
+   */
+  struct server_options pers = { .kind = SERVER_QEMU_NBD, .persistent = true,
+                                 .also_socket = "/s" };
+  _cleanup_strv_ char **w = server_argv_proxied (&loc, &pers, exe, "qemu-nbd");
+  check (!has_arg (w, "--readonly") && has_arg (w, "arg=--shared=0") == false,
+         "proxied clone: not --readonly");
+
+  opts = (struct server_options) { .kind = SERVER_QEMU_NBD, .tls = SERVER_TLS_ON,
+                                   .tls_certificates = "/pki", .tls_verify_peer = true };
+  _cleanup_strv_ char **v = server_argv (&loc, &opts, SERVER_QEMU_NBD, "qemu-nbd");
+  check (has_arg (v, "tls-creds-x509,id=tls0,dir=/pki,endpoint=server,verify-peer=on"),
+         "qemu-nbd: verify-peer=on");
+  opts.kind = SERVER_NBDKIT;
+  _cleanup_strv_ char **vn = server_argv (&loc, &opts, SERVER_NBDKIT, exe);
+  check (has_arg (vn, "--tls-verify-peer"), "nbdkit: --tls-verify-peer");
+
   enum server_tls t;
   check (server_parse_tls ("require", &t) == 0 && t == SERVER_TLS_REQUIRE
          && server_parse_tls ("yes", &t) == -1

@@ -32,6 +32,7 @@ server_name (enum server_kind kind)
   switch (kind) {
   case SERVER_NBDKIT: return "nbdkit";
   case SERVER_QEMU_NBD: return "qemu-nbd";
+  case SERVER_QSD: return "qemu-storage-daemon";
   default: return "auto";
   }
 }
@@ -43,6 +44,8 @@ server_parse_kind (const char *name, enum server_kind *out)
     *out = SERVER_NBDKIT;
   else if (strcmp (name, "qemu-nbd") == 0)
     *out = SERVER_QEMU_NBD;
+  else if (strcmp (name, "qemu-storage-daemon") == 0)
+    *out = SERVER_QSD;
   else if (strcmp (name, "auto") == 0)
     *out = SERVER_AUTO;
   else
@@ -92,6 +95,9 @@ int
 server_choose (const struct disk_location *loc,
                const struct server_options *opts, enum server_kind *out)
 {
+  if (opts->kind == SERVER_QSD || opts->n_exports)
+    return error ("qemu-storage-daemon serves several disks only (this is "
+                  "a bug)");
   if (opts->persistent) {
     if (opts->kind == SERVER_NBDKIT)
       return error ("nbdkit cannot serve a clone (a qcow2 overlay): use "
@@ -424,6 +430,9 @@ server_find (enum server_kind kind)
   if (kind == SERVER_NBDKIT)
     error ("nbdkit not found: install nbdkit (Debian: nbdkit, "
            "Fedora: nbdkit nbdkit-basic-filters)");
+  else if (kind == SERVER_QSD)
+    error ("qemu-storage-daemon not found: install qemu-system-common "
+           "(Debian) or qemu-storage-daemon (Fedora)");
   else
     error ("qemu-nbd not found: install qemu-utils (Debian) or "
            "qemu-img (Fedora)");

@@ -25,6 +25,16 @@ enum server_kind {
   SERVER_AUTO = 0,           /* qemu-nbd to decode qcow2, nbdkit otherwise */
   SERVER_NBDKIT,
   SERVER_QEMU_NBD,
+  SERVER_QSD,                /* qemu-storage-daemon: several disks, one
+                                export each (serve/qsd.h) */
+};
+
+/* One export of a server of several disks (SERVER_QSD): LOC's disk under
+ * the export name NAME.
+ */
+struct server_export {
+  const struct disk_location *loc;
+  const char *name;
 };
 
 /* TLS, as nbdkit --tls: OFF plain NBD only; ON either (a client may
@@ -72,11 +82,16 @@ struct server_options {
                                 it (closes it once the server holds it).
                                 0, as in a zeroed struct: none (fd 0 is
                                 never one) */
+  const struct server_export *exports; /* n_exports > 0: serve these disks
+                                (qemu-storage-daemon, serve/qsd.h), their
+                                fds from DISK_FD on, instead of the one
+                                location server_start is given */
+  size_t n_exports;
 };
 
-/* "nbdkit" or "qemu-nbd" (SERVER_AUTO: "auto"). */
+/* "nbdkit", "qemu-nbd" or "qemu-storage-daemon" (SERVER_AUTO: "auto"). */
 const char *server_name (enum server_kind kind);
-/* "nbdkit", "qemu-nbd" or "auto" to a kind: 0, or -1 if unknown. */
+/* A word of server_name to a kind: 0, or -1 if unknown. */
 int server_parse_kind (const char *name, enum server_kind *out);
 /* The server that serves LOC with OPTS: resolves SERVER_AUTO, and fails
  * (error set) for a combination no server can do (nbdkit decoding qcow2).

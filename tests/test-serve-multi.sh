@@ -1,0 +1,168 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# serve IMAGE1 IMAGE2 ... and serve --all: one qemu-storage-daemon, one
+# read-only export per disk under its image's name, each the guest view
+# (or with --no-decode the bytes as stored); a hostile disk among them
+# refuses the whole serve; stopping leaves no process or socket.
+source "$(dirname "$0")/functions.sh"
+source "$testsdir/serve-lib.sh"
+requires_serve
+requires qemu-img --version
+requires qemu-storage-daemon --version
+requires jq --version
+setup_store
+
+make_raw_disk "$tmpdir/a.img" 3
+make_raw_disk "$tmpdir/b.img" 2
+make_qcow2_disk "$tmpdir/c.qcow2"
+qemu-img convert -f qcow2 -O raw "$tmpdir/c.qcow2" "$tmpdir/c.guest"
+serve_image localhost/multi-a "$tmpdir/a.img"
+backing_a=$backing
+serve_image localhost/multi-b "$tmpdir/b.img"
+backing_b=$backing
+serve_image localhost/multi-c "$tmpdir/c.qcow2"
+backing_c=$backing
+id_a=$(podman image inspect --format '{{.Id}}' localhost/multi-a)
+
+# No process holds any of the disks, no socket named after the first.
+no_leftovers () {
+    local f
+    for f in "$backing_a" "$backing_b" "$backing_c"; do
+        wait_until nothing_holds "$f" || fail "a process still holds $f: $(holders "$f")"
+    done
+    if ls /run/podman-disk/"${id_a:0:12}"-* >/dev/null 2>&1; then
+        fail "sockets left: $(ls /run/podman-disk/"${id_a:0:12}"-*)"
+    fi
+}
+# export_list URI: the export names nbdinfo --list sees, sorted.
+export_list () { nbdinfo --list --json "$1" | jq -r '.exports[]["export-name"]' | sort; }
+
+# --- Three images, in the background: one URI a line, in order. -----------
+podman_disk serve localhost/multi-a multi-b localhost/multi-c \
+    --pidfile "$tmpdir/pid" > "$tmpdir/uris"
+[ "$(wc -l < "$tmpdir/uris")" = 3 ] || fail "not three URIs: $(cat "$tmpdir/uris")"
+uri_a=$(sed -n 1p "$tmpdir/uris"); uri_b=$(sed -n 2p "$tmpdir/uris"); uri_c=$(sed -n 3p "$tmpdir/uris")
+sock=$(socket_of "$uri_a")
+[ -S "$sock" ] || fail "no socket $sock"
+[ "$uri_a" = "nbd+unix:///localhost/multi-a?socket=$sock" ] || fail "URI of a: $uri_a"
+[ "$uri_b" = "nbd+unix:///multi-b?socket=$sock" ] || fail "URI of b: $uri_b"
+pid=$(cat "$tmpdir/pid")
+[ "$(cat /proc/"$pid"/comm)" = qemu-storage-da ] || fail "not served by qemu-storage-daemon: $(cat /proc/"$pid"/comm)"
+printf '%s\n' localhost/multi-a localhost/multi-c multi-b > "$tmpdir/want"
+export_list "nbd+unix:///?socket=$sock" > "$tmpdir/names"
+cmp "$tmpdir/want" "$tmpdir/names" || fail "nbdinfo --list: $(cat "$tmpdir/names")"
+for u in "$uri_a" "$uri_b" "$uri_c"; do
+    [ "$(nbdinfo_field "$u" is_read_only)" = true ] || fail "$u is not read-only"
+done
+nbdcopy "$uri_a" "$tmpdir/copy.a"; cmp "$tmpdir/a.img" "$tmpdir/copy.a" || fail "export a differs"
+nbdcopy "$uri_b" "$tmpdir/copy.b"; cmp "$tmpdir/b.img" "$tmpdir/copy.b" || fail "export b differs"
+nbdcopy "$uri_c" "$tmpdir/copy.c"; cmp "$tmpdir/c.guest" "$tmpdir/copy.c" || fail "export c is not the guest view"
+qemu-img compare -q -f raw "$tmpdir/c.guest" "$uri_c" || fail "qemu-img compare of c"
+# Nothing else answers.
+if nbdinfo "nbd+unix:///multi-x?socket=$sock" >/dev/null 2>&1; then
+    fail "an unknown export name answered"
+fi
+kill "$pid"
+wait_until path_gone "$sock" || fail "socket $sock left"
+wait_until path_gone "$tmpdir/pid" || fail "pidfile left"
+no_leftovers
+
+# --- --no-decode, --format json, in the foreground until SIGTERM. ----------
+"$PODMAN_DISK" serve localhost/multi-a localhost/multi-c --no-decode --foreground \
+    --format json > "$tmpdir/json" &
+fg=$!
+cleanup_fn "kill $fg"
+wait_until test -s "$tmpdir/json" || fail "serve --foreground printed nothing"
+[ "$(jq -r 'length' "$tmpdir/json")" = 2 ] || fail "json: $(cat "$tmpdir/json")"
+[ "$(jq -r '.[1].export_name' "$tmpdir/json")" = localhost/multi-c ] || fail "json export_name"
+[ "$(jq -r '.[0].server' "$tmpdir/json")" = qemu-storage-daemon ] || fail "json server"
+uri_c=$(jq -r '.[1].uri' "$tmpdir/json")
+sock=$(jq -r '.[0].socket' "$tmpdir/json")
+[ "$(nbdinfo_field "$uri_c" export-size)" = "$(stat -c %s "$tmpdir/c.qcow2")" ] ||
+    fail "--no-decode: not the stored size"
+nbdcopy "$uri_c" "$tmpdir/copy.qcow2"
+cmp "$tmpdir/c.qcow2" "$tmpdir/copy.qcow2" || fail "--no-decode bytes differ"
+nbdcopy "$(jq -r '.[0].uri' "$tmpdir/json")" "$tmpdir/copy.a"
+cmp "$tmpdir/a.img" "$tmpdir/copy.a" || fail "raw export differs with --no-decode"
+kill "$fg"
+wait "$fg" || fail "serve --foreground exited $? on SIGTERM"
+path_gone "$sock" || fail "socket $sock left after --foreground"
+no_leftovers
+
+# --- --run: $uri is the server's, the exports listed by name. -------------
+podman_disk serve localhost/multi-b localhost/multi-a \
+    --run 'nbdinfo --list --json "$uri"' > "$tmpdir/list.json"
+jq -r '.exports[]["export-name"]' "$tmpdir/list.json" | sort > "$tmpdir/names"
+printf '%s\n' localhost/multi-a localhost/multi-b | cmp - "$tmpdir/names" ||
+    fail "--run: $(cat "$tmpdir/names")"
+no_leftovers
+
+# --- --all: every image with a disk, by its first name, else its ID. ------
+ctx=$tmpdir/nodisk; mkdir -p "$ctx"
+echo data > "$ctx/data.txt"
+printf 'FROM scratch\nCOPY data.txt /data.txt\n' > "$ctx/Containerfile"
+podman build -q -t localhost/multi-nodisk "$ctx" >/dev/null
+ctx=$tmpdir/untagged; mkdir -p "$ctx"
+make_raw_disk "$ctx/d.img" 1
+printf 'FROM scratch\nCOPY d.img /disk/\n' > "$ctx/Containerfile"
+id_d=$(podman build -q "$ctx" | tail -n1)
+id_d=$(podman image inspect --format '{{.Id}}' "$id_d")
+backing_d=$(podman_disk locate "$id_d" | field file)
+cleanup_fn "kill_holders '$backing_d'"
+podman_disk serve --all --pidfile "$tmpdir/pid" > "$tmpdir/uris"
+[ "$(wc -l < "$tmpdir/uris")" = 4 ] || fail "--all: not four URIs: $(cat "$tmpdir/uris")"
+sock=$(socket_of "$(head -n1 "$tmpdir/uris")")
+export_list "nbd+unix:///?socket=$sock" > "$tmpdir/names"
+printf '%s\n' "$id_d" localhost/multi-a:latest localhost/multi-b:latest localhost/multi-c:latest |
+    sort | cmp - "$tmpdir/names" || fail "--all exports: $(cat "$tmpdir/names")"
+nbdcopy "nbd+unix:///$id_d?socket=$sock" "$tmpdir/copy.d"
+cmp "$ctx/d.img" "$tmpdir/copy.d" || fail "--all: the untagged image's export differs"
+nbdcopy "nbd+unix:///localhost/multi-c:latest?socket=$sock" "$tmpdir/copy.c"
+cmp "$tmpdir/c.guest" "$tmpdir/copy.c" || fail "--all: c is not the guest view"
+kill "$(cat "$tmpdir/pid")"
+wait_until path_gone "$sock" || fail "--all: socket $sock left"
+wait_until nothing_holds "$backing_d" || fail "--all: the untagged disk is still held"
+no_leftovers
+
+# --- Refusals, before anything runs. --------------------------------------
+# expect_usage REGEX CMD...: exit 2, the line and serve's hint.
+expect_usage () {
+    local regex=$1 rc=0
+    shift
+    "$@" >"$tmpdir/out" 2>"$tmpdir/err" || rc=$?
+    [ "$rc" = 2 ] || { cat "$tmpdir/err" >&2; fail "'$*' exited $rc, expected 2"; }
+    [ "$(wc -l < "$tmpdir/err")" = 2 ] && head -1 "$tmpdir/err" | grep -Eq -- "$regex" &&
+        sed -n 2p "$tmpdir/err" | grep -q "^Try 'podman-disk serve --help'" ||
+        { cat "$tmpdir/err" >&2; fail "'$*': stderr is not /$regex/ and a hint"; }
+    [ ! -s "$tmpdir/out" ] || fail "'$*' printed on stdout"
+}
+expect_usage "IMAGE 'multi-b' is given twice" \
+    podman_disk serve multi-b localhost/multi-a multi-b
+expect_usage '--export-name .* cannot be used with several images' \
+    podman_disk serve multi-a multi-b --export-name x
+expect_usage '--writable cannot be used with several images' \
+    podman_disk serve multi-a multi-b --writable
+expect_usage '--server .* cannot be used with several images' \
+    podman_disk serve multi-a multi-b --server qemu-nbd
+expect_usage '--all .*no IMAGE with it' podman_disk serve --all multi-a
+expect_usage "--server must be nbdkit or qemu-nbd, not 'qemu-storage-daemon'" \
+    podman_disk serve multi-a --server qemu-storage-daemon
+expect_error 1 'multi-nothere' podman_disk serve multi-a multi-nothere --pull never
+no_leftovers
+
+# A hostile qcow2 (a backing file) among them: the whole serve is refused,
+# one line, nothing left.
+qemu-img create -q -f qcow2 -b /etc/shadow -F raw "$tmpdir/hostile.qcow2" 1M
+build_disk_image localhost/multi-hostile "$tmpdir/hostile.qcow2"
+expect_error 1 'qcow2 with a backing file \(/etc/shadow\) would open a host path' \
+    podman_disk serve multi-a multi-hostile multi-c --pidfile "$tmpdir/pid"
+path_gone "$tmpdir/pid" || fail "pidfile written for a refused serve"
+expect_error 1 'image localhost/multi-hostile:latest: .*qcow2 with a backing file' \
+    podman_disk serve --all
+no_leftovers
+
+# The store with no disk at all: said so.
+podman rmi -f localhost/multi-a localhost/multi-b localhost/multi-c \
+    localhost/multi-hostile "$id_d" >/dev/null
+expect_error 1 'no image in the store holds a disk' podman_disk serve --all
+echo PASS

@@ -171,8 +171,6 @@ multi_conflict (const struct server_options *opts, const struct serve_how *how)
     return "--writable";
   if (how->clone)
     return "--writable=persistent:DEST";
-  if (opts->tls != SERVER_TLS_OFF)
-    return "--tls";
   return NULL;
 }
 

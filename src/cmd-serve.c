@@ -66,8 +66,8 @@ static const char usage[] =
   "one qemu-storage-daemon serves each disk, read-only, under its own\n"
   "export name, the IMAGE as given (--all: the image's first name, else its\n"
   "ID); one URI a line (--format json: an array), $uri of --run the\n"
-  "server's ('nbdinfo --list \"$uri\"').  Not with --export-name, --server,\n"
-  "--writable or --tls.\n"
+  "server's ('nbdinfo --list \"$uri\"').  Not with --export-name, --server\n"
+  "or --writable; --tls on is require.\n"
   "\n"
   "Options:\n"
   LOCATE_OPTIONS_HELP

@@ -105,6 +105,31 @@ printf '%s\n' localhost/multi-a localhost/multi-b | cmp - "$tmpdir/names" ||
     fail "--run: $(cat "$tmpdir/names")"
 no_leftovers
 
+# --- TLS with a pre-shared key, required (qemu has no optional TLS). -----
+if psktool --version >/dev/null 2>&1; then
+    psktool -u alice -p "$tmpdir/keys.psk" >/dev/null 2>&1
+    podman_disk serve localhost/multi-a localhost/multi-c --tls on \
+        --tls-psk "$tmpdir/keys.psk" --pidfile "$tmpdir/pid" > "$tmpdir/uris"
+    uri_c=$(sed -n 2p "$tmpdir/uris")
+    sock=$(sed -n 's/.*[?&]socket=\([^&]*\).*/\1/p' <<< "$uri_c")
+    [ "$uri_c" = "nbds+unix://alice@/localhost/multi-c?socket=$sock" ] || fail "TLS URI: $uri_c"
+    nbdcopy "$uri_c&tls-psk-file=$tmpdir/keys.psk" "$tmpdir/copy.c"
+    cmp "$tmpdir/c.guest" "$tmpdir/copy.c" || fail "TLS: export c is not the guest view"
+    if nbdinfo "nbd+unix:///localhost/multi-c?socket=$sock" >/dev/null 2>&1; then
+        fail "TLS: a client without TLS was served"
+    fi
+    # qemu's PSK credentials are a directory made for the server.
+    pskdir=$(tr '\0' '\n' < /proc/"$(cat "$tmpdir/pid")"/cmdline |
+                 sed -n 's/^tls-creds-psk,.*dir=\([^,]*\).*/\1/p')
+    [ -e "$pskdir/keys.psk" ] || fail "TLS: no PSK directory in qemu-storage-daemon's command line"
+    kill "$(cat "$tmpdir/pid")"
+    wait_until path_gone "$sock" || fail "TLS: socket $sock left"
+    wait_until path_gone "$pskdir" || fail "TLS: the PSK directory $pskdir left"
+    no_leftovers
+else
+    echo "psktool not installed: TLS of several images not checked"
+fi
+
 # --- Socket activation: nbdinfo starts serve, which serves on its socket. --
 nbdinfo --list --json -- [ "$PODMAN_DISK" serve localhost/multi-a localhost/multi-c ] |
     jq -r '.exports[]["export-name"]' | sort > "$tmpdir/names"

@@ -80,7 +80,7 @@ server_parse_tls (const char *name, enum server_tls *out)
 enum server_tls
 server_tls_effective (const struct server_options *opts, enum server_kind kind)
 {
-  if (kind == SERVER_QEMU_NBD && opts->tls == SERVER_TLS_ON)
+  if ((kind == SERVER_QEMU_NBD || kind == SERVER_QSD) && opts->tls == SERVER_TLS_ON)
     return SERVER_TLS_REQUIRE;
   return opts->tls;
 }
@@ -184,23 +184,37 @@ qemu_opt_escape (const char *s)
  * not (--tls-verify-peer), so that both servers mean the same: the
  * client checks the server, PSK checks both.
  */
+char *
+server_qemu_tls_object (const struct server_options *opts)
+{
+  char *obj;
+  int r;
+
+  if (opts->tls_certificates) {
+    _cleanup_free_ char *dir = qemu_opt_escape (opts->tls_certificates);
+    r = asprintf (&obj, "tls-creds-x509,id=" QEMU_TLS_ID ",dir=%s,"
+                  "endpoint=server,verify-peer=off", dir);
+  }
+  else {
+    _cleanup_free_ char *dir = qemu_opt_escape (opts->tls_psk_dir
+                                                ? opts->tls_psk_dir : "");
+    r = asprintf (&obj, "tls-creds-psk,id=" QEMU_TLS_ID ",dir=%s,"
+                  "endpoint=server", dir);
+  }
+  if (r == -1)
+    abort ();
+  return obj;
+}
+
 static void
 push_qemu_nbd_tls (struct strv *a, const struct server_options *opts)
 {
   if (opts->tls == SERVER_TLS_OFF)
     return;
-  if (opts->tls_certificates) {
-    _cleanup_free_ char *dir = qemu_opt_escape (opts->tls_certificates);
-    push (a, "--object");
-    push (a, "tls-creds-x509,id=tls0,dir=%s,endpoint=server,verify-peer=off", dir);
-  }
-  else {
-    _cleanup_free_ char *dir = qemu_opt_escape (opts->tls_psk_dir
-                                                ? opts->tls_psk_dir : "");
-    push (a, "--object");
-    push (a, "tls-creds-psk,id=tls0,dir=%s,endpoint=server", dir);
-  }
-  push (a, "--tls-creds=tls0");
+  _cleanup_free_ char *obj = server_qemu_tls_object (opts);
+  push (a, "--object");
+  push (a, "%s", obj);
+  push (a, "--tls-creds=" QEMU_TLS_ID);
 }
 
 /* qemu-nbd --snapshot puts a writable overlay on top of the image's node,

@@ -38,8 +38,9 @@ struct server_export {
 };
 
 /* TLS, as nbdkit --tls: OFF plain NBD only; ON either (a client may
- * upgrade with STARTTLS); REQUIRE no data without TLS.  qemu-nbd has no
- * optional TLS: it serves ON as REQUIRE (only ever stricter).
+ * upgrade with STARTTLS); REQUIRE no data without TLS.  qemu-nbd (and
+ * qemu-storage-daemon) has no optional TLS: it serves ON as REQUIRE (only
+ * ever stricter).
  */
 enum server_tls {
   SERVER_TLS_OFF = 0,
@@ -109,6 +110,13 @@ int server_parse_tls (const char *name, enum server_tls *out);
 /* The mode KIND serves OPTS's tls with: qemu-nbd's ON is REQUIRE. */
 enum server_tls server_tls_effective (const struct server_options *opts,
                                       enum server_kind kind);
+
+/* qemu's TLS credentials for OPTS (tls on): the --object value, an
+ * object of id QEMU_TLS_ID, x509 (tls_certificates) or PSK (tls_psk_dir).
+ * Free the result.
+ */
+#define QEMU_TLS_ID "tls0"
+char *server_qemu_tls_object (const struct server_options *opts);
 
 /* Whether nbdkit program EXE takes its file as fd=N (nbdkit >= 1.34). */
 bool server_nbdkit_takes_fd (const char *exe);

@@ -16,6 +16,7 @@
 #include "serve/qemuspec.h"
 #include "serve/qsd.h"
 #include "serve/socket.h"
+#include "serve/tls.h"
 
 /* Append WORD (taken) to the NULL-terminated vector *V of *N words. */
 static void
@@ -62,12 +63,20 @@ server_argv_qsd (const struct server_options *opts, const char *exe)
     json_object_object_add (tree, "node-name", json_object_new_string (node));
     push_json (&v, &n, "--blockdev", tree);
   }
+  /* As qemu-nbd's, always required (see serve/argv.h). */
+  if (opts->tls != SERVER_TLS_OFF) {
+    push_word (&v, &n, strdup ("--object"));
+    push_word (&v, &n, server_qemu_tls_object (opts));
+  }
   /* The socket podman-disk bound and listens on, inherited as fd 3. */
   json_object *addr = json_object_new_object ();
   json_object_object_add (addr, "type", json_object_new_string ("fd"));
   json_object_object_add (addr, "str", json_object_new_string ("3"));
   json_object *server = json_object_new_object ();
   json_object_object_add (server, "addr", addr);
+  if (opts->tls != SERVER_TLS_OFF)
+    json_object_object_add (server, "tls-creds",
+                            json_object_new_string (QEMU_TLS_ID));
   push_json (&v, &n, "--nbd-server", server);
   for (size_t i = 0; i < opts->n_exports; i++) {
     char id[32], node[32];
@@ -115,7 +124,14 @@ qsd_export_uri (const struct server_options *opts, const struct server *srv,
                 size_t i)
 {
   struct server one = *srv;
+  _cleanup_free_ char *user = NULL;
 
   one.export_name = (char *) opts->exports[i].name;
+  /* A supervisor's report has the URI, not the PSK username in it. */
+  if (opts->tls != SERVER_TLS_OFF && opts->tls_psk && !one.tls_username) {
+    if ((user = tls_psk_username (opts->tls_psk)) == NULL)
+      return NULL;
+    one.tls_username = user;
+  }
   return socket_uri (opts, &one);
 }

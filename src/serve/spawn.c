@@ -436,7 +436,8 @@ server_start (const struct disk_location *loc,
   if (opts->tls != SERVER_TLS_OFF && opts->tls_psk) {
     if ((srv->tls_username = tls_psk_username (opts->tls_psk)) == NULL)
       goto fail;
-    if (srv->kind == SERVER_QEMU_NBD && !server_needs_proxy (opts, srv->kind)) {
+    if ((srv->kind == SERVER_QEMU_NBD || srv->kind == SERVER_QSD)
+        && !server_needs_proxy (opts, srv->kind)) {
       if ((srv->tls_dir = tls_psk_dir_make (opts->tls_psk)) == NULL)
         goto fail;
       tlsopts.tls_psk_dir = srv->tls_dir;

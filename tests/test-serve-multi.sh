@@ -105,6 +105,25 @@ printf '%s\n' localhost/multi-a localhost/multi-b | cmp - "$tmpdir/names" ||
     fail "--run: $(cat "$tmpdir/names")"
 no_leftovers
 
+# --- TCP: one port, each export in its URI's path. -------------------------
+if python3 --version >/dev/null 2>&1; then
+    for try in 1 2 3 4 5; do
+        port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        rc=0
+        podman_disk serve localhost/multi-b localhost/multi-a --port "$port" \
+            --run 'echo "$uri"; nbdinfo --list --json "$uri"' > "$tmpdir/tcp.out" \
+            2> "$tmpdir/serve.err" || rc=$?
+        grep -q 'is in use' "$tmpdir/serve.err" || break
+    done
+    [ "$rc" = 0 ] || { cat "$tmpdir/serve.err" >&2; fail "serve --port exited $rc"; }
+    [ "$(head -n1 "$tmpdir/tcp.out")" = "nbd://127.0.0.1:$port/" ] ||
+        fail "--port: \$uri is $(head -n1 "$tmpdir/tcp.out")"
+    sed 1d "$tmpdir/tcp.out" | jq -r '.exports[] | .uri' | sort > "$tmpdir/names"
+    printf '%s\n' "nbd://127.0.0.1:$port/localhost/multi-a" "nbd://127.0.0.1:$port/localhost/multi-b" |
+        cmp - "$tmpdir/names" || fail "--port: $(cat "$tmpdir/names")"
+    no_leftovers
+fi
+
 # --- TLS with a pre-shared key, required (qemu has no optional TLS). -----
 if psktool --version >/dev/null 2>&1; then
     psktool -u alice -p "$tmpdir/keys.psk" >/dev/null 2>&1
@@ -131,10 +150,13 @@ else
 fi
 
 # --- Socket activation: nbdinfo starts serve, which serves on its socket. --
-nbdinfo --list --json -- [ "$PODMAN_DISK" serve localhost/multi-a localhost/multi-c ] |
-    jq -r '.exports[]["export-name"]' | sort > "$tmpdir/names"
+# (libnbd removes the socket file as soon as its client is done: serve
+# checks every export on a connection made before the server ran.)
+nbdinfo --list --json -- [ "$PODMAN_DISK" serve localhost/multi-a localhost/multi-c ] \
+    2> "$tmpdir/activation.err" | jq -r '.exports[]["export-name"]' | sort > "$tmpdir/names"
 printf '%s\n' localhost/multi-a localhost/multi-c | cmp - "$tmpdir/names" ||
     fail "socket activation: $(cat "$tmpdir/names")"
+[ ! -s "$tmpdir/activation.err" ] || fail "socket activation: $(cat "$tmpdir/activation.err")"
 no_leftovers
 
 # --- --all: every image with a disk, by its first name, else its ID. ------

@@ -373,24 +373,40 @@ spawn (const char *exe, char **argv, const int *listenfds, int n,
 }
 
 /* Several disks (serve/qsd.h): each export answers, with its disk's size,
- * read-only, from its own file (the first on the early probe PROBE).
- * SRV's export name is each one's meanwhile, and "" again after.
+ * read-only, from its own file, each on its own early probe PROBES[I]
+ * (one connection reaches one export; see ready_probe_early for why
+ * early).  SRV's export name is each one's meanwhile, and "" again after.
+ * Every probe is closed.
  */
 static int
 ready_wait_exports (struct server *srv, const struct server_options *opts,
-                    int probe, const struct sockaddr_storage *addr,
+                    int *probes, const struct sockaddr_storage *addr,
                     socklen_t addrlen)
 {
   char *name = srv->export_name;
   int r = 0;
 
-  for (size_t i = 0; r == 0 && i < opts->n_exports; i++) {
+  for (size_t i = 0; i < opts->n_exports; i++) {
+    int probe = steal_fd (&probes[i]);
+    if (r == -1) {
+      if (probe >= 0)
+        close (probe);
+      continue;
+    }
     srv->export_name = (char *) opts->exports[i].name;
-    r = ready_wait (srv, opts, i == 0 ? probe : -1, addr, addrlen,
+    r = ready_wait (srv, opts, probe, addr, addrlen,
                     qsd_export_size (opts, i), true, opts->exports[i].loc->fd);
   }
   srv->export_name = name;
   return r;
+}
+
+static void
+close_probes (int *probes, size_t n)
+{
+  for (size_t i = 0; probes && i < n; i++)
+    if (probes[i] >= 0)
+      close (steal_fd (&probes[i]));
 }
 
 int
@@ -402,7 +418,7 @@ server_start (const struct disk_location *loc,
   /* An inherited socket is taken, whatever happens: closed here. */
   _cleanup_close_ int listenfd = opts->listen_fd > 0 ? opts->listen_fd : -1;
   _cleanup_close_ int alsofd = -1;
-  _cleanup_free_ int *diskfds = NULL;
+  _cleanup_free_ int *diskfds = NULL, *probes = NULL;
   struct sockaddr_storage addr;
   socklen_t addrlen = sizeof addr;
   uint64_t want_size;
@@ -490,24 +506,27 @@ server_start (const struct disk_location *loc,
   if ((srv->uri = socket_uri (opts, srv)) == NULL)
     goto fail;
 
+  size_t ndisks = opts->n_exports ? opts->n_exports : 1;
+  if ((diskfds = calloc (ndisks, sizeof *diskfds)) == NULL
+      || (probes = calloc (ndisks, sizeof *probes)) == NULL) {
+    error_errno (errno, "calloc");
+    goto fail;
+  }
+  for (size_t i = 0; i < ndisks; i++) {
+    diskfds[i] = opts->n_exports ? opts->exports[i].loc->fd : loc->fd;
+    probes[i] = -1;
+  }
   if (make_tmpdir (tmpdir) == -1)
     goto fail;
-  int probe = ready_probe_early (&addr, addrlen);
-  if (probe == -2) {
-    remove_tmpdir (tmpdir);
-    goto fail;
-  }
-  int listenfds[LISTEN_FDS_MAX] = { listenfd, alsofd };
-  size_t ndisks = opts->n_exports ? opts->n_exports : 1;
-  if ((diskfds = calloc (ndisks, sizeof *diskfds)) == NULL) {
-    error_errno (errno, "calloc");
-    remove_tmpdir (tmpdir);
-    if (probe >= 0)
-      close (probe);
-    goto fail;
-  }
   for (size_t i = 0; i < ndisks; i++)
-    diskfds[i] = opts->n_exports ? opts->exports[i].loc->fd : loc->fd;
+    if ((probes[i] = ready_probe_early (&addr, addrlen)) == -2) {
+      probes[i] = -1;
+      close_probes (probes, ndisks);
+      remove_tmpdir (tmpdir);
+      goto fail;
+    }
+  int probe = probes[0];
+  int listenfds[LISTEN_FDS_MAX] = { listenfd, alsofd };
   int r = spawn (exe, argv, listenfds, alsofd >= 0 ? 2 : 1, diskfds, ndisks,
                  tmpdir, srv);
   /* Only the server holds the sockets now: if it dies, clients see it. */
@@ -516,12 +535,12 @@ server_start (const struct disk_location *loc,
     close (steal_fd (&alsofd));
   want_size = decodes_qcow2 (loc, opts) ? loc->fmt.virtual_size : loc->size;
   if (r == 0 && opts->n_exports)
-    r = ready_wait_exports (srv, &tlsopts, probe, &addr, addrlen);
+    r = ready_wait_exports (srv, &tlsopts, probes, &addr, addrlen);
   else if (r == 0)
     r = ready_wait (srv, &tlsopts, probe, &addr, addrlen, want_size,
                     !opts->writable && !opts->persistent, loc->fd);
-  else if (probe >= 0)
-    close (probe);
+  else
+    close_probes (probes, ndisks);
   remove_tmpdir (tmpdir);
   if (r == -1 || output_bound (srv->errfd) == -1)
     goto fail;

@@ -149,6 +149,10 @@ locate_all (struct multi *m, char **images, size_t n, bool all,
         || source_check_request ("serve", images[i], &r))
       return EXIT_USAGE;
   }
+  /* Every request checked (a usage error before any pull); then each
+   * located, with its request as checked again (it moves --platform and
+   * --disktype to the pull of a name).
+   */
   for (size_t i = 0; i < m->n; i++) {
     struct locate_request r = *req;
     struct pull_options p = *pull;

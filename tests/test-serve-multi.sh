@@ -182,8 +182,13 @@ nbdcopy "nbd+unix:///$id_d?socket=$sock" "$tmpdir/copy.d"
 cmp "$ctx/d.img" "$tmpdir/copy.d" || fail "--all: the untagged image's export differs"
 nbdcopy "nbd+unix:///localhost/multi-c:latest?socket=$sock" "$tmpdir/copy.c"
 cmp "$tmpdir/c.guest" "$tmpdir/copy.c" || fail "--all: c is not the guest view"
-kill "$(cat "$tmpdir/pid")"
+# Stopped by its supervisor this time (the server's parent).
+supervisor=$(awk '{print $4}' /proc/"$(cat "$tmpdir/pid")"/stat)
+grep -q podman-disk /proc/"$supervisor"/cmdline || fail "the server's parent is no supervisor"
+kill "$supervisor"
+wait_until process_gone "$supervisor" || fail "--all: the supervisor is still there"
 wait_until path_gone "$sock" || fail "--all: socket $sock left"
+wait_until path_gone "$tmpdir/pid" || fail "--all: pidfile left"
 no_leftovers
 
 # --- Refusals, before anything runs. --------------------------------------
@@ -223,8 +228,16 @@ expect_error 1 'image localhost/multi-hostile:latest: .*qcow2 with a backing fil
     podman_disk serve --all
 no_leftovers
 
+# qemu sees files in 512-byte sectors: a raw disk of 1000 bytes cannot be
+# one of several (nbdkit serves it alone).
+head -c 1000 /dev/urandom > "$tmpdir/odd.img"
+build_disk_image localhost/multi-odd "$tmpdir/odd.img"
+expect_error 1 'localhost/multi-odd: qemu-storage-daemon cannot export 1000 bytes exactly' \
+    podman_disk serve localhost/multi-a localhost/multi-odd
+no_leftovers
+
 # The store with no disk at all: said so.
 podman rmi -f localhost/multi-a localhost/multi-b localhost/multi-c \
-    localhost/multi-hostile "$id_d" >/dev/null
+    localhost/multi-hostile localhost/multi-odd "$id_d" >/dev/null
 expect_error 1 'no image in the store holds a disk' podman_disk serve --all
 echo PASS

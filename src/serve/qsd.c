@@ -3,6 +3,7 @@
  * serve/qsd.h.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +116,11 @@ qsd_check_exports (const struct server_options *opts)
     if (fstat (loc->fd, &st) == 0 && st.st_nlink == 0)
       return error ("%s: the disk file was removed since it was located "
                     "(was the image removed?)", opts->exports[i].name);
+    /* As for qemu-nbd (server_choose): qemu sees files in sectors. */
+    if (!decodes_qcow2 (loc, opts) && loc->size % 512)
+      return error ("%s: qemu-storage-daemon cannot export %" PRIu64 " bytes "
+                    "exactly (not a multiple of 512): serve it alone, by "
+                    "nbdkit", opts->exports[i].name, loc->size);
   }
   return 0;
 }

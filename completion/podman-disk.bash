@@ -22,7 +22,7 @@ __podman_disk_command_opts ()
                        --blockdev --drive --snapshot" ;;
         list)    echo "--format --quiet -q" ;;
         serve)   echo "$locate --socket --port --address --no-decode --writable
-                       --foreground --pidfile --run --export-name --server
+                       --all --foreground --pidfile --run --export-name --server
                        --format --tls --tls-certificates --tls-psk
                        --tls-verify-peer --state-dir" ;;
         cp)      echo "$locate --format --progress" ;;
@@ -211,7 +211,7 @@ _podman_disk ()
         candidates=$(compgen -W "$__podman_disk_commands" -- "$cur")
     else
         case $cmd:$operand in
-            locate:0|json:0|serve:0|cp:0|clone:0)
+            locate:0|json:0|serve:*|cp:0|clone:0)
                 candidates=$(__podman_disk_images "$cur" "$prog" "${store[@]}") ;;
             list:0)
                 candidates=$(__podman_disk_layouts "$cur") ;;

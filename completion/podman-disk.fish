@@ -92,8 +92,12 @@ function __podman_disk_operands
 end
 
 function __podman_disk_wants_image
-    __fish_seen_subcommand_from locate json serve cp clone
-    and test (__podman_disk_operands) -eq 0
+    # serve takes several images, the others one.
+    __fish_seen_subcommand_from serve
+    or begin
+        __fish_seen_subcommand_from locate json cp clone
+        and test (__podman_disk_operands) -eq 0
+    end
 end
 
 function __podman_disk_wants_layout
@@ -190,6 +194,7 @@ complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l socket -r -F -
 complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l port -x -d 'Listen on this TCP port'
 complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l address -x -d 'Address to listen on with --port'
 complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l writable -d 'Accept writes: a discarded overlay, or =persistent:DEST (a clone)'
+complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l all -d 'Serve the disk of every image of the store'
 complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l foreground -d 'Stay until SIGINT or SIGTERM'
 complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l pidfile -r -F -d 'Write the server process ID here'
 complete -c podman-disk -n '__fish_seen_subcommand_from serve' -l run -x -a '(__fish_complete_command)' -d 'Run this with $uri set, then stop'

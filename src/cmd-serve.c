@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "clone/clone.h"
+#include "cmd-serve.h"
 #include "common/cleanup.h"
 #include "common/cli.h"
 #include "common/error.h"
@@ -27,6 +28,7 @@
 
 static const char usage[] =
   "Usage: podman-disk serve [OPTIONS] IMAGE\n"
+  "       podman-disk serve [OPTIONS] IMAGE1 IMAGE2... | --all\n"
   "\n"
   "Export the disk of IMAGE over NBD, read-only, from where its bytes are:\n"
   "nbdkit (file plugin, offset filter) for raw disks, qemu-nbd decoding\n"
@@ -62,6 +64,13 @@ static const char usage[] =
   "\n"
   "IMAGE is a name, an image ID or a transport reference (see locate --help).\n"
   "\n"
+  "Several IMAGEs, or --all (every image of the store that holds a disk):\n"
+  "one qemu-storage-daemon serves each disk, read-only, under its own\n"
+  "export name, the IMAGE as given (--all: the image's first name, else its\n"
+  "ID); one URI a line (--format json: an array), $uri of --run the\n"
+  "server's ('nbdinfo --list \"$uri\"').  Not with --export-name, --server\n"
+  "or --writable; --tls on is require.\n"
+  "\n"
   "Options:\n"
   LOCATE_OPTIONS_HELP
   PULL_OPTIONS_HELP ("                             (default missing: serve starts a consumer of\n"
@@ -87,6 +96,7 @@ static const char usage[] =
   "                             clone), made on first use: writes persist\n"
   "      --server SERVER        nbdkit or qemu-nbd (default: qemu-nbd to decode\n"
   "                             qcow2, nbdkit otherwise)\n"
+  "      --all                  serve the disk of every image of the store\n"
   "      --foreground           stay and stop the server on SIGINT or SIGTERM\n"
   "      --pidfile FILE         write the server's pid in FILE (removed at exit)\n"
   "      --state-dir DIR        in the background: record the export in DIR\n"
@@ -118,6 +128,7 @@ enum {
   OPT_TLS_PSK,
   OPT_TLS_VERIFY_PEER,
   OPT_STATE_DIR,
+  OPT_ALL,
 };
 
 static bool
@@ -181,7 +192,7 @@ exit_code (int status)
   return EXIT_ERROR;
 }
 
-static int
+int
 run_captive (struct server *srv, const struct server_options *opts,
              const char *cmd, int diskfd)
 {
@@ -250,7 +261,7 @@ print_uri (const struct server *srv, enum output_format format)
   return 0;
 }
 
-static int
+int
 stay_in_foreground (struct server *srv)
 {
   int value;
@@ -363,7 +374,7 @@ quiet_stdout (void)
  * client that started us is done (libnbd's nbd_close sends it to the pid
  * it started), or systemd stops the service.
  */
-static int
+int
 serve_activated (struct disk_location *loc, struct server_options *opts)
 {
   struct server srv;
@@ -401,12 +412,13 @@ cmd_serve (int argc, char **argv)
     { "tls-psk", required_argument, NULL, OPT_TLS_PSK },
     { "tls-verify-peer", no_argument, NULL, OPT_TLS_VERIFY_PEER },
     { "state-dir", required_argument, NULL, OPT_STATE_DIR },
+    { "all", no_argument, NULL, OPT_ALL },
     { NULL, 0, NULL, 0 }
   };
   struct locate_request req = { 0 };
   struct pull_options pull = { .policy = PULL_MISSING };
   struct server_options opts = { .decode = true };
-  bool foreground = false;
+  bool foreground = false, all = false;
   enum output_format format = FORMAT_TEXT;
   bool format_given = false;
   const char *pidfile = NULL, *run = NULL, *clone = NULL, *state_dir = NULL;
@@ -449,7 +461,7 @@ cmd_serve (int argc, char **argv)
                             "persistent:DEST, not '%s'", optarg);
       break;
     case OPT_SERVER:
-      if (server_parse_kind (optarg, &opts.kind) == -1)
+      if (server_parse_kind (optarg, &opts.kind) == -1 || opts.kind == SERVER_QSD)
         return usage_error ("serve", "--server must be nbdkit or qemu-nbd, "
                             "not '%s'", optarg);
       break;
@@ -470,6 +482,7 @@ cmd_serve (int argc, char **argv)
     case OPT_TLS_PSK: tls_psk = optarg; break;
     case OPT_TLS_VERIFY_PEER: opts.tls_verify_peer = true; break;
     case OPT_STATE_DIR: state_dir = optarg; break;
+    case OPT_ALL: all = true; break;
     default: return cli_bad_option ("serve");
     }
   }
@@ -502,6 +515,14 @@ cmd_serve (int argc, char **argv)
   int r = check_tls (&opts, tls_certificates, tls_psk, &tls_path);
   if (r != EXIT_OK)
     return r;
+  if (all || argc - optind > 1) {
+    struct serve_how how = {
+      .foreground = foreground, .activated = activated, .pidfile = pidfile,
+      .run = run, .format = format, .clone = clone, .state_dir = state_dir,
+    };
+    return serve_multi (argv + optind, argc - optind, all, &req, &pull,
+                        &opts, &how);
+  }
   const char *image = cli_one_image ("serve", argc, argv);
   req.store = global_opts.store;
   if (!image || pull_check_request ("serve", image, &pull, &req)

@@ -187,6 +187,11 @@ expect_completion "$pd --root=$store/root --runroot=$store/runroot json quay" \
 # Store options after the command count too.
 expect_completion "$pd serve --root $store/root --runroot $store/runroot localhost/c" \
     localhost/completion-test:v1
+# serve takes several images: a second one is completed too, not locate's.
+expect_completion "$pd $storeargs serve localhost/completion-test:v1 quay" \
+    quay.io/containerdisks/fedora:41
+comp_line "$pd $storeargs locate localhost/completion-test:v1 quay" > "$tmpdir/none"
+[ ! -s "$tmpdir/none" ] || fail "locate offers a second image: $(cat "$tmpdir/none")"
 # A name with a tag: the word is split at ':', bash replaces the tag.
 expect_completion "$pd $storeargs locate localhost/completion-test:v" v1
 expect_completion "$pd $storeargs locate localhost/completion-test:" v1

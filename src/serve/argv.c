@@ -26,10 +26,9 @@
 #include "serve/pin.h"
 #include "serve/qemuspec.h"
 
-
 static const char *const kind_names[] = {
   [SERVER_AUTO] = "auto", [SERVER_NBDKIT] = "nbdkit",
-  [SERVER_QEMU_NBD] = "qemu-nbd",
+  [SERVER_QEMU_NBD] = "qemu-nbd", [SERVER_QSD] = "qemu-storage-daemon",
 };
 
 static const char *const tls_names[] = {
@@ -74,7 +73,7 @@ server_parse_tls (const char *name, enum server_tls *out)
 enum server_tls
 server_tls_effective (const struct server_options *opts, enum server_kind kind)
 {
-  if (kind == SERVER_QEMU_NBD && opts->tls == SERVER_TLS_ON)
+  if ((kind == SERVER_QEMU_NBD || kind == SERVER_QSD) && opts->tls == SERVER_TLS_ON)
     return SERVER_TLS_REQUIRE;
   return opts->tls;
 }
@@ -89,6 +88,9 @@ int
 server_choose (const struct disk_location *loc,
                const struct server_options *opts, enum server_kind *out)
 {
+  if (opts->kind == SERVER_QSD || opts->n_exports)
+    return error ("qemu-storage-daemon serves several disks only (this is "
+                  "a bug)");
   if (opts->persistent) {
     if (opts->kind == SERVER_NBDKIT)
       return error ("nbdkit cannot serve a clone (a qcow2 overlay): use "
@@ -178,24 +180,38 @@ qemu_opt_escape (const char *s)
  * so that both servers mean the same: by default the client checks the
  * server, PSK checks both.
  */
+char *
+server_qemu_tls_object (const struct server_options *opts)
+{
+  char *obj;
+  int r;
+
+  if (opts->tls_certificates) {
+    _cleanup_free_ char *dir = qemu_opt_escape (opts->tls_certificates);
+    r = asprintf (&obj, "tls-creds-x509,id=" QEMU_TLS_ID ",dir=%s,"
+                  "endpoint=server,verify-peer=%s", dir,
+                  opts->tls_verify_peer ? "on" : "off");
+  }
+  else {
+    _cleanup_free_ char *dir = qemu_opt_escape (opts->tls_psk_dir
+                                                ? opts->tls_psk_dir : "");
+    r = asprintf (&obj, "tls-creds-psk,id=" QEMU_TLS_ID ",dir=%s,"
+                  "endpoint=server", dir);
+  }
+  if (r == -1)
+    abort ();
+  return obj;
+}
+
 static void
 push_qemu_nbd_tls (struct strv *a, const struct server_options *opts)
 {
   if (opts->tls == SERVER_TLS_OFF)
     return;
-  if (opts->tls_certificates) {
-    _cleanup_free_ char *dir = qemu_opt_escape (opts->tls_certificates);
-    push (a, "--object");
-    push (a, "tls-creds-x509,id=tls0,dir=%s,endpoint=server,verify-peer=%s",
-          dir, opts->tls_verify_peer ? "on" : "off");
-  }
-  else {
-    _cleanup_free_ char *dir = qemu_opt_escape (opts->tls_psk_dir
-                                                ? opts->tls_psk_dir : "");
-    push (a, "--object");
-    push (a, "tls-creds-psk,id=tls0,dir=%s,endpoint=server", dir);
-  }
-  push (a, "--tls-creds=tls0");
+  _cleanup_free_ char *obj = server_qemu_tls_object (opts);
+  push (a, "--object");
+  push (a, "%s", obj);
+  push (a, "--tls-creds=" QEMU_TLS_ID);
 }
 
 /* qemu-nbd --snapshot puts a writable overlay on top of the image's node,
@@ -425,6 +441,9 @@ server_find (enum server_kind kind)
   if (kind == SERVER_NBDKIT)
     error ("nbdkit not found: install nbdkit (Debian: nbdkit, "
            "Fedora: nbdkit nbdkit-basic-filters)");
+  else if (kind == SERVER_QSD)
+    error ("qemu-storage-daemon not found: install qemu-system-common "
+           "(Debian) or qemu-storage-daemon (Fedora)");
   else
     error ("qemu-nbd not found: install qemu-utils (Debian) or "
            "qemu-img (Fedora)");

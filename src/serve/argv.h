@@ -25,11 +25,22 @@ enum server_kind {
   SERVER_AUTO = 0,           /* qemu-nbd to decode qcow2, nbdkit otherwise */
   SERVER_NBDKIT,
   SERVER_QEMU_NBD,
+  SERVER_QSD,                /* qemu-storage-daemon: several disks, one
+                                export each (serve/qsd.h) */
+};
+
+/* One export of a server of several disks (SERVER_QSD): LOC's disk under
+ * the export name NAME.
+ */
+struct server_export {
+  const struct disk_location *loc;
+  const char *name;
 };
 
 /* TLS, as nbdkit --tls: OFF plain NBD only; ON either (a client may
- * upgrade with STARTTLS); REQUIRE no data without TLS.  qemu-nbd has no
- * optional TLS: it serves ON as REQUIRE (only ever stricter).
+ * upgrade with STARTTLS); REQUIRE no data without TLS.  qemu-nbd (and
+ * qemu-storage-daemon) has no optional TLS: it serves ON as REQUIRE (only
+ * ever stricter).
  */
 enum server_tls {
   SERVER_TLS_OFF = 0,
@@ -74,11 +85,16 @@ struct server_options {
                                 it (closes it once the server holds it).
                                 0, as in a zeroed struct: none (fd 0 is
                                 never one) */
+  const struct server_export *exports; /* n_exports > 0: serve these disks
+                                (qemu-storage-daemon, serve/qsd.h), their
+                                fds from DISK_FD on, instead of the one
+                                location server_start is given */
+  size_t n_exports;
 };
 
-/* "nbdkit" or "qemu-nbd" (SERVER_AUTO: "auto"). */
+/* "nbdkit", "qemu-nbd" or "qemu-storage-daemon" (SERVER_AUTO: "auto"). */
 const char *server_name (enum server_kind kind);
-/* "nbdkit", "qemu-nbd" or "auto" to a kind: 0, or -1 if unknown. */
+/* A word of server_name to a kind: 0, or -1 if unknown. */
 int server_parse_kind (const char *name, enum server_kind *out);
 /* The server that serves LOC with OPTS: resolves SERVER_AUTO, and fails
  * (error set) for a combination no server can do (nbdkit decoding qcow2).
@@ -96,6 +112,13 @@ int server_parse_tls (const char *name, enum server_tls *out);
 /* The mode KIND serves OPTS's tls with: qemu-nbd's ON is REQUIRE. */
 enum server_tls server_tls_effective (const struct server_options *opts,
                                       enum server_kind kind);
+
+/* qemu's TLS credentials for OPTS (tls on): the --object value, an
+ * object of id QEMU_TLS_ID, x509 (tls_certificates) or PSK (tls_psk_dir).
+ * Free the result.
+ */
+#define QEMU_TLS_ID "tls0"
+char *server_qemu_tls_object (const struct server_options *opts);
 
 /* Whether nbdkit program EXE takes its file as fd=N (nbdkit >= 1.34). */
 bool server_nbdkit_takes_fd (const char *exe);

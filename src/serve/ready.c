@@ -26,10 +26,11 @@
 #define READY_TIMEOUT_MS 30000
 
 /* Whether process PID holds the file WANT open under a descriptor of its
- * own (not the one it inherited): 1 yes, 0 no, -1 cannot tell.
+ * own (not a disk it inherited, DISK_FD to LAST_INHERITED; its own may be
+ * below, in the room of a second socket): 1 yes, 0 no, -1 cannot tell.
  */
 static int
-process_opened (pid_t pid, const struct stat *want)
+process_opened (pid_t pid, const struct stat *want, int last_inherited)
 {
   char dir[64];
   struct stat st;
@@ -41,7 +42,7 @@ process_opened (pid_t pid, const struct stat *want)
     return -1;
   while ((de = readdir (d)) != NULL) {
     int fd = atoi (de->d_name);
-    if (de->d_name[0] == '.' || fd <= DISK_FD)
+    if (de->d_name[0] == '.' || (fd >= DISK_FD && fd <= last_inherited))
       continue;
     if (fstatat (dirfd (d), de->d_name, &st, 0) == 0
         && st.st_dev == want->st_dev && st.st_ino == want->st_ino)
@@ -55,21 +56,21 @@ process_opened (pid_t pid, const struct stat *want)
  * not readable, as across user namespaces).
  */
 static int
-server_opened_disk (pid_t pid, int diskfd)
+server_opened_disk (pid_t pid, int diskfd, int last_inherited)
 {
   struct stat want;
   char path[64];
 
   if (fstat (diskfd, &want) == -1)
     return -1;
-  int r = process_opened (pid, &want);
+  int r = process_opened (pid, &want, last_inherited);
   if (r != 0)
     return r;
   snprintf (path, sizeof path, "/proc/%d/task/%d/children", (int) pid, (int) pid);
   _cleanup_fclose_ FILE *f = fopen (path, "re");
   int child;
   while (f && fscanf (f, "%d", &child) == 1)
-    if (process_opened (child, &want) == 1)
+    if (process_opened (child, &want, last_inherited) == 1)
       return 1;
   return 0;
 }
@@ -253,7 +254,9 @@ ready_wait (struct server *srv, const struct server_options *opts, int sock,
   else if (!want_ro && ro != 0)
     error ("%s exports the disk read-only despite --writable",
            server_name (srv->kind));
-  else if (server_opened_disk (srv->pid, diskfd) == 0)
+  else if (server_opened_disk (srv->pid, diskfd, DISK_FD + (opts->n_exports
+                                                           ? (int) opts->n_exports - 1
+                                                           : 0)) == 0)
     error ("%s opened another file than the disk located: was the image "
            "removed meanwhile?", server_name (srv->kind));
   else

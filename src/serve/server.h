@@ -21,6 +21,8 @@
  *         was removed since).  An older nbdkit only takes file=NAME, which
  *         it opens again for each connection: it gets a name bound to that
  *         very file in a mount namespace of its own (serve/pin.h).
+ *         Several disks (serve IMAGE1 IMAGE2..., serve/qsd.h): the
+ *         first at fd 5, the next at 6, and so on.
  *
  * Its stderr is captured in one place (serve/spawn.h).  Ready means that a
  * libnbd client got through the handshake and saw the expected export size

@@ -27,6 +27,7 @@
 #include "common/error.h"
 #include "common/proc.h"
 #include "serve/pin.h"
+#include "serve/qsd.h"
 #include "serve/ready.h"
 #include "serve/server.h"
 #include "serve/socket.h"
@@ -288,11 +289,12 @@ remove_tmpdir (const char *dir)
 }
 
 /* Start EXE with ARGV as our child: its listening sockets LISTENFDS[0..N)
- * from LISTEN_FD on, the disk DISKFD as DISK_FD (serve/server.h).
+ * from LISTEN_FD on, the disks DISKFDS[0..NDISKS) from DISK_FD on
+ * (serve/server.h; several: serve/qsd.h).
  */
 static int
-spawn (const char *exe, char **argv, const int *listenfds, int n, int diskfd,
-       const char *tmpdir, struct server *srv)
+spawn (const char *exe, char **argv, const int *listenfds, int n,
+       const int *diskfds, int ndisks, const char *tmpdir, struct server *srv)
 {
   char pidbuf[32] = "LISTEN_PID=", fdsvar[32];
   _cleanup_free_ char *tmpvar = NULL;
@@ -310,7 +312,9 @@ spawn (const char *exe, char **argv, const int *listenfds, int n, int diskfd,
     return error_errno (errno, "fork");
   if (pid == 0) {
     sigset_t none;
-    int nul, l[LISTEN_FDS_MAX], d, e;
+    int nul, l[LISTEN_FDS_MAX], d[ndisks], e;
+    /* Above every descriptor dup2 writes. */
+    int high = DISK_FD + ndisks + 10;
 
     /* Whatever our caller ignored (a shell's background job ignores
      * SIGINT), the server must stop on SIGTERM and SIGINT.
@@ -331,21 +335,25 @@ spawn (const char *exe, char **argv, const int *listenfds, int n, int diskfd,
     /* Out of the way first, then in place: no dup2 overwrites another. */
     nul = open ("/dev/null", O_RDWR);
     for (int i = 0; i < n; i++)
-      if ((l[i] = fcntl (listenfds[i], F_DUPFD, 10)) == -1)
+      if ((l[i] = fcntl (listenfds[i], F_DUPFD, high)) == -1)
         _exit (126);
-    d = fcntl (diskfd, F_DUPFD, 10);
-    e = fcntl (srv->errfd, F_DUPFD, 10);
-    if (nul == -1 || d == -1 || e == -1
-        || dup2 (nul, 0) == -1 || dup2 (nul, 1) == -1 || dup2 (e, 2) == -1
-        || dup2 (d, DISK_FD) == -1)
+    for (int i = 0; i < ndisks; i++)
+      if ((d[i] = fcntl (diskfds[i], F_DUPFD, high)) == -1)
+        _exit (126);
+    e = fcntl (srv->errfd, F_DUPFD, high);
+    if (nul == -1 || e == -1
+        || dup2 (nul, 0) == -1 || dup2 (nul, 1) == -1 || dup2 (e, 2) == -1)
       _exit (126);
+    for (int i = 0; i < ndisks; i++)
+      if (dup2 (d[i], DISK_FD + i) == -1)
+        _exit (126);
     for (int i = 0; i < n; i++)
       if (dup2 (l[i], LISTEN_FD + i) == -1)
         _exit (126);
     /* Between the sockets and the disk, nothing (one socket: fd 4). */
     for (int fd = LISTEN_FD + n; fd < DISK_FD; fd++)
       close (fd);
-    close_range (DISK_FD + 1, ~0U, 0);
+    close_range (DISK_FD + ndisks, ~0U, 0);
     /* The server needs no path of ours (its disk and socket are
      * descriptors): it keeps no directory of the caller's busy.
      */
@@ -364,6 +372,43 @@ spawn (const char *exe, char **argv, const int *listenfds, int n, int diskfd,
   return 0;
 }
 
+/* Several disks (serve/qsd.h): each export answers, with its disk's size,
+ * read-only, from its own file, each on its own early probe PROBES[I]
+ * (one connection reaches one export; see ready_probe_early for why
+ * early).  SRV's export name is each one's meanwhile, and "" again after.
+ * Every probe is closed.
+ */
+static int
+ready_wait_exports (struct server *srv, const struct server_options *opts,
+                    int *probes, const struct sockaddr_storage *addr,
+                    socklen_t addrlen)
+{
+  char *name = srv->export_name;
+  int r = 0;
+
+  for (size_t i = 0; i < opts->n_exports; i++) {
+    int probe = steal_fd (&probes[i]);
+    if (r == -1) {
+      if (probe >= 0)
+        close (probe);
+      continue;
+    }
+    srv->export_name = (char *) opts->exports[i].name;
+    r = ready_wait (srv, opts, probe, addr, addrlen,
+                    qsd_export_size (opts, i), true, opts->exports[i].loc->fd);
+  }
+  srv->export_name = name;
+  return r;
+}
+
+static void
+close_probes (int *probes, size_t n)
+{
+  for (size_t i = 0; probes && i < n; i++)
+    if (probes[i] >= 0)
+      close (steal_fd (&probes[i]));
+}
+
 int
 server_start (const struct disk_location *loc,
               const struct server_options *opts, struct server *srv)
@@ -373,22 +418,31 @@ server_start (const struct disk_location *loc,
   /* An inherited socket is taken, whatever happens: closed here. */
   _cleanup_close_ int listenfd = opts->listen_fd > 0 ? opts->listen_fd : -1;
   _cleanup_close_ int alsofd = -1;
+  _cleanup_free_ int *diskfds = NULL, *probes = NULL;
   struct sockaddr_storage addr;
   socklen_t addrlen = sizeof addr;
   uint64_t want_size;
   char tmpdir[] = SERVER_TMPDIR;
 
   server_init (srv);
-  if (loc->fd < 0)
-    return error ("%s: the disk file is not open (this is a bug)",
-                  loc->file ? loc->file : "disk");
-  /* an old nbdkit opens the file by name (serve/pin.h): say it clearly. */
-  struct stat st;
-  if (fstat (loc->fd, &st) == 0 && st.st_nlink == 0)
-    return error ("%s: the disk file was removed since it was located "
-                  "(was the image removed?)", loc->file ? loc->file : "disk");
-  if (server_choose (loc, opts, &srv->kind) == -1)
-    return -1;
+  if (opts->n_exports) {
+    /* Several disks (serve/qsd.h); LOC is the first, for the socket's name. */
+    if (qsd_check_exports (opts) == -1)
+      return -1;
+    srv->kind = SERVER_QSD;
+  }
+  else {
+    if (loc->fd < 0)
+      return error ("%s: the disk file is not open (this is a bug)",
+                    loc->file ? loc->file : "disk");
+    /* an old nbdkit opens the file by name (serve/pin.h): say it clearly. */
+    struct stat st;
+    if (fstat (loc->fd, &st) == 0 && st.st_nlink == 0)
+      return error ("%s: the disk file was removed since it was located "
+                    "(was the image removed?)", loc->file ? loc->file : "disk");
+    if (server_choose (loc, opts, &srv->kind) == -1)
+      return -1;
+  }
   if ((exe = server_find (srv->kind)) == NULL)
     return -1;
   /* TLS with a PSK: its username for the URI and the probe; qemu-nbd
@@ -398,7 +452,8 @@ server_start (const struct disk_location *loc,
   if (opts->tls != SERVER_TLS_OFF && opts->tls_psk) {
     if ((srv->tls_username = tls_psk_username (opts->tls_psk)) == NULL)
       goto fail;
-    if (srv->kind == SERVER_QEMU_NBD && !server_needs_proxy (opts, srv->kind)) {
+    if ((srv->kind == SERVER_QEMU_NBD || srv->kind == SERVER_QSD)
+        && !server_needs_proxy (opts, srv->kind)) {
       if ((srv->tls_dir = tls_psk_dir_make (opts->tls_psk)) == NULL)
         goto fail;
       tlsopts.tls_psk_dir = srv->tls_dir;
@@ -412,6 +467,8 @@ server_start (const struct disk_location *loc,
     srv->kind = SERVER_NBDKIT;
     argv = server_argv_proxied (loc, opts, exe, qemu_nbd);
   }
+  else if (srv->kind == SERVER_QSD)
+    argv = server_argv_qsd (opts, exe);
   else
     argv = server_argv (loc, opts, srv->kind, exe);
   if (argv == NULL)
@@ -449,25 +506,41 @@ server_start (const struct disk_location *loc,
   if ((srv->uri = socket_uri (opts, srv)) == NULL)
     goto fail;
 
-  if (make_tmpdir (tmpdir) == -1)
-    goto fail;
-  int probe = ready_probe_early (&addr, addrlen);
-  if (probe == -2) {
-    remove_tmpdir (tmpdir);
+  size_t ndisks = opts->n_exports ? opts->n_exports : 1;
+  if ((diskfds = calloc (ndisks, sizeof *diskfds)) == NULL
+      || (probes = calloc (ndisks, sizeof *probes)) == NULL) {
+    error_errno (errno, "calloc");
     goto fail;
   }
+  for (size_t i = 0; i < ndisks; i++) {
+    diskfds[i] = opts->n_exports ? opts->exports[i].loc->fd : loc->fd;
+    probes[i] = -1;
+  }
+  if (make_tmpdir (tmpdir) == -1)
+    goto fail;
+  for (size_t i = 0; i < ndisks; i++)
+    if ((probes[i] = ready_probe_early (&addr, addrlen)) == -2) {
+      probes[i] = -1;
+      close_probes (probes, ndisks);
+      remove_tmpdir (tmpdir);
+      goto fail;
+    }
+  int probe = probes[0];
   int listenfds[LISTEN_FDS_MAX] = { listenfd, alsofd };
-  int r = spawn (exe, argv, listenfds, alsofd >= 0 ? 2 : 1, loc->fd, tmpdir, srv);
+  int r = spawn (exe, argv, listenfds, alsofd >= 0 ? 2 : 1, diskfds, ndisks,
+                 tmpdir, srv);
   /* Only the server holds the sockets now: if it dies, clients see it. */
   close (steal_fd (&listenfd));
   if (alsofd >= 0)
     close (steal_fd (&alsofd));
   want_size = decodes_qcow2 (loc, opts) ? loc->fmt.virtual_size : loc->size;
-  if (r == 0)
+  if (r == 0 && opts->n_exports)
+    r = ready_wait_exports (srv, &tlsopts, probes, &addr, addrlen);
+  else if (r == 0)
     r = ready_wait (srv, &tlsopts, probe, &addr, addrlen, want_size,
                     !opts->writable && !opts->persistent, loc->fd);
-  else if (probe >= 0)
-    close (probe);
+  else
+    close_probes (probes, ndisks);
   remove_tmpdir (tmpdir);
   if (r == -1 || output_bound (srv->errfd) == -1)
     goto fail;

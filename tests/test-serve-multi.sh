@@ -70,7 +70,15 @@ qemu-img compare -q -f raw "$tmpdir/c.guest" "$uri_c" || fail "qemu-img compare 
 if nbdinfo "nbd+unix:///multi-x?socket=$sock" >/dev/null 2>&1; then
     fail "an unknown export name answered"
 fi
-kill "$pid"
+# Recorded as one export of kind serve, the three names as its image;
+# stopped by its socket.
+id=$(podman_disk exports --format json |
+         jq -r --arg s "$sock" '.[] | select(.socket == $s and .kind == "serve") | .id')
+[ -n "$id" ] || fail "exports does not list the server"
+[ "$(podman_disk exports --format json | jq -r --arg i "$id" '.[] | select(.id == $i) | .image')" = \
+  "localhost/multi-a multi-b localhost/multi-c" ] || fail "the record's image"
+[ "$(podman_disk stop "$sock")" = "$id" ] || fail "stop by the socket"
+wait_until process_gone "$pid" || fail "stop: the server is still there"
 wait_until path_gone "$sock" || fail "socket $sock left"
 wait_until path_gone "$tmpdir/pid" || fail "pidfile left"
 no_leftovers

@@ -53,12 +53,6 @@ struct entries {
   size_t n;
 };
 
-static char *
-dup_or_null (const char *s)
-{
-  return s ? strdup (s) : NULL;
-}
-
 static int
 collect (const struct export_record *rec, void *arg)
 {
@@ -69,10 +63,10 @@ collect (const struct export_record *rec, void *arg)
     return error_errno (errno, "exports");
   l->v = nv;
   l->v[l->n++] = (struct entry) {
-    .id = strdup (rec->id), .socket = dup_or_null (rec->socket),
-    .volume_socket = dup_or_null (rec->volume_socket), .uri = dup_or_null (rec->uri),
-    .container_uri = dup_or_null (rec->container_uri),
-    .image = dup_or_null (rec->image), .image_id = dup_or_null (rec->image_id),
+    .id = strdup (rec->id), .socket = strdup_or_null (rec->socket),
+    .volume_socket = strdup_or_null (rec->volume_socket), .uri = strdup_or_null (rec->uri),
+    .container_uri = strdup_or_null (rec->container_uri),
+    .image = strdup_or_null (rec->image), .image_id = strdup_or_null (rec->image_id),
   };
   return l->v[l->n - 1].id ? 0 : error_errno (errno, "exports");
 }

@@ -16,37 +16,6 @@ build_hook_image localhost/hook-none
 qemu-img create -q -f qcow2 -b /etc/passwd -F raw "$tmpdir/backing.qcow2" 1M
 build_hook_image localhost/hook-backing "$tmpdir/backing.qcow2"
 
-# No process mentions our state directory (watchers name it).
-assert_no_watcher () {
-    local w
-    if w=$(watcher_running); then
-        fail "a watcher still runs: $w"
-    fi
-}
-
-# expect_start_failure REGEX IMAGE [PODMAN-RUN-OPTIONS...]
-n=0
-expect_start_failure () {
-    local regex=$1 image=$2 rc=0
-    shift 2
-    n=$((n + 1))
-    hpodman run -d --name "bad$n" "$@" "$image" /bin/busybox sleep 1000 \
-        >"$tmpdir/out" 2>"$tmpdir/err" || rc=$?
-    [ "$rc" != 0 ] || fail "bad$n ($*) started"
-    # podman quotes the hook's stderr: our one line.
-    grep -q -- "stderr: podman-disk: " "$tmpdir/err" ||
-        { cat "$tmpdir/err" >&2; fail "bad$n: the hook's message is not shown"; }
-    [ "$(grep -c 'podman-disk: ' "$tmpdir/err")" = 1 ] ||
-        { cat "$tmpdir/err" >&2; fail "bad$n: not one message"; }
-    sed -n 's/.*stderr: //p' "$tmpdir/err" | grep -Eq -- "$regex" ||
-        { cat "$tmpdir/err" >&2; fail "bad$n: message does not match /$regex/"; }
-    [ "$(podman inspect -f '{{.State.Running}}' "bad$n")" = false ] ||
-        fail "bad$n is running"
-    assert_statedir_empty
-    assert_no_watcher
-    podman rm -f "bad$n" >/dev/null
-}
-
 e=io.podman-disk.export
 expect_start_failure "annotation $e=\"yes\": the value must be true, false or an export name" \
     localhost/hook-one --annotation $e=yes

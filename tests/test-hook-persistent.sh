@@ -55,22 +55,6 @@ cmp "$tmpdir/new.img" "$tmpdir/again.raw" || fail "the writes did not persist"
 hpodman rm -f -t 0 "$id" >/dev/null
 
 # ---- refusals: one line, nothing left, the container not running ----
-n=0
-expect_start_failure () {
-    local regex=$1 image=$2 rc=0
-    shift 2
-    n=$((n + 1))
-    hpodman run -d --name "bad$n" "$@" "$image" /bin/busybox sleep 1000 \
-        >"$tmpdir/out" 2>"$tmpdir/err" || rc=$?
-    [ "$rc" != 0 ] || fail "bad$n ($*) started"
-    [ "$(grep -c 'podman-disk: ' "$tmpdir/err")" = 1 ] ||
-        { cat "$tmpdir/err" >&2; fail "bad$n: not one message"; }
-    sed -n 's/.*stderr: //p' "$tmpdir/err" | grep -Eq -- "$regex" ||
-        { cat "$tmpdir/err" >&2; fail "bad$n: message does not match /$regex/"; }
-    [ "$(podman inspect -f '{{.State.Running}}' "bad$n")" = false ] || fail "bad$n is running"
-    assert_statedir_empty
-    podman rm -f "bad$n" >/dev/null
-}
 e=io.podman-disk.export=true
 expect_start_failure "persistent:$tmpdir/none.qcow2: the clone $tmpdir/none.qcow2: No such file" \
     localhost/hook-pers --annotation "$e" --annotation "$w=persistent:$tmpdir/none.qcow2"

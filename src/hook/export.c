@@ -27,23 +27,6 @@
 
 #define WATCHED_NAME "the container's process"
 
-static char *
-now_rfc3339 (void)
-{
-  char buf[64];
-  time_t t = time (NULL);
-  struct tm tm;
-  gmtime_r (&t, &tm);
-  strftime (buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return strdup (buf);
-}
-
-static char *
-strdup_or_null (const char *s)
-{
-  return s ? strdup (s) : NULL;
-}
-
 /* What the record says, before the server runs. */
 static int
 fill_record (const struct export_params *p, const struct disk_location *loc,
@@ -72,7 +55,7 @@ fill_record (const struct export_params *p, const struct disk_location *loc,
     if (asprintf (&inside, "%s/%s.sock", CONTAINER_SOCKET_DIR, p->name) != -1)
       rec->container_uri = unix_uri (NULL, inside);
   }
-  rec->started = now_rfc3339 ();
+  rec->started = registry_timestamp ();
   if (!rec->id || !rec->kind || !rec->name || !rec->format || !rec->socket || !rec->uri
       || !rec->started || (p->volume_dir && (!rec->volume_socket || !rec->container_uri)))
     return error_errno (ENOMEM, "export record");
@@ -363,14 +346,16 @@ export_start (const struct export_params *p, const struct disk_location *loc,
 
 /* A record names processes; before one is signalled on its word, it must
  * be proven to be the export's: the pid started at the recorded time, runs
- * the program the record says (the server: nbdkit or qemu-nbd; the
+ * the program the record says (the server: nbdkit, qemu-nbd or
+ * qemu-storage-daemon, serve's of several images; the
  * watcher: podman-disk, as the _watch stage of this container).
  */
 static bool
 server_proven (const struct export_record *rec)
 {
   return rec->server && (strcmp (rec->server, "nbdkit") == 0
-                         || strcmp (rec->server, "qemu-nbd") == 0)
+                         || strcmp (rec->server, "qemu-nbd") == 0
+                         || strcmp (rec->server, "qemu-storage-daemon") == 0)
     && process_runs (rec->server_pid, rec->server_start, rec->server);
 }
 

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sys/random.h>
@@ -39,6 +40,17 @@ export_record_clear (struct export_record *rec)
   free (rec->started);
   free (rec->pidfile);
   memset (rec, 0, sizeof *rec);
+}
+
+char *
+registry_timestamp (void)
+{
+  char buf[64];
+  time_t t = time (NULL);
+  struct tm tm;
+  gmtime_r (&t, &tm);
+  strftime (buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return strdup (buf);
 }
 
 int

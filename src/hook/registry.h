@@ -17,6 +17,8 @@
 #define PODMAN_DISK_HOOK_REGISTRY_H
 
 #include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -62,6 +64,15 @@ struct export_record {
 bool export_record_is_serve (const struct export_record *rec);
 
 void export_record_clear (struct export_record *rec);
+
+/* Now, as a record's "started": RFC 3339, UTC.  Malloc'd, or NULL. */
+char *registry_timestamp (void);
+
+static inline char *
+strdup_or_null (const char *s)
+{
+  return s ? strdup (s) : NULL;
+}
 
 /* The registry directory: DIR if given, else the default for this user
  * (a rootless hook runs as root in podman's user namespace but has

@@ -411,23 +411,6 @@ struct serve_entry {
   bool written;
 };
 
-static char *
-now_rfc3339 (void)
-{
-  char buf[64];
-  time_t t = time (NULL);
-  struct tm tm;
-  gmtime_r (&t, &tm);
-  strftime (buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return strdup (buf);
-}
-
-static char *
-strdup_or_null (const char *s)
-{
-  return s ? strdup (s) : NULL;
-}
-
 static int
 serve_entry_fill (const struct serve_entry *e, const struct server *srv,
                   struct export_record *r)
@@ -454,7 +437,7 @@ serve_entry_fill (const struct serve_entry *e, const struct server *srv,
   r->server_start = process_start_time (srv->pid);
   r->watcher_pid = getpid ();
   r->watcher_start = process_start_time (getpid ());
-  r->started = now_rfc3339 ();
+  r->started = registry_timestamp ();
   if (e->pidfile) {
     r->pidfile = strdup (e->pidfile->path);
     r->pidfile_dev = e->pidfile->dev;

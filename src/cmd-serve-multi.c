@@ -181,7 +181,7 @@ multi_conflict (const struct server_options *opts, const struct serve_how *how)
 /* Every export's URI, one a line; with --format json an array of what
  * serve prints for one.
  */
-static int
+int
 print_uris (const struct server *srv, const struct server_options *opts,
             enum output_format format)
 {
@@ -236,8 +236,6 @@ static int
 serve_detached (const struct multi *m, const struct server_options *opts,
                 const struct serve_how *how)
 {
-  struct server srv;
-  int rc = EXIT_OK;
   _cleanup_free_ char *names = NULL;
   size_t len = 0;
 
@@ -249,49 +247,7 @@ serve_detached (const struct multi *m, const struct server_options *opts,
     fprintf (f, "%s%s", i ? " " : "", m->names[i]);
   if (fclose (steal_pointer (&f)) == EOF)
     return error_errno (errno, "export names"), EXIT_ERROR;
-  if (server_start_detached (&m->locs[0], opts, names, how->state_dir,
-                             how->pidfile, &srv) == -1)
-    return EXIT_ERROR;
-  if (print_uris (&srv, opts, how->format) == -1) {
-    kill (srv.pid, SIGTERM);        /* nobody would know of it */
-    rc = EXIT_ERROR;
-  }
-  server_clear (&srv);
-  return rc;
-}
-
-/* --foreground or --run: the server is our child. */
-static int
-serve_here (const struct multi *m, const struct server_options *opts,
-            const struct serve_how *how)
-{
-  struct pidfile_record pf = { .path = NULL };
-  struct server srv;
-  int rc;
-
-  server_block_signals ();
-  if (how->pidfile && pidfile_record_init (&pf, how->pidfile) == -1)
-    return EXIT_ERROR;
-  if (server_start (&m->locs[0], opts, &srv) == -1
-      || (how->pidfile && server_record (&srv, &pf.rec) == -1)) {
-    server_stop (&srv);
-    server_clear (&srv);
-    pidfile_record_clear (&pf);
-    return EXIT_ERROR;
-  }
-  if (how->run)
-    rc = run_captive (&srv, opts, how->run, -1);
-  else if (print_uris (&srv, opts, how->format) == -1) {
-    server_stop (&srv);
-    rc = EXIT_ERROR;
-  }
-  else {
-    fflush (stdout);
-    rc = stay_in_foreground (&srv);
-  }
-  server_clear (&srv);
-  pidfile_record_clear (&pf);
-  return rc;
+  return serve_in_background (&m->locs[0], opts, names, how);
 }
 
 int
@@ -332,7 +288,7 @@ serve_multi (char **images, size_t n, bool all, struct locate_request *req,
   else if (!how->foreground && !how->run)
     rc = serve_detached (&m, opts, how);
   else
-    rc = serve_here (&m, opts, how);
+    rc = serve_here (&m.locs[0], opts, how);
   opts->exports = NULL;
   opts->n_exports = 0;
   multi_clear (&m);

@@ -390,6 +390,70 @@ serve_activated (struct disk_location *loc, struct server_options *opts)
 }
 
 int
+serve_print (const struct server *srv, const struct server_options *opts,
+             enum output_format format)
+{
+  return opts->n_exports ? print_uris (srv, opts, format) : print_uri (srv, format);
+}
+
+int
+serve_in_background (const struct disk_location *loc,
+                     const struct server_options *opts, const char *image,
+                     const struct serve_how *how)
+{
+  struct server srv;
+  int rc = EXIT_OK;
+
+  if (server_start_detached (loc, opts, image, how->state_dir, how->pidfile,
+                             &srv) == -1)
+    return EXIT_ERROR;
+  if (serve_print (&srv, opts, how->format) == -1) {
+    kill (srv.pid, SIGTERM);      /* nobody would know of it */
+    rc = EXIT_ERROR;
+  }
+  server_clear (&srv);
+  return rc;
+}
+
+int
+serve_here (const struct disk_location *loc, const struct server_options *opts,
+            const struct serve_how *how)
+{
+  struct server srv;
+  int rc;
+
+  /* Only now: a Ctrl-C while locating (a slow --verify) ends us at once,
+   * with nothing to stop; from here on it stops the server in order.
+   * Before the server exists, so that no SIGCHLD or SIGTERM is missed.
+   */
+  server_block_signals ();
+  struct pidfile_record pf = { .path = NULL };
+  if (how->pidfile && pidfile_record_init (&pf, how->pidfile) == -1)
+    return EXIT_ERROR;
+  if (server_start (loc, opts, &srv) == -1
+      || (how->pidfile && server_record (&srv, &pf.rec) == -1)) {
+    server_stop (&srv);
+    server_clear (&srv);
+    pidfile_record_clear (&pf);
+    return EXIT_ERROR;
+  }
+  /* One disk's fd is closed in --run's command (of several, none is). */
+  if (how->run)
+    rc = run_captive (&srv, opts, how->run, opts->n_exports ? -1 : loc->fd);
+  else if (serve_print (&srv, opts, how->format) == -1) {
+    server_stop (&srv);
+    rc = EXIT_ERROR;
+  }
+  else {
+    fflush (stdout);
+    rc = stay_in_foreground (&srv);
+  }
+  server_clear (&srv);
+  pidfile_record_clear (&pf);
+  return rc;
+}
+
+int
 cmd_serve (int argc, char **argv)
 {
   static const struct option longopts[] = {
@@ -552,46 +616,10 @@ cmd_serve (int argc, char **argv)
   if (activated)
     return serve_activated (&loc, &opts);
 
-  struct server srv;
-  if (!foreground && !run) {
-    if (server_start_detached (&loc, &opts, image, state_dir, pidfile, &srv) == -1)
-      return EXIT_ERROR;
-    int rc = EXIT_OK;
-    if (print_uri (&srv, format) == -1) {
-      kill (srv.pid, SIGTERM);      /* nobody would know of it */
-      rc = EXIT_ERROR;
-    }
-    server_clear (&srv);
-    return rc;
-  }
-
-  /* Only now: a Ctrl-C while locating (a slow --verify) ends us at once,
-   * with nothing to stop; from here on it stops the server in order.
-   * Before the server exists, so that no SIGCHLD or SIGTERM is missed.
-   */
-  server_block_signals ();
-  struct pidfile_record pf = { .path = NULL };
-  if (pidfile && pidfile_record_init (&pf, pidfile) == -1)
-    return EXIT_ERROR;
-  if (server_start (&loc, &opts, &srv) == -1
-      || (pidfile && server_record (&srv, &pf.rec) == -1)) {
-    server_stop (&srv);
-    server_clear (&srv);
-    pidfile_record_clear (&pf);
-    return EXIT_ERROR;
-  }
-  int rc;
-  if (run)
-    rc = run_captive (&srv, &opts, run, loc.fd);
-  else if (print_uri (&srv, format) == -1) {
-    server_stop (&srv);
-    rc = EXIT_ERROR;
-  }
-  else {
-    fflush (stdout);
-    rc = stay_in_foreground (&srv);
-  }
-  server_clear (&srv);
-  pidfile_record_clear (&pf);
-  return rc;
+  struct serve_how how = {
+    .pidfile = pidfile, .run = run, .format = format, .state_dir = state_dir,
+  };
+  if (!foreground && !run)
+    return serve_in_background (&loc, &opts, image, &how);
+  return serve_here (&loc, &opts, &how);
 }

@@ -33,6 +33,30 @@ struct serve_how {
   const char *state_dir;     /* --state-dir: the registry of exports */
 };
 
+/* Print what serve prints once SRV answers, in FORMAT: its URI (or, for
+ * OPTS's several exports, print_uris's one a line).
+ */
+int serve_print (const struct server *srv, const struct server_options *opts,
+                 enum output_format format);
+/* cmd-serve-multi.c: every export's URI, one a line; with --format json
+ * an array of what serve prints for one.
+ */
+int print_uris (const struct server *srv, const struct server_options *opts,
+                enum output_format format);
+
+/* LOC's server (the first of OPTS's exports, if several) in the
+ * background, recorded as IMAGE's with HOW's pid file and state
+ * directory; prints its URIs.  An exit code.
+ */
+int serve_in_background (const struct disk_location *loc,
+                         const struct server_options *opts, const char *image,
+                         const struct serve_how *how);
+/* --foreground or --run: the server as our child until it or HOW's
+ * command ends.  An exit code.
+ */
+int serve_here (const struct disk_location *loc, const struct server_options *opts,
+                const struct serve_how *how);
+
 /* serve IMAGES[0..N) (or, ALL, every image of the store that holds a
  * disk) from one qemu-storage-daemon (serve/qsd.h), each under its
  * export name: the reference as given, for ALL the image's first name or

@@ -9,7 +9,6 @@
 #include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <sys/random.h>
 
 #include <json-c/json.h>
 
@@ -407,19 +406,11 @@ registry_list (const char *dir, registry_cb cb, void *arg)
 char *
 registry_new_serve_id (const char *dir)
 {
-  static const char chars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-
   for (int tries = 0; tries < 16; tries++) {
-    unsigned char rnd[6];
-    char id[sizeof SERVE_ID_PREFIX + sizeof rnd];
-    if (getrandom (rnd, sizeof rnd, 0) != sizeof rnd) {
-      error_errno (errno, "getrandom");
-      return NULL;
-    }
+    char id[sizeof SERVE_ID_PREFIX + 6];
     strcpy (id, SERVE_ID_PREFIX);
-    for (size_t i = 0; i < sizeof rnd; i++)
-      id[strlen (SERVE_ID_PREFIX) + i] = chars[rnd[i] % (sizeof chars - 1)];
-    id[strlen (SERVE_ID_PREFIX) + sizeof rnd] = '\0';
+    if (random_name (id + strlen (SERVE_ID_PREFIX), 6) == -1)
+      return NULL;
     _cleanup_free_ char *json = registry_path (dir, id, "json");
     if (!json)
       return NULL;

@@ -179,6 +179,21 @@ socket_prefix (const struct disk_location *loc, char *buf, size_t len)
 static const char socket_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
 #define SOCKET_SUFFIX_LEN 8
 
+int
+random_name (char *out, size_t len)
+{
+  unsigned char rnd[64];
+
+  if (len >= sizeof rnd)
+    abort ();
+  if (getrandom (rnd, len, 0) != (ssize_t) len)
+    return error_errno (errno, "getrandom");
+  for (size_t i = 0; i < len; i++)
+    out[i] = socket_chars[rnd[i] % (sizeof socket_chars - 1)];
+  out[len] = '\0';
+  return 0;
+}
+
 /* Whether NAME is one of ours in the run directory. */
 static bool
 default_socket_name (const char *name)
@@ -293,13 +308,9 @@ socket_listen_unix (const struct disk_location *loc, const struct server_options
     sweep_stale_sockets (dir);
     socket_prefix (loc, prefix, sizeof prefix);
     for (int tries = 0; ; tries++) {
-      unsigned char rnd[SOCKET_SUFFIX_LEN];
-      char suffix[sizeof rnd + 1];
-      if (getrandom (rnd, sizeof rnd, 0) != sizeof rnd)
-        return error_errno (errno, "getrandom");
-      for (size_t i = 0; i < sizeof rnd; i++)
-        suffix[i] = socket_chars[rnd[i] % (sizeof socket_chars - 1)];
-      suffix[sizeof rnd] = '\0';
+      char suffix[SOCKET_SUFFIX_LEN + 1];
+      if (random_name (suffix, SOCKET_SUFFIX_LEN) == -1)
+        return -1;
       if (asprintf (&srv->socket, "%s/%s-%s.sock", dir, prefix, suffix) == -1)
         abort ();
       r = bind_unix (srv->socket, fdp);

@@ -32,6 +32,11 @@ char *unix_uri (const char *export_name, const char *socket);
  */
 char *server_run_dir (void);
 
+/* LEN random characters of [a-z0-9] and a NUL in OUT (LEN < 64), for
+ * names nobody can guess (sockets, export ids): 0, or -1 with error ().
+ */
+int random_name (char *out, size_t len);
+
 /* PATH made absolute by the current directory, or NULL with error () set. */
 char *absolute_path (const char *path);
 

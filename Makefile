@@ -62,6 +62,8 @@ LDFLAGS    += -fsanitize=address,undefined
 endif
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DPACKAGE_VERSION='"$(PACKAGE_VERSION)"' \
              -DLIBEXECDIR='"$(LIBEXECDIR)"' $(SONAMES) \
+             -DNBDKIT_PLUGINDIR='"$(NBDKIT_PLUGINDIR)"' \
+             -DPLUGIN_BESIDE_PROGRAM=$(if $(SANITIZE),0,1) \
              -Isrc $(WARNFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
 LIBS       = $(PKG_LIBS) -ldl
 

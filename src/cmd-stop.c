@@ -50,18 +50,23 @@ struct entry {
 
 struct entries {
   struct entry *v;
-  size_t n;
+  size_t n, allocated;
 };
 
 static int
 collect (const struct export_record *rec, void *arg)
 {
   struct entries *l = arg;
-  struct entry *nv = realloc (l->v, (l->n + 1) * sizeof *nv);
 
-  if (!nv)
-    return error_errno (errno, "exports");
-  l->v = nv;
+  if (l->n == l->allocated) {
+    /* Doubling: one realloc per entry is quadratic where realloc moves. */
+    size_t n = l->allocated ? 2 * l->allocated : 16;
+    struct entry *nv = reallocarray (l->v, n, sizeof *nv);
+    if (!nv)
+      return error_errno (errno, "exports");
+    l->v = nv;
+    l->allocated = n;
+  }
   l->v[l->n++] = (struct entry) {
     .id = strdup (rec->id), .socket = strdup_or_null (rec->socket),
     .volume_socket = strdup_or_null (rec->volume_socket), .uri = strdup_or_null (rec->uri),
@@ -189,7 +194,7 @@ cmd_stop (int argc, char **argv)
       return usage_error ("stop", "an empty EXPORT would be a prefix of every id");
 
   _cleanup_free_ char *dir = NULL;
-  struct entries l = { NULL, 0 };
+  struct entries l = { .v = NULL };
   int rc = EXIT_OK;
 
   if (registry_dir (state_dir, &dir) == -1 || registry_list (dir, collect, &l) == -1) {

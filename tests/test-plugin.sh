@@ -215,6 +215,39 @@ expect_error 1 "^nbdkit: error: fd=3: offset $loc_offset \+ size $((loc_size + 1
     pd_nbdkit -U - "$plugin" fd=3 offset="$loc_offset" size="$((loc_size + 1))" --run true 3<"$loc_file"
 echo "ok fd="
 
+# --- podman-disk serve: its nbdkit loads this plugin on the located fd ---
+# (beside the program, as in the build tree; else nbdkit's plugin
+# directory; else nbdkit's file plugin and offset filter, run here by a
+# copy of podman-disk with no plugin beside it.)
+serve_log=$tmpdir/serve.log
+if [ "$(dirname "$(readlink -f "$PODMAN_DISK")")" = "$(dirname "$(readlink -f "$plugin")")" ]; then
+    podman_disk --log-level debug serve localhost/praw --writable \
+        --run 'nbdcopy "$uri" '"$tmpdir"'/serve.raw &&
+               qemu-io -f raw -c "write -P 0x5a 0 64k" "$uri" >/dev/null &&
+               qemu-io -f raw -c "read -P 0x5a 0 64k" "$uri" >/dev/null' 2> "$serve_log" ||
+        fail "serve --writable through the plugin failed: $(cat "$serve_log")"
+    grep -q "starting .*nbdkit .*--filter=cow $(readlink -f "$plugin") fd=5 offset=$loc_offset size=$loc_size\$" "$serve_log" ||
+        fail "serve did not start nbdkit on this plugin: $(grep starting "$serve_log")"
+    cmp "$raw" "$tmpdir/serve.raw" || fail "serve through the plugin: bytes differ"
+    cmp -n "$loc_size" -i "$loc_offset:0" "$loc_file" "$raw" || fail "serve --writable wrote into the image"
+    echo "ok serve uses the plugin (cow filter over it; the image unchanged)"
+    if [ -e "$(pkg-config --variable=plugindir nbdkit 2>/dev/null)/nbdkit-podman-disk-plugin.so" ]; then
+        echo "not run: serve without the plugin (one is installed in nbdkit's plugin directory)"
+    else
+        mkdir "$tmpdir/bin"
+        cp "$(readlink -f "$PODMAN_DISK")" "$tmpdir/bin/podman-disk"
+        PODMAN_DISK=$tmpdir/bin/podman-disk podman_disk --log-level debug serve localhost/praw \
+            --run 'nbdcopy "$uri" '"$tmpdir"'/file.raw' 2> "$serve_log" ||
+            fail "serve without the plugin failed: $(cat "$serve_log")"
+        grep -q "starting .*nbdkit .*--filter=offset file .*offset=$loc_offset range=$loc_size\$" "$serve_log" ||
+            fail "serve without the plugin: not nbdkit's file plugin: $(grep starting "$serve_log")"
+        cmp "$raw" "$tmpdir/file.raw" || fail "serve without the plugin: bytes differ"
+        echo "ok serve without the plugin: nbdkit's file plugin"
+    fi
+else
+    echo "not run: serve through the plugin (podman-disk $PODMAN_DISK is not beside $plugin)"
+fi
+
 # --- errors: one line each, nbdkit exits 1 ---
 nbdkit_error () { expect_error 1 "^nbdkit: error: $1\$" pd_nbdkit -U - "$plugin" "${@:2}" --run true; }
 nbdkit_error "localhost/nosuch: image not known in .*" localhost/nosuch

@@ -14,6 +14,7 @@
  * record and caches are one per process); reads run in parallel.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -279,7 +280,17 @@ use_given_fd (void)
                   given_offset, given_size, (uint64_t) st.st_size);
     return -1;
   }
-  the_disk.loc.fd = given_fd;
+  /* A descriptor of our own, close-on-exec, in place of the given one:
+   * no --run command inherits the disk, and podman-disk serve's readiness
+   * check sees the server hold the file it located (serve/ready.c).
+   */
+  int fd = fcntl (given_fd, F_DUPFD_CLOEXEC, 0);
+  if (fd == -1) {
+    nbdkit_error ("fd=%d: %m", given_fd);
+    return -1;
+  }
+  close (given_fd);
+  the_disk.loc.fd = fd;
   the_disk.loc.offset = given_offset;
   the_disk.loc.size = given_size;
   the_disk.loc.fmt.virtual_size = given_size;

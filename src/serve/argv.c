@@ -318,18 +318,28 @@ server_argv (const struct disk_location *loc,
       push (&a, "--filter=exportname");
     /* The cow filter opens the plugin read-only below its overlay. */
     push (&a, opts->writable ? "--filter=cow" : "--readonly");
-    push (&a, "--filter=offset");
-    push (&a, "file");
-    /* fd= (nbdkit 1.34) serves the very file.  file= is resolved by
-     * realpath at start and that path opened again for every connection:
-     * it gets a name that only leads to the disk (serve/pin.h).
-     */
-    if (server_nbdkit_takes_fd (exe))
+    if (opts->nbdkit_plugin) {
+      /* Ours reads the inherited fd at the offset, any nbdkit version. */
+      push (&a, "%s", opts->nbdkit_plugin);
       push (&a, "fd=%d", DISK_FD);
-    else
-      push (&a, "file=%s", PIN_PATH);
-    push (&a, "offset=%" PRIu64, loc->offset);
-    push (&a, "range=%" PRIu64, loc->size);
+      push (&a, "offset=%" PRIu64, loc->offset);
+      push (&a, "size=%" PRIu64, loc->size);
+    }
+    else {
+      push (&a, "--filter=offset");
+      push (&a, "file");
+      /* fd= (nbdkit 1.34) serves the very file.  file= is resolved by
+       * realpath at start and that path opened again for every
+       * connection: it gets a name that only leads to the disk
+       * (serve/pin.h).
+       */
+      if (server_nbdkit_takes_fd (exe))
+        push (&a, "fd=%d", DISK_FD);
+      else
+        push (&a, "file=%s", PIN_PATH);
+      push (&a, "offset=%" PRIu64, loc->offset);
+      push (&a, "range=%" PRIu64, loc->size);
+    }
     if (opts->export_name && *opts->export_name) {
       push (&a, "exportname=%s", opts->export_name);
       push (&a, "exportname-strict=true");
@@ -429,6 +439,52 @@ server_find_program (const char *name)
     if (p[len] == '\0')
       return NULL;
   }
+}
+
+#define PLUGIN_SO "nbdkit-podman-disk-plugin.so"
+
+/* A shared object nbdkit may load for us: a regular file of root or the
+ * caller that no one else can change.
+ */
+static bool
+plugin_trusted (const char *path)
+{
+  struct stat st;
+
+  return stat (path, &st) == 0 && S_ISREG (st.st_mode)
+    && (st.st_uid == 0 || st.st_uid == geteuid ())
+    && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
+char *
+server_find_plugin (void)
+{
+  char *path = NULL;
+
+#if PLUGIN_BESIDE_PROGRAM
+  /* The build tree's, as its podman-disk is run by the tests.  (Not in a
+   * sanitizer build: nbdkit cannot load a plugin built with ASan.)
+   */
+  _cleanup_free_ char *self = realpath ("/proc/self/exe", NULL);
+  char *slash = self ? strrchr (self, '/') : NULL;
+  if (slash) {
+    *slash = '\0';
+    if (asprintf (&path, "%s/" PLUGIN_SO, self) == -1)
+      abort ();
+    if (plugin_trusted (path))
+      return path;
+    free (path);
+  }
+#endif
+  if (*NBDKIT_PLUGINDIR) {
+    if (asprintf (&path, "%s/" PLUGIN_SO, NBDKIT_PLUGINDIR) == -1)
+      abort ();
+    if (plugin_trusted (path))
+      return path;
+    free (path);
+  }
+  debug ("no %s: nbdkit serves with its file plugin", PLUGIN_SO);
+  return NULL;
 }
 
 char *

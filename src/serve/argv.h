@@ -68,6 +68,10 @@ struct server_options {
   const char *port;          /* TCP port (1-65535): TCP instead of Unix */
   const char *address;       /* with port: address to bind, default 127.0.0.1 */
   const char *export_name;   /* NULL: the default export "" */
+  const char *nbdkit_plugin; /* nbdkit: podman-disk's own plugin (a path,
+                                server_find_plugin), which serves fd=5 at the
+                                location's offset itself; NULL: nbdkit's file
+                                plugin and offset filter */
   enum server_tls tls;
   const char *tls_certificates; /* with tls: an absolute directory of x509
                                    ca-cert.pem, server-cert.pem, server-key.pem */
@@ -147,5 +151,11 @@ char **server_argv_proxied (const struct disk_location *loc,
 char *server_find_program (const char *name);
 /* KIND's program, or NULL with error () saying what to install. */
 char *server_find (enum server_kind kind);
+/* podman-disk's nbdkit plugin (src/nbdkit/), if installed beside this
+ * program (the build tree) or in nbdkit's plugin directory, owned by root
+ * or the caller and writable by no one else: its path (free it), or NULL,
+ * and then nbdkit serves with its file plugin.
+ */
+char *server_find_plugin (void);
 
 #endif

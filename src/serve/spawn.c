@@ -413,7 +413,7 @@ int
 server_start (const struct disk_location *loc,
               const struct server_options *opts, struct server *srv)
 {
-  _cleanup_free_ char *exe = NULL;
+  _cleanup_free_ char *exe = NULL, *plugin = NULL;
   _cleanup_strv_ char **argv = NULL;
   /* An inherited socket is taken, whatever happens: closed here. */
   _cleanup_close_ int listenfd = opts->listen_fd > 0 ? opts->listen_fd : -1;
@@ -469,8 +469,11 @@ server_start (const struct disk_location *loc,
   }
   else if (srv->kind == SERVER_QSD)
     argv = server_argv_qsd (opts, exe);
-  else
+  else {
+    if (srv->kind == SERVER_NBDKIT)
+      tlsopts.nbdkit_plugin = plugin = server_find_plugin ();
     argv = server_argv (loc, opts, srv->kind, exe);
+  }
   if (argv == NULL)
     goto fail;
   if (verbose)

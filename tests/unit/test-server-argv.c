@@ -4,6 +4,7 @@
  * the very file that was located; an older one gets file=PIN_PATH, a name
  * that its process alone sees, bound to that file (serve/pin.h).  The
  * version comes from "nbdkit --version", here fake nbdkits printing one.
+ * With podman-disk's own plugin, that plugin reads fd=5 on any nbdkit.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,36 @@ check_version (const char *version, bool takes_fd)
          "'%s': the disk as %s", version, takes_fd ? "fd=5" : "file=" PIN_PATH);
   check (has_arg (argv, "offset=1536") && has_arg (argv, "range=1048576")
          && has_arg (argv, "--readonly"), "'%s': offset, range, read-only", version);
+}
+
+/* podman-disk's own plugin, when there is one: it takes the fd, the
+ * offset and the size itself, on any nbdkit: no file plugin, no offset
+ * filter, no pinned name; the cow and exportname filters still apply.
+ */
+static void
+check_own_plugin (void)
+{
+  _cleanup_free_ char *exe = fake_nbdkit ("nbdkit-own", "nbdkit 1.32.5");
+  struct disk_location loc;
+  struct server_options opts = { .kind = SERVER_NBDKIT,
+                                 .nbdkit_plugin = "/p/nbdkit-podman-disk-plugin.so" };
+
+  disk_location_init (&loc);
+  loc.offset = 1536;
+  loc.size = 1 << 20;
+  _cleanup_strv_ char **a = server_argv (&loc, &opts, SERVER_NBDKIT, exe);
+  check (has_arg (a, "/p/nbdkit-podman-disk-plugin.so") && has_arg (a, "fd=5")
+         && has_arg (a, "offset=1536") && has_arg (a, "size=1048576")
+         && has_arg (a, "--readonly"), "own plugin: fd=5 offset= size=, read-only");
+  check (!has_arg (a, "file") && !has_arg (a, "--filter=offset")
+         && !has_arg (a, "file=" PIN_PATH) && !has_arg (a, "range=1048576"),
+         "own plugin: no file plugin, offset filter or pinned name");
+  opts.writable = true;
+  opts.export_name = "vm";
+  _cleanup_strv_ char **w = server_argv (&loc, &opts, SERVER_NBDKIT, exe);
+  check (has_arg (w, "--filter=cow") && !has_arg (w, "--readonly")
+         && has_arg (w, "--filter=exportname") && has_arg (w, "exportname=vm"),
+         "own plugin: --writable is the cow filter, the export name strict");
 }
 
 /* TLS: nbdkit gets its own --tls options; qemu-nbd a credentials object
@@ -188,6 +219,7 @@ main (void)
   check_version ("not nbdkit at all", false);
   check_version ("", false);
   check_hanging_version ();
+  check_own_plugin ();
   check_tls ();
   return unit_summary ();
 }

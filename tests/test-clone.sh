@@ -50,6 +50,32 @@ python3 -c 'import json, sys; v = {c["dest"]: c for c in json.load(open(sys.argv
 c = v[sys.argv[2]]; assert c["base_intact"] and c["virtual_size"] == 16777216 and c["base_format"] == "qcow2", c' \
     "$tmpdir/clones.json" "$V/q.qcow2" || fail "clones --format json: $(cat "$tmpdir/clones.json")"
 
+# holds COUNT DEST: podman has COUNT holds of DEST (io.podman-disk.clone).
+holds () {
+    local n
+    n=$(podman ps -a -q --filter "label=io.podman-disk.clone=$2" | wc -l)
+    [ "$n" = "$1" ] || fail "$2: $n holds, expected $1: $(podman ps -a --filter "label=io.podman-disk.clone=$2")"
+}
+# A clone removed without release leaves its hold: a new clone of that
+# path replaces the stale hold (podman's name is taken), one hold left.
+pd clone localhost/clone-raw:v1 "$V/again.qcow2"
+rm "$V/again.qcow2"
+pd clone localhost/clone-raw:v1 "$V/again.qcow2" || fail "clone over a stale hold failed"
+holds 1 "$V/again.qcow2"
+pd release "$V/again.qcow2"
+holds 0 "$V/again.qcow2"
+rm "$V/again.qcow2"
+# qemu-img fails while podman makes the hold: no clone, no hold, and the
+# error is qemu-img's.
+mkdir "$tmpdir/badbin"
+printf '#!/bin/sh\necho "qemu-img says no" >&2\nexit 1\n' > "$tmpdir/badbin/qemu-img"
+chmod +x "$tmpdir/badbin/qemu-img"
+PATH=$tmpdir/badbin:$PATH expect_error 1 '^podman-disk: qemu-img create failed: qemu-img says no$' \
+    pd clone localhost/clone-raw:v1 "$V/failed.qcow2"
+[ ! -e "$V/failed.qcow2" ] || fail "a failed clone left its file"
+holds 0 "$V/failed.qcow2"
+[ -z "$(ls -A "$V" | grep -v -e '^q.qcow2$' -e '^raw.qcow2$')" ] || fail "temporary files left: $(ls -A "$V")"
+
 # --size grows, never shrinks.
 pd clone --size 64M localhost/clone-q:v1 "$V/big.qcow2"
 [ "$(qemu-img info --output json "$V/big.qcow2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["virtual-size"])')" = 67108864 ] ||

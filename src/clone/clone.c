@@ -218,6 +218,15 @@ clone_create (const struct disk_location *loc,
 
   if ((fd = create_temp (dirfd, tmpname)) == -1)
     return -1;
+  /* podman makes the hold while qemu-img writes the clone: together they
+   * take what the hold alone takes.  A hold whose clone then fails is
+   * released.
+   */
+  struct clone_hold h;
+  if (hold && clone_hold_begin (&h, store, loc, abs, base, id) == -1) {
+    unlinkat (dirfd, tmpname, 0);
+    return -1;
+  }
   int r = write_qcow2 (fd, spec, diskfmt_name (loc->fmt.format), size);
   if (r == 0 && fsetxattr (fd, CLONE_XATTR_BASE_ID, id, strlen (id), 0) == -1) {
     if (!hold)
@@ -235,10 +244,17 @@ clone_create (const struct disk_location *loc,
       ? error ("%s appeared while the clone was made: it is left as it is", dest)
       : error_errno (errno, "cannot create %s", dest);
   unlinkat (dirfd, tmpname, 0);
-  if (r == -1)
+  if (r == -1) {
+    if (hold) {
+      /* (the clone's error is the one to show) */
+      _cleanup_free_ char *why = strdup (error_message ());
+      if (clone_hold_end (&h) == 0)
+        clone_release (store, abs);
+      error ("%s", why ? why : "out of memory");
+    }
     return -1;
-
-  if (hold && clone_hold_create (store, loc, abs, base, id) == -1) {
+  }
+  if (hold && clone_hold_end (&h) == -1) {
     unlinkat (dirfd, name, 0);
     return -1;
   }

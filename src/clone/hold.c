@@ -122,36 +122,73 @@ remove_stale (const struct store_options *store, const char *abs)
   return r;
 }
 
+void
+clone_hold_free (struct clone_hold *h)
+{
+  free (h->l_dest);
+  free (h->l_image);
+  free (h->l_base);
+  free (h->l_id);
+  *h = (struct clone_hold) { .store = NULL };
+}
+
+int
+clone_hold_begin (struct clone_hold *h, const struct store_options *store,
+                  const struct disk_location *loc, const char *abs,
+                  const char *base, const char *id)
+{
+  *h = (struct clone_hold) { .store = store, .abs = abs };
+  hold_name (abs, h->name);
+  if (asprintf (&h->l_dest, "%s=%s", CLONE_LABEL, abs) == -1
+      || asprintf (&h->l_image, "%s=%s", CLONE_LABEL_IMAGE, loc->image_id) == -1
+      || asprintf (&h->l_base, "%s=%s", CLONE_LABEL_BASE, base) == -1
+      || asprintf (&h->l_id, "%s=%s", CLONE_LABEL_BASE_ID, id) == -1) {
+    clone_hold_free (h);
+    return error_errno (ENOMEM, "asprintf");
+  }
+  /* Created, never started: a containerDisk has no program, and needs
+   * none to be created.  By image id: exactly the image located.
+   */
+  const char *args[] = { "create", "--pull", "never", "--network", "none",
+                         "--label", h->l_dest, "--label", h->l_image,
+                         "--label", h->l_base, "--label", h->l_id,
+                         "--name", h->name, loc->image_id, "/nonexistent", NULL };
+  _Static_assert (sizeof args / sizeof args[0] <= sizeof h->args / sizeof h->args[0],
+                  "room for the arguments of podman create");
+  memcpy (h->args, args, sizeof args);
+  if (run_podman_start (store, h->args, &h->child) == -1) {
+    clone_hold_free (h);
+    return -1;
+  }
+  return 0;
+}
+
+int
+clone_hold_end (struct clone_hold *h)
+{
+  int r = run_podman_finish (&h->child, NULL);
+
+  /* DEST did not exist a moment ago: a hold of that name is stale (its
+   * clone was removed without a release).  Listed only then: each podman
+   * run costs more than the clone itself.
+   */
+  if (r == -1 && strstr (error_message (), "already in use")
+      && remove_stale (h->store, h->abs) == 0)
+    r = run_podman (h->store, h->args, NULL);
+  clone_hold_free (h);
+  return r == -1 ? error_context ("cannot hold the image of the clone") : 0;
+}
+
 int
 clone_hold_create (const struct store_options *store,
                    const struct disk_location *loc, const char *abs,
                    const char *base, const char *id)
 {
-  char name[64];
-  _cleanup_free_ char *l_dest = NULL, *l_image = NULL, *l_base = NULL, *l_id = NULL;
-  hold_name (abs, name);
-  if (asprintf (&l_dest, "%s=%s", CLONE_LABEL, abs) == -1
-      || asprintf (&l_image, "%s=%s", CLONE_LABEL_IMAGE, loc->image_id) == -1
-      || asprintf (&l_base, "%s=%s", CLONE_LABEL_BASE, base) == -1
-      || asprintf (&l_id, "%s=%s", CLONE_LABEL_BASE_ID, id) == -1)
-    return error_errno (ENOMEM, "asprintf");
-  /* Created, never started: a containerDisk has no program, and needs
-   * none to be created.  By image id: exactly the image located.
-   */
-  const char *args[] = { "create", "--pull", "never", "--network", "none",
-                         "--label", l_dest, "--label", l_image,
-                         "--label", l_base, "--label", l_id,
-                         "--name", name, loc->image_id, "/nonexistent", NULL };
-  if (run_podman (store, args, NULL) == 0)
-    return 0;
-  /* DEST did not exist a moment ago: a hold of that name is stale (its
-   * clone was removed without a release).  Listed only then: each podman
-   * run costs more than the clone itself.
-   */
-  if (!strstr (error_message (), "already in use") || remove_stale (store, abs) == -1
-      || run_podman (store, args, NULL) == -1)
-    return error_context ("cannot hold the image of the clone");
-  return 0;
+  struct clone_hold h;
+
+  if (clone_hold_begin (&h, store, loc, abs, base, id) == -1)
+    return -1;
+  return clone_hold_end (&h);
 }
 
 int

@@ -6,6 +6,7 @@
 #define PODMAN_DISK_CLONE_HOLD_H
 
 #include "clone/clone.h"
+#include "clone/run.h"
 
 /* Create the hold of clone ABS (absolute path) on LOC's image: a created,
  * never started container named podman-disk-clone-HASH, labelled as
@@ -15,6 +16,26 @@
 int clone_hold_create (const struct store_options *store,
                        const struct disk_location *loc, const char *abs,
                        const char *base, const char *id);
+
+/* clone_hold_create in two steps, so that the clone file is written while
+ * podman makes the hold: clone_hold_begin starts podman create (0, or -1
+ * with error () set: nothing to end), clone_hold_end waits for it (and
+ * retries after a stale hold) and frees H: 0, or -1 with error () set.
+ * STORE and ABS must outlive H.
+ */
+struct clone_hold {
+  const struct store_options *store;
+  const char *abs;
+  char name[64];
+  char *l_dest, *l_image, *l_base, *l_id;   /* --label values */
+  const char *args[24];                     /* podman create ... */
+  struct run_child child;
+};
+int clone_hold_begin (struct clone_hold *h, const struct store_options *store,
+                      const struct disk_location *loc, const char *abs,
+                      const char *base, const char *id);
+int clone_hold_end (struct clone_hold *h);
+void clone_hold_free (struct clone_hold *h);
 
 /* Fill INFO's hold, image_id, image_name (and base_id when NULL) from
  * the hold of INFO->dest in STORE: 0, or -1 with error () set (none, or

@@ -75,47 +75,75 @@ one_line (char *s)
 }
 
 int
-run_program (const char *const *argv, int fd3, char **out, char **err)
+run_start (const char *const *argv, int fd3, struct run_child *c)
 {
-  _cleanup_close_ int outfd = -1, errfd = -1;
-  int status;
-
-  outfd = memfd_create ("podman-disk-stdout", MFD_CLOEXEC);
-  errfd = memfd_create ("podman-disk-stderr", MFD_CLOEXEC);
-  if (outfd == -1 || errfd == -1)
-    return error_errno (errno, "memfd_create");
+  *c = (struct run_child) { .pid = -1, .outfd = -1, .errfd = -1, .name = argv[0] };
+  c->outfd = memfd_create ("podman-disk-stdout", MFD_CLOEXEC);
+  c->errfd = memfd_create ("podman-disk-stderr", MFD_CLOEXEC);
+  if (c->outfd == -1 || c->errfd == -1) {
+    int e = errno;
+    run_child_close (c);
+    return error_errno (e, "memfd_create");
+  }
   debug ("running %s %s ...", argv[0], argv[1] ? argv[1] : "");
   pid_t pid = process_fork ();
-  if (pid == -1)
-    return error_errno (errno, "fork");
+  if (pid == -1) {
+    int e = errno;
+    run_child_close (c);
+    return error_errno (e, "fork");
+  }
   if (pid == 0) {
     int nul = open ("/dev/null", O_RDWR);
     int three = fd3 >= 0 ? fcntl (fd3, F_DUPFD, 10) : -1;
     signal (SIGINT, SIG_DFL);
     signal (SIGTERM, SIG_DFL);
     signal (SIGHUP, SIG_DFL);
-    if (nul == -1 || dup2 (nul, 0) == -1 || dup2 (outfd, 1) == -1
-        || dup2 (errfd, 2) == -1 || (fd3 >= 0 && (three == -1 || dup2 (three, 3) == -1)))
+    if (nul == -1 || dup2 (nul, 0) == -1 || dup2 (c->outfd, 1) == -1
+        || dup2 (c->errfd, 2) == -1 || (fd3 >= 0 && (three == -1 || dup2 (three, 3) == -1)))
       _exit (126);
     close_range (fd3 >= 0 ? 4 : 3, ~0U, 0);
     execvp (argv[0], (char **) argv);
     dprintf (2, "cannot run %s: %s\n", argv[0], strerror (errno));
     _exit (127);
   }
-  if (process_wait (pid, &status, &interrupted) == -1)
+  c->pid = pid;
+  return 0;
+}
+
+void
+run_child_close (struct run_child *c)
+{
+  if (c->outfd >= 0)
+    close (c->outfd);
+  if (c->errfd >= 0)
+    close (c->errfd);
+  c->outfd = c->errfd = -1;
+}
+
+int
+run_finish (struct run_child *c, char **out, char **err)
+{
+  int status;
+  int r = process_wait (c->pid, &status, &interrupted);
+
+  c->pid = -1;
+  if (r == -1) {
+    run_child_close (c);
     return -1;
+  }
   if (err) {
-    _cleanup_free_ char *all = slurp (errfd);
+    _cleanup_free_ char *all = slurp (c->errfd);
     *err = all ? one_line (all) : NULL;
   }
   if (out)
-    *out = slurp (outfd);
+    *out = slurp (c->outfd);
+  run_child_close (c);
   if (WIFSIGNALED (status)) {
     if (out) {
       free (*out);
       *out = NULL;
     }
-    return error ("%s was killed by SIG%s", argv[0], sigabbrev_np (WTERMSIG (status)));
+    return error ("%s was killed by SIG%s", c->name, sigabbrev_np (WTERMSIG (status)));
   }
   if (WEXITSTATUS (status) == 127 && err && *err && strstr (*err, "cannot run "))
     return error ("%s", *err);
@@ -123,13 +151,23 @@ run_program (const char *const *argv, int fd3, char **out, char **err)
 }
 
 int
-run_podman (const struct store_options *store, const char *const *args,
-            char **out)
+run_program (const char *const *argv, int fd3, char **out, char **err)
 {
-  const char *argv[64] = { "podman" };
-  size_t n = 1;
-  _cleanup_free_ char *err = NULL;
+  struct run_child c;
 
+  if (run_start (argv, fd3, &c) == -1)
+    return -1;
+  return run_finish (&c, out, err);
+}
+
+/* ARGV: "podman", STORE's options, ARGS; room for 64 words. */
+static void
+podman_argv (const struct store_options *store, const char *const *args,
+             const char **argv)
+{
+  size_t n = 0;
+
+  argv[n++] = "podman";
   if (store->root) {
     argv[n++] = "--root";
     argv[n++] = store->root;
@@ -142,12 +180,31 @@ run_podman (const struct store_options *store, const char *const *args,
     argv[n++] = "--storage-driver";
     argv[n++] = store->driver;
   }
-  const char *verb = args[0];
   for (; *args && n < 63; args++)
     argv[n++] = *args;
   argv[n] = NULL;
+}
 
-  int r = run_program (argv, -1, out, &err);
+int
+run_podman_start (const struct store_options *store, const char *const *args,
+                  struct run_child *c)
+{
+  const char *argv[64];
+
+  podman_argv (store, args, argv);
+  if (run_start (argv, -1, c) == -1)
+    return -1;
+  c->verb = args[0];
+  return 0;
+}
+
+int
+run_podman_finish (struct run_child *c, char **out)
+{
+  _cleanup_free_ char *err = NULL;
+  const char *verb = c->verb;
+
+  int r = run_finish (c, out, &err);
   if (r == -1)
     return -1;
   if (r != 0) {
@@ -162,4 +219,15 @@ run_podman (const struct store_options *store, const char *const *args,
     return error ("podman %s failed: %s", verb, msg);
   }
   return 0;
+}
+
+int
+run_podman (const struct store_options *store, const char *const *args,
+            char **out)
+{
+  struct run_child c;
+
+  if (run_podman_start (store, args, &c) == -1)
+    return -1;
+  return run_podman_finish (&c, out);
 }

@@ -67,7 +67,7 @@ ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DPACKAGE_VERSION='"$(PACKAGE_VERSION)"' \
              -Isrc $(WARNFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
 LIBS       = $(PKG_LIBS) -ldl
 
-SRCS       = $(wildcard src/*.c src/common/*.c src/image/*.c src/storage/*.c src/layout/*.c src/serve/*.c src/hook/*.c src/clone/*.c src/pull/*.c)
+SRCS       = $(wildcard src/*.c src/common/*.c src/image/*.c src/storage/*.c src/layout/*.c src/serve/*.c src/registry/*.c src/hook/*.c src/clone/*.c src/pull/*.c)
 OBJS       = $(SRCS:%.c=$(BUILDDIR)/%.o)
 LIB_OBJS   = $(filter-out $(BUILDDIR)/src/main.o,$(OBJS))
 UNIT_SRCS  = $(wildcard tests/unit/test-*.c)

@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "hook/state.h"
+#include "registry/registry.h"
 #include "fuzz.h"
 
 int
@@ -22,7 +23,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   memset (&st, 0, sizeof st);
   error_clear ();
   if (oci_state_parse (buf, size, &st) == 0) {
-    FUZZ_CHECK (st.id && oci_valid_id (st.id) && !strchr (st.id, '/') &&
+    FUZZ_CHECK (st.id && registry_id_valid (st.id) && !strchr (st.id, '/') &&
                 strcmp (st.id, "..") && strcmp (st.id, "."),
                 "state id '%s' accepted", st.id ? st.id : "(null)");
     FUZZ_CHECK (st.bundle && st.bundle[0] == '/', "bundle '%s' accepted",

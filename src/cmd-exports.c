@@ -18,7 +18,7 @@
 #include "common/text.h"
 #include "hook/export.h"
 #include "hook/state.h"
-#include "hook/registry.h"
+#include "registry/registry.h"
 
 static const char usage[] =
   "Usage: podman-disk exports [OPTIONS]\n"

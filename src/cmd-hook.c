@@ -14,10 +14,11 @@
 #include "clone/clone.h"
 #include "common/cli.h"
 #include "common/error.h"
+#include "common/readall.h"
 #include "common/proc.h"
 #include "hook/export.h"
 #include "hook/state.h"
-#include "hook/registry.h"
+#include "registry/registry.h"
 #include "hook/request.h"
 #include "source.h"
 
@@ -139,7 +140,7 @@ watch_stage (const char *state_dir, int argc, char **argv)
   uintmax_t dev, ino;
   char end;
 
-  if (argc != 7 || !state_dir || !oci_valid_id (argv[0])
+  if (argc != 7 || !state_dir || !registry_id_valid (argv[0])
       || sscanf (argv[1], "%d%c", &cpid, &end) != 1 || cpid <= 0
       || sscanf (argv[2], "%d%c", &cfd, &end) != 1 || cfd < -1
       || sscanf (argv[3], "%d%c", &efd, &end) != 1 || efd < -1

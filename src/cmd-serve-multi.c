@@ -256,7 +256,7 @@ serve_multi (char **images, size_t n, bool all, struct locate_request *req,
              const struct serve_how *how)
 {
   const char *conflict = multi_conflict (opts, how);
-  struct multi m = { NULL };
+  struct multi m = { .locs = NULL };
   int rc;
 
   if (all && n > 0)

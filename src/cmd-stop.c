@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* podman-disk stop: stop exports of the registry (hook/registry.h), the
+/* podman-disk stop: stop exports of the registry (registry/registry.h), the
  * hook's or background serves', named as users see them in exports.
  *
  * Every name is resolved before anything is stopped: a name that matches
@@ -18,7 +18,7 @@
 #include "common/error.h"
 #include "common/text.h"
 #include "hook/export.h"
-#include "hook/registry.h"
+#include "registry/registry.h"
 #include "serve/socket.h"
 
 static const char usage[] =

@@ -7,7 +7,7 @@
  * pid reuse race), and stops the server when that process exits (even if
  * poststop never runs), on SIGTERM (poststop, exports --prune), or when
  * the server exits.  What is the hook's own is here: the registry record
- * the watcher writes and removes (hook/registry.h), its log, the socket in
+ * the watcher writes and removes (registry/registry.h), its log, the socket in
  * a volume shared with the pod and its SELinux label, and the watcher's
  * re-execution as the hook's _watch stage, to watch without the libraries
  * that starting loaded.  The hook returns once the server answered over
@@ -20,7 +20,7 @@
 #include <sys/types.h>
 
 #include "location.h"
-#include "hook/registry.h"
+#include "registry/registry.h"
 
 struct export_params {
   const char *dir;           /* the registry */

@@ -10,6 +10,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/readall.h"
 #include "hook/state.h"
 #include "hook/request.h"
 

@@ -12,6 +12,7 @@
 #include "image/diskfmt.h"
 #include "common/dl.h"
 #include "common/error.h"
+#include "common/readall.h"
 #include "hook/state.h"
 #include "hook/rootfs.h"
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* podman-disk: the OCI state and config.json of a hook's container, see oci.h. */
+/* podman-disk: the OCI state and config.json of a hook's container, see state.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -11,59 +11,12 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/readall.h"
 #include "hook/state.h"
+#include "registry/registry.h"
 
 /* config.json with a seccomp profile is tens of KiB; this is generous. */
 #define CONFIG_MAX (16 * 1024 * 1024)
-
-int
-read_all_fd (int fd, size_t max, const char *what, char **bufp, size_t *lenp)
-{
-  size_t len = 0, cap = 4096;
-  _cleanup_free_ char *buf = malloc (cap + 1);
-
-  if (!buf)
-    return error_errno (errno, "%s", what);
-  for (;;) {
-    if (len == cap) {
-      if (cap >= max)
-        return error ("%s is larger than %zu bytes", what, max);
-      cap = cap * 2 > max ? max : cap * 2;
-      char *p = realloc (buf, cap + 1);
-      if (!p)
-        return error_errno (errno, "%s", what);
-      buf = p;
-    }
-    ssize_t r = read (fd, buf + len, cap - len);
-    if (r == -1 && errno == EINTR)
-      continue;
-    if (r == -1)
-      return error_errno (errno, "reading %s", what);
-    if (r == 0)
-      break;
-    len += r;
-  }
-  buf[len] = '\0';
-  *bufp = steal_pointer (&buf);
-  *lenp = len;
-  return 0;
-}
-
-int
-read_all_file (const char *path, size_t max, char **buf, size_t *len)
-{
-  /* O_NONBLOCK, then a regular file only: a FIFO in the place of
-   * config.json must neither hang the open nor the read.
-   */
-  _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY
-                                 | O_NONBLOCK);
-  struct stat st;
-  if (fd == -1 || fstat (fd, &st) == -1)
-    return error_errno (errno, "%s", path);
-  if (!S_ISREG (st.st_mode))
-    return error ("%s: not a regular file", path);
-  return read_all_fd (fd, max, path, buf, len);
-}
 
 /* One JSON object from BUF, all of it; WHAT names it in messages. */
 static json_object *
@@ -164,20 +117,6 @@ take_annotations (json_object *parent, const char *what, json_object **out)
   return 0;
 }
 
-bool
-oci_valid_id (const char *id)
-{
-  size_t n = strlen (id);
-
-  /* runc's rule is ^[\w+-\.]+$; a leading dot is refused too so that the
-   * id can never be "." or ".." or a hidden file.
-   */
-  if (n == 0 || n > 1024 || id[0] == '.')
-    return false;
-  return strspn (id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                 "0123456789_+-.") == n;
-}
-
 int
 oci_state_parse (const char *buf, size_t len, struct oci_state *st)
 {
@@ -194,7 +133,7 @@ oci_state_parse (const char *buf, size_t len, struct oci_state *st)
       || get_string (o, "bundle", true, what, &st->bundle) == -1
       || take_annotations (o, what, &st->annotations) == -1)
     goto out;
-  if (!oci_valid_id (st->id)) {
+  if (!registry_id_valid (st->id)) {
     error ("%s: the container id \"%s\" is not a valid id", what, st->id);
     goto out;
   }

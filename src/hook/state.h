@@ -55,13 +55,5 @@ void oci_config_clear (struct oci_config *cfg);
 const char *oci_config_bind_source (const struct oci_config *cfg,
                                     const char *destination);
 
-/* A container id as runc accepts them, so that it is safe in a file name. */
-bool oci_valid_id (const char *id);
-
-/* Read a whole (small) file or stream: at most MAX bytes, else an error
- * naming WHAT.  The buffer is NUL-terminated.
- */
-int read_all_fd (int fd, size_t max, const char *what, char **buf, size_t *len);
-int read_all_file (const char *path, size_t max, char **buf, size_t *len);
 
 #endif

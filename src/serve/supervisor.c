@@ -20,7 +20,7 @@
 #include "common/error.h"
 #include "common/proc.h"
 #include "hook/export.h"
-#include "hook/registry.h"
+#include "registry/registry.h"
 #include "serve/socket.h"
 #include "serve/spawn.h"
 #include "serve/supervisor.h"
@@ -396,7 +396,7 @@ pidfile_record_clear (struct pidfile_record *p)
 /* ---- serve's entry in the registry of exports ---------------------------- */
 
 /* The record of a background serve: its entry in the registry that the
- * hook's exports are in too (hook/registry.h), so that exports lists it
+ * hook's exports are in too (registry/registry.h), so that exports lists it
  * and stop finds it; and its --pidfile, which the entry names so that a
  * pid file left by a killed supervisor is removed with the entry.
  */

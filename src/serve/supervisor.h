@@ -82,7 +82,7 @@ int pidfile_record_init (struct pidfile_record *p, const char *path);
 void pidfile_record_clear (struct pidfile_record *p);
 
 /* serve in the background: the server of LOC under a supervisor,
- * recorded in the registry of exports (hook/registry.h: STATE_DIR, or
+ * recorded in the registry of exports (registry/registry.h: STATE_DIR, or
  * the default one) as IMAGE's, kind serve, under a new id (SRV's
  * record_id), and in PIDFILE if not NULL, which the entry names.  Dead
  * serves' entries (and their pid files) are removed first.

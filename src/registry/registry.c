@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* podman-disk: the registry of the hook's exports, see registry.h. */
+/* podman-disk: the registry of running exports (the hook's and a background
+ * serve's), see registry.h. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,10 +15,24 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
-#include "hook/state.h"
+#include "common/readall.h"
 #include "common/proc.h"
-#include "hook/registry.h"
+#include "registry/registry.h"
 #include "serve/socket.h"
+
+bool
+registry_id_valid (const char *id)
+{
+  size_t n = strlen (id);
+
+  /* runc's rule is ^[\w+-\.]+$; a leading dot is refused too so that the
+   * id can never be "." or ".." or a hidden file.
+   */
+  if (n == 0 || n > 1024 || id[0] == '.')
+    return false;
+  return strspn (id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                 "0123456789_+-.") == n;
+}
 
 void
 export_record_clear (struct export_record *rec)
@@ -252,7 +267,7 @@ export_record_from_json (json_object *o, struct export_record *rec)
   }
   if (json_object_object_get_ex (o, "writable", &v))
     rec->cow = json_object_get_boolean (v);
-  if (!rec->id || !oci_valid_id (rec->id)) {
+  if (!rec->id || !registry_id_valid (rec->id)) {
     export_record_clear (rec);
     return error ("no valid \"id\"");
   }

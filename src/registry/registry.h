@@ -13,8 +13,8 @@
  * A record is written whole (temporary file + rename), so readers never
  * see half of one.
  */
-#ifndef PODMAN_DISK_HOOK_REGISTRY_H
-#define PODMAN_DISK_HOOK_REGISTRY_H
+#ifndef PODMAN_DISK_REGISTRY_H
+#define PODMAN_DISK_REGISTRY_H
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -25,6 +25,12 @@
 #include "common/proc.h"
 
 struct json_object;
+
+/* An export ID safe as a file name of the registry: a container ID as
+ * runc accepts them ([A-Za-z0-9_+.-], not starting with a dot), which the
+ * hook's IDs are and serve's "serve-XXXXXX" too.
+ */
+bool registry_id_valid (const char *id);
 
 /* The kinds of export. */
 #define EXPORT_KIND_HOOK "hook"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit test: the hook's export registry (src/hook/registry.c): records
+/* Unit test: the registry of exports (src/registry/registry.c): records
  * to JSON and back, atomic writes, listing in id order past a corrupt
  * record, removal that leaves foreign files alone, the state directory
  * rules, and process liveness with pid reuse.
@@ -20,11 +20,11 @@
 #include <json-c/json.h>
 
 #include "common/error.h"
-#include "hook/registry.h"
+#include "registry/registry.h"
 
 #include "unit.h"
 
-static char dir[] = "/tmp/test-hook-registry.XXXXXX";
+static char dir[] = "/tmp/test-registry.XXXXXX";
 
 static char *
 path (const char *name)
@@ -214,7 +214,7 @@ test_processes (void)
   uint64_t start = process_start_time (me);
 
   check (start > 0, "my start time: %llu", (unsigned long long) start);
-  check (process_alive (me, start, "test-hook-registry"), "I am alive, with my name");
+  check (process_alive (me, start, "test-registry"), "I am alive, with my name");
   check (!process_alive (me, start + 1, NULL), "another start time: pid reused");
   check (!process_alive (me, start, "nbdkit"), "not nbdkit");
   pid_t child = fork ();

@@ -155,6 +155,20 @@ build_disk_image () {
     podman build -q -t "$name" "$ctx" >/dev/null
 }
 
+# expect_usage REGEX podman_disk VERB ARGS...: a usage error: exit 2, the
+# first of exactly two lines on stderr matching the extended regex REGEX,
+# the second VERB's hint, and nothing on stdout.
+expect_usage () {
+    local regex=$1 rc=0
+    shift
+    "$@" >"$tmpdir/out" 2>"$tmpdir/err" || rc=$?
+    [ "$rc" = 2 ] || { cat "$tmpdir/err" >&2; fail "'$*' exited $rc, expected 2"; }
+    [ "$(wc -l < "$tmpdir/err")" = 2 ] && head -1 "$tmpdir/err" | grep -Eq -- "$regex" &&
+        sed -n 2p "$tmpdir/err" | grep -q "^Try 'podman-disk $2 --help'" ||
+        { cat "$tmpdir/err" >&2; fail "'$*': stderr is not /$regex/ and $2's hint"; }
+    [ ! -s "$tmpdir/out" ] || fail "'$*' printed on stdout"
+}
+
 # expect_error CODE REGEX CMD...: CMD must exit CODE and print exactly one
 # line on stderr, matching the extended regex REGEX, and nothing on stdout.
 expect_error () {

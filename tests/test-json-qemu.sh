@@ -161,11 +161,7 @@ echo "ok - --drive: read-only (or --snapshot, a throw-away overlay), the named f
 usage () {  # REGEX ARGS...: json ARGS is a usage error saying REGEX
     local regex=$1
     shift
-    podman_disk json "$@" > "$tmpdir/out" 2> "$tmpdir/err" && fail "json $* succeeded"
-    [ $? = 2 ] && [ ! -s "$tmpdir/out" ] || fail "json $*: not a usage error"
-    head -1 "$tmpdir/err" | grep -Eq "^podman-disk json: $regex\$" &&
-        sed -n 2p "$tmpdir/err" | grep -q "^Try 'podman-disk json --help'" &&
-        [ "$(wc -l < "$tmpdir/err")" = 2 ] || { cat "$tmpdir/err" >&2; fail "json $*: message"; }
+    expect_usage "^podman-disk json: $regex\$" podman_disk json "$@"
 }
 for bad in a,b 0disk "${name31}x" "" -n d/0 'é'; do
     usage "--blockdev '$(regex_quote "$bad")' is not a qemu node name: a letter, then letters, digits, '-', '.' and '_', at most 31" \

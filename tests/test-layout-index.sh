@@ -38,16 +38,6 @@ expect_error 1 "$d/blobs/sha256/[0-9a-f]{64}: no image for platform linux/s390x 
 expect_error 1 "no image for platform linux/arm/v6 " podman_disk locate --platform linux/arm/v6 "oci:$d"
 # A malformed --platform is a usage error, found with the options; so is
 # --platform or --verify for an image they cannot apply to.
-expect_usage () {
-    local regex=$1 rc=0
-    shift
-    "$@" >"$tmpdir/out" 2>"$tmpdir/err" || rc=$?
-    [ "$rc" = 2 ] || { cat "$tmpdir/err" >&2; fail "'$*' exited $rc, expected 2"; }
-    [ "$(wc -l < "$tmpdir/err")" = 2 ] && head -1 "$tmpdir/err" | grep -Eq -- "$regex" &&
-        sed -n 2p "$tmpdir/err" | grep -q "^Try 'podman-disk $2 --help'" ||
-        { cat "$tmpdir/err" >&2; fail "'$*': stderr is not /$regex/ and a hint"; }
-    [ ! -s "$tmpdir/out" ] || fail "'$*' printed on stdout"
-}
 long=$(printf 'x%.0s' {1..64})
 for p in linux a/b/c/d "" linux/ /amd64 linux//v7 linux/amd64/ "linux/$long"; do
     for cmd in locate json; do

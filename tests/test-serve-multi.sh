@@ -200,17 +200,6 @@ wait_until path_gone "$tmpdir/pid" || fail "--all: pidfile left"
 no_leftovers
 
 # --- Refusals, before anything runs. --------------------------------------
-# expect_usage REGEX CMD...: exit 2, the line and serve's hint.
-expect_usage () {
-    local regex=$1 rc=0
-    shift
-    "$@" >"$tmpdir/out" 2>"$tmpdir/err" || rc=$?
-    [ "$rc" = 2 ] || { cat "$tmpdir/err" >&2; fail "'$*' exited $rc, expected 2"; }
-    [ "$(wc -l < "$tmpdir/err")" = 2 ] && head -1 "$tmpdir/err" | grep -Eq -- "$regex" &&
-        sed -n 2p "$tmpdir/err" | grep -q "^Try 'podman-disk serve --help'" ||
-        { cat "$tmpdir/err" >&2; fail "'$*': stderr is not /$regex/ and a hint"; }
-    [ ! -s "$tmpdir/out" ] || fail "'$*' printed on stdout"
-}
 expect_usage "IMAGE 'multi-b' is given twice" \
     podman_disk serve multi-b localhost/multi-a multi-b
 expect_usage '--export-name .* cannot be used with several images' \

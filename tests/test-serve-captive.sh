@@ -94,6 +94,23 @@ cleanup_fn "kill \$(cat '$tmpdir/tcp.pid')"
     fail "json TCP: export_name/server $(cat "$tmpdir/tcp.json")"
 [ "$(nbdinfo --size "$(j .uri "$tmpdir/tcp.json")")" = 16777216 ] || fail "nbdinfo on the json TCP uri"
 
+# IPv6: the address in brackets, for nbdinfo and libguestfs alike.
+v6_uri=
+if ip -6 addr show dev lo 2>/dev/null | grep -q 'inet6 ::1/'; then
+    p6=$(free_port)
+    podman_disk serve localhost/captive-raw --address ::1 --port "$p6" \
+        --format json --pidfile "$tmpdir/v6.pid" > "$tmpdir/v6.json"
+    cleanup_fn "kill \$(cat '$tmpdir/v6.pid')"
+    [ "$(j .uri "$tmpdir/v6.json")" = "nbd://[::1]:$p6/" ] || fail "json IPv6: uri $(cat "$tmpdir/v6.json")"
+    [ "$(j .guestfs_uri "$tmpdir/v6.json")" = "$(j .uri "$tmpdir/v6.json")" ] ||
+        fail "json IPv6: guestfs_uri $(cat "$tmpdir/v6.json")"
+    nbdcopy "$(j .uri "$tmpdir/v6.json")" "$tmpdir/v6.img"
+    cmp "$tmpdir/fs.img" "$tmpdir/v6.img" || fail "nbdcopy on the IPv6 uri copied other bytes"
+    v6_uri=$(j .guestfs_uri "$tmpdir/v6.json")
+else
+    echo "$testname: left out: IPv6 (no ::1 on lo)"
+fi
+
 # A Unix socket and an export name: libguestfs's own spelling of it.
 podman_disk serve localhost/captive-qcow2 --export-name 'vm disk' \
     --format json --pidfile "$tmpdir/name.pid" > "$tmpdir/name.json"
@@ -127,7 +144,7 @@ grep -q "^podman-disk serve: --format must be text or json, not 'yaml'" "$tmpdir
 
 # libguestfs on every documented form, in one appliance: the --run one
 # (-a "nbd://?socket=$unixsocket"), and guestfs_uri of a Unix socket with
-# an export name and of TCP.  Without KVM it is emulated: slow, not long.
+# an export name, of TCP and of TCP over IPv6.  Without KVM it is emulated: slow, not long.
 if [ -n "${SKIP_ONCE_TESTS:-}" ] || [ -n "${PODMAN_DISK_REAL:-}" ]; then
     # (a sanitizer or valgrind run: libguestfs boots once per CI run, in
     # the plain make check, as the guest boots do)
@@ -139,25 +156,30 @@ elif ! compgen -G "/boot/vmlinuz-*" >/dev/null && ! compgen -G "/lib/modules/*/v
 else
     export LIBGUESTFS_BACKEND=${LIBGUESTFS_BACKEND:-direct}
     export LIBGUESTFS_BACKEND_SETTINGS=${LIBGUESTFS_BACKEND_SETTINGS:-force_tcg}
-    export name_uri tcp_uri
+    export name_uri tcp_uri v6_uri
     name_uri=$(j .guestfs_uri "$tmpdir/name.json")
     tcp_uri=$(j .guestfs_uri "$tmpdir/tcp.json")
+    # (the IPv6 form, when there is one, as a fourth disk: a raw one)
     timeout 600 "$PODMAN_DISK" serve localhost/captive-raw --run '
         guestfish --ro --format=raw -a "nbd://?socket=$unixsocket" -a "$name_uri" -a "$tcp_uri" \
+            ${v6_uri:+-a "$v6_uri"} \
             run : mount-ro /dev/sda / : cat /hello.txt : umount / \
                 : mount-ro /dev/sdb / : cat /hello.txt : umount / \
-                : mount-ro /dev/sdc / : cat /hello.txt' > "$tmpdir/guestfish.out" 2> "$tmpdir/guestfish.err" ||
-        { cat "$tmpdir/guestfish.err" >&2; fail "guestfish on the three forms failed"; }
+                : mount-ro /dev/sdc / : cat /hello.txt : umount / \
+                ${v6_uri:+: mount-ro /dev/sdd / : cat /hello.txt}' > "$tmpdir/guestfish.out" 2> "$tmpdir/guestfish.err" ||
+        { cat "$tmpdir/guestfish.err" >&2; fail "guestfish on the documented forms failed"; }
     # (guestfish's cat adds a newline to the file's own)
-    printf '%s\n' "hello from a raw disk" "hello from podman-disk" "hello from podman-disk" |
+    printf '%s\n' "hello from a raw disk" "hello from podman-disk" "hello from podman-disk" \
+        ${v6_uri:+"hello from a raw disk"} |
         cmp - <(grep -v '^$' "$tmpdir/guestfish.out") || fail "guestfish read: $(cat "$tmpdir/guestfish.out")"
 fi
 
-for f in raw tcp name; do
+for f in raw tcp name ${v6_uri:+v6}; do
     kill "$(cat "$tmpdir/$f.pid")"
 done
-wait_until path_gone "$tmpdir/raw.pid" && wait_until path_gone "$tmpdir/tcp.pid" &&
-    wait_until path_gone "$tmpdir/name.pid" || fail "a background server did not stop"
+for f in raw tcp name ${v6_uri:+v6}; do
+    wait_until path_gone "$tmpdir/$f.pid" || fail "the background server $f did not stop"
+done
 check_no_leftovers localhost/captive-raw
 backing=$qcow2_backing
 check_no_leftovers localhost/captive-qcow2

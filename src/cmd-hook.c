@@ -8,6 +8,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <json-c/json.h>
 
@@ -16,10 +17,12 @@
 #include "common/error.h"
 #include "common/readall.h"
 #include "common/proc.h"
+#include "hook/clonehold.h"
 #include "hook/export.h"
 #include "hook/state.h"
 #include "registry/registry.h"
 #include "hook/request.h"
+#include "hook/rootfs.h"
 #include "source.h"
 
 static const char usage[] =
@@ -42,6 +45,58 @@ enum { OPT_STATE_DIR = OPT_FIRST_COMMAND_OPTION };
 /* The state on stdin is small: runc writes a few hundred bytes. */
 #define STATE_MAX (1024 * 1024)
 
+/* Whether LOC, the disk of the rootfs at ROOT_PATH, lies in one of the
+ * image's layers (an overlay's lower directories), not in what belongs to
+ * the container: its upper directory, or a copy of the image (vfs).
+ */
+static bool
+in_image_layer (const char *root_path, const struct disk_location *loc)
+{
+  _cleanup_strv_ char **dirs = NULL;
+  size_t n;
+
+  if (rootfs_layer_dirs (root_path, &dirs, &n) == -1) {
+    error_clear ();
+    return false;
+  }
+  size_t len = strlen (dirs[0]);
+  return n > 1 && !(strncmp (loc->file, dirs[0], len) == 0 && loc->file[len] == '/');
+}
+
+/* DEST, a clone of LOC (the container's disk), if there is none yet: 1
+ * made (with STORE, where its hold goes), 0 there already, -1 error.
+ */
+static int
+make_clone (const struct oci_state *st, const struct oci_config *cfg,
+            const struct disk_location *loc, const char *dest,
+            struct store_options *store)
+{
+  struct stat sb;
+
+  if (lstat (dest, &sb) == 0 || errno != ENOENT)
+    return 0;           /* clone_take_location checks what it is */
+  /* A rootless container's hook is root in podman's user namespace: the
+   * hold would be a rootful podman on the user's store.
+   */
+  if (process_in_user_namespace ())
+    return error ("the clone %s does not exist, and a rootless container's "
+                  "hook cannot hold its image: make the clone with "
+                  "'podman-disk clone IMAGE %s' first", dest, dest);
+  if (!in_image_layer (cfg->root_path, loc))
+    return error ("the clone %s does not exist, and the disk %s is the "
+                  "container's own (changed in it, or a copy of the image): make "
+                  "the clone with 'podman-disk clone IMAGE %s' first",
+                  dest, loc->member, dest);
+  if (clonehold_store (st->bundle, oci_config_bind_source (cfg, "/run/.containerenv"),
+                       st->id, store) == -1)
+    return error_context ("the clone %s does not exist and cannot be made here "
+                          "(make it with 'podman-disk clone IMAGE %s' first)",
+                          dest, dest);
+  if (clone_create_unheld (loc, dest) == -1)
+    return -1;
+  return 1;
+}
+
 /* The container's start: export its disk if it asks for it. */
 static int
 hook_start (const char *state_dir, const struct oci_state *st)
@@ -53,7 +108,8 @@ hook_start (const char *state_dir, const struct oci_state *st)
   struct export_request req;
   _cleanup_location_ struct disk_location loc;
   struct export_record rec = { 0 };
-  int r = -1;
+  struct store_options hold_store = { NULL };
+  int r = -1, made_clone = 0;
 
   disk_location_init (&loc);
   if (st->pid <= 0)
@@ -85,10 +141,13 @@ hook_start (const char *state_dir, const struct oci_state *st)
       error_context ("container %.12s", st->id);
     goto out;
   }
-  /* Writes into a clone: the clone becomes what is served.  No store: no
-   * podman may run while podman starts this container.
+  /* Writes into a clone: the clone becomes what is served, made now if
+   * there is none (its hold comes after the hook: hook/clonehold.h).  No
+   * store here: no podman may run while podman starts this container.
    */
-  if (req.persistent && clone_take_location (&loc, NULL, req.persistent, false) == -1) {
+  if (req.persistent
+      && ((made_clone = make_clone (st, &cfg, &loc, req.persistent, &hold_store)) == -1
+          || clone_take_location (&loc, NULL, req.persistent, false) == -1)) {
     error_context ("container %.12s: %s=%s%s", st->id, ANNOTATION_WRITABLE,
                    PERSISTENT_PREFIX, req.persistent);
     goto out;
@@ -113,8 +172,14 @@ hook_start (const char *state_dir, const struct oci_state *st)
     goto out;
   }
   debug ("%.12s: %s exports %s at %s", st->id, rec.server, rec.disk, rec.uri);
+  if (made_clone == 1)
+    clonehold_start (&hold_store, ci.image_id, req.persistent);
+  made_clone = 0;
   r = 0;
  out:
+  if (made_clone == 1)
+    unlink (req.persistent);      /* ours, never served: nothing written */
+  clonehold_store_clear (&hold_store);
   export_record_clear (&rec);
   export_request_clear (&req);
   container_ident_clear (&ci);

@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: Apache-2.0
 # The hook's io.podman-disk.writable=persistent:DEST: a container's export
 # writes into DEST, a clone made beforehand by 'podman-disk clone' (which
-# holds the image); the writes are there for the next container, the
-# image's layer is never written.  A DEST that is missing, relative, a
-# clone of another image, or reachable through a directory another user
-# can change fails the start with one line and leaves nothing.
+# holds the image) or by the hook on first use (the hold then made after
+# the hook, by a process of its own); the writes are there for the next
+# container, the image's layer is never written.  A DEST that is
+# relative, a clone of another image, or reachable through a directory
+# another user can change fails the start with one line and leaves
+# nothing.
 source "$(dirname "$0")/functions.sh"
 source "$testsdir/hook-functions.sh"
 requires qemu-img --version
@@ -56,9 +58,6 @@ hpodman rm -f -t 0 "$id" >/dev/null
 
 # ---- refusals: one line, nothing left, the container not running ----
 e=io.podman-disk.export=true
-expect_start_failure "persistent:$tmpdir/none.qcow2: the clone $tmpdir/none.qcow2: No such file" \
-    localhost/hook-pers --annotation "$e" --annotation "$w=persistent:$tmpdir/none.qcow2"
-[ ! -e "$tmpdir/none.qcow2" ] || fail "the hook made a clone it cannot hold"
 expect_start_failure "the value must be cow .*, persistent:/PATH" \
     localhost/hook-pers --annotation "$e" --annotation "$w=persistent:vm.qcow2"
 expect_start_failure "is a clone of another disk" \
@@ -75,4 +74,31 @@ expect_start_failure "not served: keep clones in a directory only you and root c
 qemu-img compare -f qcow2 -F raw "$dest" "$tmpdir/new.img" || fail "a refusal changed the clone"
 
 podman_disk release "$dest" || fail "release"
+
+# ---- first use: the hook makes the clone, its hold comes after ----
+# (--rm: once the container is gone, only the hold keeps the image.)
+first=$tmpdir/first.qcow2
+id=$(hpodman run -d --rm --annotation io.podman-disk.export=true \
+         --annotation "$w=persistent:$first" \
+         localhost/hook-pers /bin/busybox sleep 1000)
+[ -f "$first" ] || fail "the hook made no clone $first"
+[ "$(record_field "$id" file)" = "$first" ] || fail "record: serves $(record_field "$id" file), not the new clone"
+nbdcopy "$(record_field "$id" uri)" "$tmpdir/first.raw"
+cmp "$tmpdir/raw.img" "$tmpdir/first.raw" || fail "the new clone does not show the image's disk"
+nbdcopy "$tmpdir/new.img" "$(record_field "$id" uri)"
+held () { [ "$(podman ps -a -q --filter "label=io.podman-disk.clone=$first" | wc -l)" = 1 ]; }
+wait_until 60 held || fail "no hold of $first: $(podman ps -a)"
+watcher=$(record_field "$id" watcher_pid)
+server=$(record_field "$id" pid)
+hpodman rm -f -t 0 "$id" >/dev/null 2>&1 || :
+assert_export_gone "$id" "$watcher" "$server"
+qemu-img compare -f qcow2 -F raw "$first" "$tmpdir/new.img" || fail "the writes are not in the new clone"
+[ "$(sha256sum < "$layer_file")" = "$layer_sum" ] || fail "the image's layer was written"
+podman_disk clones > "$tmpdir/clones"
+grep -qE "^$first +localhost/hook-pers(:latest)? .* intact$" "$tmpdir/clones" ||
+    fail "clones: $(cat "$tmpdir/clones")"
+podman rmi localhost/hook-pers >/dev/null 2>"$tmpdir/err" && fail "podman rmi removed the image of the new clone"
+grep -q "image is in use" "$tmpdir/err" || fail "podman rmi: $(cat "$tmpdir/err")"
+podman_disk release "$first" || fail "release of the new clone"
+podman rmi localhost/hook-pers >/dev/null || fail "podman rmi refused after release"
 exit 0

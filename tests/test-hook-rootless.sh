@@ -6,6 +6,8 @@
 # runs as root of the user's namespace, finds the disk (a 0440 file of a
 # subordinate uid, readable only there) and exports it under the user's
 # $XDG_RUNTIME_DIR/podman-disk, where the user reads it; rm leaves nothing.
+# A clone on first use (io.podman-disk.writable=persistent:DEST) is refused
+# there: the hook could not hold the image.
 source "$(dirname "$0")/functions.sh"
 requires command podman --version
 requires nbdcopy --version
@@ -65,4 +67,17 @@ for p in "$server" "$watcher"; do
     ! kill -0 "$p" 2>/dev/null || fail "process $p still runs"
 done
 [ -z "$(ls -A "$statedir")" ] || { ls -la "$statedir" >&2; fail "$statedir is not empty"; }
+
+# A clone is not made on first use here: the hook, root of the user's
+# namespace, could not hold the image.  One line; no clone, no export.
+vm=$run/vm.qcow2
+rc=0
+as_user podman run -d --network none --annotation io.podman-disk.export=true \
+    --annotation "io.podman-disk.writable=persistent:$vm" \
+    localhost/locked /bin/busybox sleep 1000 > "$tmpdir/out" 2> "$tmpdir/err" || rc=$?
+[ "$rc" != 0 ] || fail "a rootless container started with a clone the hook cannot hold"
+grep -q "stderr: podman-disk: .*a rootless container's hook cannot hold its image: make the clone with 'podman-disk clone IMAGE $vm' first" "$tmpdir/err" ||
+    { cat "$tmpdir/err" >&2; fail "rootless first-use clone: not the one line"; }
+[ ! -e "$vm" ] || fail "the hook made a clone it cannot hold"
+[ -z "$(ls -A "$statedir")" ] || { ls -la "$statedir" >&2; fail "$statedir is not empty after the refusal"; }
 exit 0

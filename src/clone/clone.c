@@ -183,10 +183,10 @@ clone_size (const struct disk_location *loc, uint64_t size, uint64_t *out)
   return 0;
 }
 
-int
-clone_create (const struct disk_location *loc,
-              const struct store_options *store, const char *dest,
-              uint64_t size)
+/* clone_create, with HOLD: make a podman hold of STORE on LOC's image. */
+static int
+create (const struct disk_location *loc, const struct store_options *store,
+        const char *dest, uint64_t size, bool hold)
 {
   _cleanup_free_ char *abs = clone_abs_path (dest);
   _cleanup_free_ char *copy = strdup (dest), *copy2 = strdup (dest);
@@ -194,13 +194,9 @@ clone_create (const struct disk_location *loc,
   _cleanup_free_ char *base = NULL, *spec = NULL, *id = NULL;
   char tmpname[64];
   struct stat st;
-  bool hold = loc->transport && strcmp (loc->transport, "containers-storage") == 0;
 
   if (!abs || !copy || !copy2)
     return error_errno (ENOMEM, "clone");
-  if (loc->transport && strcmp (loc->transport, "rootfs") == 0)
-    return error ("a container's root filesystem goes away with the container: "
-                  "clone its image instead");
   const char *dir = dirname (copy), *name = basename (copy2);
   dirfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dirfd == -1)
@@ -269,6 +265,24 @@ clone_create (const struct disk_location *loc,
     return error ("the image was removed while it was being cloned: try again");
   }
   return 0;
+}
+
+int
+clone_create (const struct disk_location *loc,
+              const struct store_options *store, const char *dest,
+              uint64_t size)
+{
+  if (loc->transport && strcmp (loc->transport, "rootfs") == 0)
+    return error ("a container's root filesystem goes away with the container: "
+                  "clone its image instead");
+  return create (loc, store, dest, size,
+                 loc->transport && strcmp (loc->transport, "containers-storage") == 0);
+}
+
+int
+clone_create_unheld (const struct disk_location *loc, const char *dest)
+{
+  return create (loc, NULL, dest, 0, false);
 }
 
 /* A qcow2 header's fields, big-endian. */

@@ -50,6 +50,13 @@ int clone_create (const struct disk_location *loc,
                   const struct store_options *store, const char *dest,
                   uint64_t size);
 
+/* clone_create of DEST for the OCI hook, which runs while podman starts
+ * the container and so cannot run podman for a hold: LOC's file must lie
+ * in a layer of the image (never in the container's own upper directory),
+ * and the caller holds the image later (hook/clonehold.h).  Any size.
+ */
+int clone_create_unheld (const struct disk_location *loc, const char *dest);
+
 /* What a clone is, from its qcow2 header and its record. */
 enum clone_state {
   CLONE_INTACT,            /* the base is the file the clone was made on */

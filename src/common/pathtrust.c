@@ -16,6 +16,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/pathtrust.h"
+#include "common/proc.h"
 
 #define MAX_SYMLINKS 40          /* as the kernel's path walk */
 #define MAX_SUBID_RANGES 16
@@ -28,20 +29,6 @@ struct trust {
   size_t n_ranges;
   struct { uid_t start, count; } ranges[MAX_SUBID_RANGES];
 };
-
-/* Is this process in a user namespace other than the initial one? */
-static bool
-in_user_namespace (void)
-{
-  char line[128];
-  unsigned long inside, outside, count;
-  _cleanup_fclose_ FILE *f = fopen ("/proc/self/uid_map", "re");
-
-  if (!f || !fgets (line, sizeof line, f)
-      || sscanf (line, "%lu %lu %lu", &inside, &outside, &count) != 3)
-    return false;
-  return !(inside == 0 && outside == 0 && count == 4294967295UL);
-}
 
 static uid_t
 overflow_uid (void)
@@ -85,7 +72,7 @@ trust_init (struct trust *t)
 {
   memset (t, 0, sizeof *t);
   t->self = geteuid ();
-  t->userns = in_user_namespace ();
+  t->userns = process_in_user_namespace ();
   t->overflow = overflow_uid ();
   t->on_prefix = t->userns;
   if (!t->userns)

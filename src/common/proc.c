@@ -249,3 +249,16 @@ process_describe_status (int status, char *buf, size_t len)
   else
     snprintf (buf, len, "wait status %d", status);
 }
+
+bool
+process_in_user_namespace (void)
+{
+  char line[128];
+  unsigned long inside, outside, count;
+  _cleanup_fclose_ FILE *f = fopen ("/proc/self/uid_map", "re");
+
+  if (!f || !fgets (line, sizeof line, f)
+      || sscanf (line, "%lu %lu %lu", &inside, &outside, &count) != 3)
+    return false;
+  return !(inside == 0 && outside == 0 && count == 4294967295UL);
+}

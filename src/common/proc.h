@@ -81,4 +81,9 @@ bool process_wait_gone (pid_t pid, uint64_t start, int ms);
 /* "status N", "killed by TERM" from a wait status. */
 void process_describe_status (int status, char *buf, size_t len);
 
+/* Whether this process is in a user namespace other than the initial one
+ * (rootless podman's, where uid 0 is a user's): false if it cannot tell.
+ */
+bool process_in_user_namespace (void);
+
 #endif

@@ -19,6 +19,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/proc.h"
 #include "serve/server.h"
 #include "serve/socket.h"
 
@@ -79,20 +80,7 @@ unix_uri (const char *export_name, const char *socket)
 static bool
 host_root (void)
 {
-  char buf[128];
-  unsigned long inside, outside, count;
-  FILE *f;
-  bool initial = false;
-
-  if (geteuid () != 0)
-    return false;
-  if ((f = fopen ("/proc/self/uid_map", "re")) == NULL)
-    return true;
-  if (fgets (buf, sizeof buf, f)
-      && sscanf (buf, "%lu %lu %lu", &inside, &outside, &count) == 3)
-    initial = inside == 0 && outside == 0 && count == 4294967295UL;
-  fclose (f);
-  return initial;
+  return geteuid () == 0 && !process_in_user_namespace ();
 }
 
 char *

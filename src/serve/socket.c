@@ -38,6 +38,18 @@ uri_encode (FILE *f, const char *s, const char *keep)
   }
 }
 
+/* Close F, the memstream of *URI: *URI, or NULL with error () set. */
+static char *
+uri_finish (FILE *f, char **uri)
+{
+  if (fclose (f) == EOF) {
+    free (*uri);
+    error_errno (errno, "URI");
+    return NULL;
+  }
+  return *uri;
+}
+
 /* nbd+unix, or nbds+unix with TLS; USER@ if not NULL. */
 static char *
 unix_uri_tls (const char *export_name, const char *socket, bool tls,
@@ -60,12 +72,7 @@ unix_uri_tls (const char *export_name, const char *socket, bool tls,
   uri_encode (f, export_name ? export_name : "", "/");
   fputs ("?socket=", f);
   uri_encode (f, socket, "/");
-  if (fclose (f) == EOF) {
-    free (uri);
-    error_errno (errno, "URI");
-    return NULL;
-  }
-  return uri;
+  return uri_finish (f, &uri);
 }
 
 char *
@@ -460,12 +467,7 @@ socket_uri (const struct server_options *opts, const struct server *srv)
   else
     fprintf (f, "%s:%s/", address, srv->port);
   uri_encode (f, srv->export_name, "/");
-  if (fclose (f) == EOF) {
-    free (uri);
-    error_errno (errno, "URI");
-    return NULL;
-  }
-  return uri;
+  return uri_finish (f, &uri);
 }
 
 char *
@@ -494,12 +496,7 @@ socket_guestfs_uri (const struct server *srv)
   }
   fputs ("?socket=", f);
   uri_encode (f, srv->socket, "/");
-  if (fclose (f) == EOF) {
-    free (uri);
-    error_errno (errno, "URI");
-    return NULL;
-  }
-  return uri;
+  return uri_finish (f, &uri);
 }
 
 static void

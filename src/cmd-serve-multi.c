@@ -171,8 +171,6 @@ multi_conflict (const struct server_options *opts, const struct serve_how *how)
     return "--export-name (each export is named after its image)";
   if (opts->kind != SERVER_AUTO)
     return "--server (qemu-storage-daemon serves several disks)";
-  if (opts->writable)
-    return "--writable";
   if (how->clone)
     return "--writable=persistent:DEST";
   return NULL;

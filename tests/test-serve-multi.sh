@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: Apache-2.0
 # serve IMAGE1 IMAGE2 ... and serve --all: one qemu-storage-daemon, one
 # read-only export per disk under its image's name, each the guest view
-# (or with --no-decode the bytes as stored); a hostile disk among them
-# refuses the whole serve; stopping leaves no process or socket.
+# (or with --no-decode the bytes as stored), with --writable each on a
+# throw-away overlay of its own; a hostile disk among them refuses the
+# whole serve; stopping leaves no process or socket.
 source "$(dirname "$0")/functions.sh"
 source "$testsdir/serve-lib.sh"
 requires_serve
 requires qemu-img --version
+requires qemu-io --version
 requires qemu-storage-daemon --version
 requires jq --version
 setup_store
@@ -199,13 +201,42 @@ wait_until path_gone "$sock" || fail "--all: socket $sock left"
 wait_until path_gone "$tmpdir/pid" || fail "--all: pidfile left"
 no_leftovers
 
+# --- --writable: each export its own throw-away overlay. -------------------
+# Writes to a (raw) and c (qcow2, the guest view) read back, each only in
+# its own export; b unchanged; the layers never written; nothing left.
+sum_a=$(sha256sum < "$backing_a") sum_c=$(sha256sum < "$backing_c")
+make_raw_disk "$tmpdir/w.img" 1
+ls /var/tmp > "$tmpdir/vartmp.before"
+podman_disk serve localhost/multi-a multi-b localhost/multi-c --writable \
+    --run '
+    set -e
+    a="${uri%%\?*}localhost/multi-a?${uri#*\?}" b="${uri%%\?*}multi-b?${uri#*\?}"
+    c="${uri%%\?*}localhost/multi-c?${uri#*\?}"
+    for u in "$a" "$b" "$c"; do nbdinfo --is read-only "$u" && exit 11; done
+    qemu-io -f raw -c "write -P 0x5a 1M 64k" "$a" > /dev/null
+    qemu-io -f raw -c "write -P 0xa5 0 64k" "$c" > /dev/null
+    qemu-io -f raw -c "read -P 0x5a 1M 64k" "$a" > /dev/null
+    qemu-io -f raw -c "read -P 0xa5 0 64k" "$c" > /dev/null
+    nbdcopy "$b" '"$tmpdir"'/w.b
+    nbdcopy "$a" '"$tmpdir"'/w.a' 2> "$tmpdir/w.err" ||
+    fail "serve --writable of three images: $(cat "$tmpdir/w.err")"
+cmp "$tmpdir/b.img" "$tmpdir/w.b" || fail "--writable: b changed by writes to the others"
+cmp -n $((1024 * 1024)) "$tmpdir/a.img" "$tmpdir/w.a" || fail "--writable: a's first MiB changed"
+cmp -n $((64 * 1024)) -i 0:$((1024 * 1024)) <(head -c $((64 * 1024)) /dev/zero | tr '\0' '\132') "$tmpdir/w.a" ||
+    fail "--writable: a's write is not there"
+[ "$(sha256sum < "$backing_a")" = "$sum_a" ] && [ "$(sha256sum < "$backing_c")" = "$sum_c" ] ||
+    fail "--writable wrote into an image's layer"
+no_leftovers
+ls /var/tmp | comm -13 "$tmpdir/vartmp.before" - | grep '^podman-disk-server\.' &&
+    fail "a server's temporary directory is left in /var/tmp"
+
 # --- Refusals, before anything runs. --------------------------------------
 expect_usage "IMAGE 'multi-b' is given twice" \
     podman_disk serve multi-b localhost/multi-a multi-b
 expect_usage '--export-name .* cannot be used with several images' \
     podman_disk serve multi-a multi-b --export-name x
-expect_usage '--writable cannot be used with several images' \
-    podman_disk serve multi-a multi-b --writable
+expect_usage '--writable=persistent:DEST cannot be used with several images' \
+    podman_disk serve multi-a multi-b --writable=persistent:$tmpdir/vm.qcow2
 expect_usage '--server .* cannot be used with several images' \
     podman_disk serve multi-a multi-b --server qemu-nbd
 expect_usage '--all .*no IMAGE with it' podman_disk serve --all multi-a

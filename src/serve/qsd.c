@@ -3,14 +3,17 @@
  * serve/qsd.h.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
+#include "clone/run.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "serve/argv.h"
@@ -45,6 +48,61 @@ push_json (char ***v, size_t *n, const char *option, json_object *o)
   json_object_put (o);
 }
 
+/* --writable: export I's overlay node, a qcow2 in its inherited file over
+ * the disk's node (named here: the file's header names no backing file).
+ */
+static json_object *
+overlay_node (const struct server_options *opts, size_t i)
+{
+  char path[32], node[32], backing[32];
+  snprintf (path, sizeof path, "/dev/fd/%d", QSD_OVERLAY_FD (opts->n_exports, i));
+  snprintf (node, sizeof node, "overlay%zu", i);
+  snprintf (backing, sizeof backing, "disk%zu", i);
+  json_object *file = json_object_new_object ();
+  json_object_object_add (file, "driver", json_object_new_string ("file"));
+  json_object_object_add (file, "filename", json_object_new_string (path));
+  json_object *o = json_object_new_object ();
+  json_object_object_add (o, "driver", json_object_new_string ("qcow2"));
+  json_object_object_add (o, "node-name", json_object_new_string (node));
+  json_object_object_add (o, "file", file);
+  json_object_object_add (o, "backing", json_object_new_string (backing));
+  return o;
+}
+
+int
+qsd_make_overlays (const struct server_options *opts, const char *dir, int *fds)
+{
+  for (size_t i = 0; i < opts->n_exports; i++)
+    fds[i] = -1;
+  for (size_t i = 0; i < opts->n_exports; i++) {
+    char size[32];
+    _cleanup_free_ char *err = NULL;
+    /* No name: nothing to remove, whatever happens to the server. */
+    fds[i] = open (dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fds[i] == -1) {
+      error_errno (errno, "cannot create an overlay in %s", dir);
+      goto fail;
+    }
+    snprintf (size, sizeof size, "%" PRIu64, qsd_export_size (opts, i));
+    const char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2",
+                           "/dev/fd/3", size, NULL };
+    int r = run_program (argv, fds[i], NULL, &err);
+    if (r == 127)
+      error ("qemu-img not found: install qemu-utils (Debian) or qemu-img (Fedora)");
+    else if (r > 0)
+      error ("qemu-img create (the overlay of %s) failed: %s",
+             opts->exports[i].name, err && *err ? err : "no message");
+    if (r != 0)
+      goto fail;
+  }
+  return 0;
+ fail:
+  for (size_t i = 0; i < opts->n_exports; i++)
+    if (fds[i] >= 0)
+      close (steal_fd (&fds[i]));
+  return -1;
+}
+
 char **
 server_argv_qsd (const struct server_options *opts, const char *exe)
 {
@@ -63,6 +121,8 @@ server_argv_qsd (const struct server_options *opts, const char *exe)
     }
     json_object_object_add (tree, "node-name", json_object_new_string (node));
     push_json (&v, &n, "--blockdev", tree);
+    if (opts->writable)
+      push_json (&v, &n, "--blockdev", overlay_node (opts, i));
   }
   /* As qemu-nbd's, always required (see serve/argv.h). */
   if (opts->tls != SERVER_TLS_OFF) {
@@ -82,14 +142,14 @@ server_argv_qsd (const struct server_options *opts, const char *exe)
   for (size_t i = 0; i < opts->n_exports; i++) {
     char id[32], node[32];
     snprintf (id, sizeof id, "export%zu", i);
-    snprintf (node, sizeof node, "disk%zu", i);
+    snprintf (node, sizeof node, opts->writable ? "overlay%zu" : "disk%zu", i);
     json_object *e = json_object_new_object ();
     json_object_object_add (e, "type", json_object_new_string ("nbd"));
     json_object_object_add (e, "id", json_object_new_string (id));
     json_object_object_add (e, "node-name", json_object_new_string (node));
     json_object_object_add (e, "name",
                             json_object_new_string (opts->exports[i].name));
-    json_object_object_add (e, "writable", json_object_new_boolean (0));
+    json_object_object_add (e, "writable", json_object_new_boolean (opts->writable));
     push_json (&v, &n, "--export", e);
   }
   return v;

@@ -8,7 +8,8 @@
  * it was removed since), every format named (never probed), read-only;
  * one --nbd-server on the listening socket podman-disk bound (fd 3,
  * addr.type=fd), and one read-only NBD --export per disk under its own
- * name.  Everything else (the socket, the supervisor, readiness, stopping)
+ * name; with --writable, each export is a writable qcow2 overlay of its
+ * own over its disk, in an anonymous file (QSD_OVERLAY_FD).  Everything else (the socket, the supervisor, readiness, stopping)
  * is serve's own: see serve/server.h, with OPTS's exports set.
  */
 #ifndef PODMAN_DISK_SERVE_QSD_H
@@ -20,6 +21,18 @@
 
 /* The descriptor a server of several disks gets export I's disk as. */
 #define QSD_DISK_FD(i) (DISK_FD + (int) (i))
+
+/* With --writable, export I of N's copy-on-write overlay: an anonymous
+ * qcow2 file (thrown away with the server, the image never written) that
+ * the server inherits after the disks.
+ */
+#define QSD_OVERLAY_FD(n, i) (DISK_FD + (int) (n) + (int) (i))
+
+/* OPTS's overlays (OPTS->writable): for each export, a qcow2 of its size
+ * with no name, in directory DIR, into FDS[0..n_exports).  0, or -1 with
+ * error () set and FDS closed.
+ */
+int qsd_make_overlays (const struct server_options *opts, const char *dir, int *fds);
 
 /* The argument vector (free with strv_free) of qemu-storage-daemon EXE
  * serving OPTS's exports; NULL with error () set (a disk qemu cannot

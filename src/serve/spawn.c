@@ -395,10 +395,19 @@ ready_wait_exports (struct server *srv, const struct server_options *opts,
     }
     srv->export_name = (char *) opts->exports[i].name;
     r = ready_wait (srv, opts, probe, addr, addrlen,
-                    qsd_export_size (opts, i), true, opts->exports[i].loc->fd);
+                    qsd_export_size (opts, i), !opts->writable,
+                    opts->exports[i].loc->fd);
   }
   srv->export_name = name;
   return r;
+}
+
+static void
+close_overlays (int *fds, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (fds[i] >= 0)
+      close (steal_fd (&fds[i]));
 }
 
 static void
@@ -509,8 +518,12 @@ server_start (const struct disk_location *loc,
   if ((srv->uri = socket_uri (opts, srv)) == NULL)
     goto fail;
 
+  /* One probe per export; the disks' fds, and with several writable
+   * ones each export's overlay after them (serve/qsd.h).
+   */
   size_t ndisks = opts->n_exports ? opts->n_exports : 1;
-  if ((diskfds = calloc (ndisks, sizeof *diskfds)) == NULL
+  size_t noverlays = opts->n_exports && opts->writable ? opts->n_exports : 0;
+  if ((diskfds = calloc (ndisks + noverlays, sizeof *diskfds)) == NULL
       || (probes = calloc (ndisks, sizeof *probes)) == NULL) {
     error_errno (errno, "calloc");
     goto fail;
@@ -521,17 +534,23 @@ server_start (const struct disk_location *loc,
   }
   if (make_tmpdir (tmpdir) == -1)
     goto fail;
+  if (noverlays && qsd_make_overlays (opts, tmpdir, diskfds + ndisks) == -1) {
+    remove_tmpdir (tmpdir);
+    goto fail;
+  }
   for (size_t i = 0; i < ndisks; i++)
     if ((probes[i] = ready_probe_early (&addr, addrlen)) == -2) {
       probes[i] = -1;
       close_probes (probes, ndisks);
+      close_overlays (diskfds + ndisks, noverlays);
       remove_tmpdir (tmpdir);
       goto fail;
     }
   int probe = probes[0];
   int listenfds[LISTEN_FDS_MAX] = { listenfd, alsofd };
-  int r = spawn (exe, argv, listenfds, alsofd >= 0 ? 2 : 1, diskfds, ndisks,
-                 tmpdir, srv);
+  int r = spawn (exe, argv, listenfds, alsofd >= 0 ? 2 : 1, diskfds,
+                 ndisks + noverlays, tmpdir, srv);
+  close_overlays (diskfds + ndisks, noverlays);   /* the server's now */
   /* Only the server holds the sockets now: if it dies, clients see it. */
   close (steal_fd (&listenfd));
   if (alsofd >= 0)

@@ -114,6 +114,33 @@ main (void)
   check (qsd_export_size (&opts, 1) == 196608, "--no-decode: the stored size");
   json_object_put (b1);
 
+  /* --writable: each export a qcow2 overlay in the file after the disks,
+   * its backing the disk's node by name, written to; the disks as they
+   * were, read-only.
+   */
+  opts.decode = true;
+  opts.writable = true;
+  _cleanup_strv_ char **w = server_argv_qsd (&opts, "qemu-storage-daemon");
+  json_object *w0 = option_json (w, "--blockdev", 0), *o0 = option_json (w, "--blockdev", 1);
+  json_object *w1 = option_json (w, "--blockdev", 2), *o1 = option_json (w, "--blockdev", 3);
+  check (w0 && str_is (w0, "node-name", "disk0") && str_is (w0, "read-only", "true")
+         && w1 && str_is (w1, "node-name", "disk1") && str_is (w1, "read-only", "true"),
+         "--writable: the disks read-only");
+  check (o0 && str_is (o0, "node-name", "overlay0") && str_is (o0, "driver", "qcow2")
+         && str_is (o0, "file.filename", "/dev/fd/7") && str_is (o0, "backing", "disk0")
+         && o1 && str_is (o1, "file.filename", "/dev/fd/8") && str_is (o1, "backing", "disk1")
+         && QSD_OVERLAY_FD (2, 1) == 8,
+         "--writable: an overlay each, from fd 7 on, over its disk");
+  e0 = option_json (w, "--export", 0);
+  e1 = option_json (w, "--export", 1);
+  check (e0 && str_is (e0, "node-name", "overlay0") && str_is (e0, "writable", "true")
+         && e1 && str_is (e1, "node-name", "overlay1") && str_is (e1, "writable", "true"),
+         "--writable: the exports are the overlays, writable");
+  json_object *objs[] = { w0, o0, w1, o1, e0, e1 };
+  for (size_t i = 0; i < sizeof objs / sizeof objs[0]; i++)
+    json_object_put (objs[i]);
+  opts.writable = false;
+
   /* TLS with a PSK directory: qemu-nbd's object, required by the server. */
   opts.tls = SERVER_TLS_ON;
   opts.tls_psk = "/keys/keys.psk";

@@ -3,6 +3,7 @@
  * it runs (hooks/podman-disk-*.json.in configure it in hooks.d).
  */
 #include <errno.h>
+#include <libgen.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "clone/clone.h"
 #include "common/cli.h"
 #include "common/error.h"
+#include "common/pathtrust.h"
 #include "common/readall.h"
 #include "common/proc.h"
 #include "hook/clonehold.h"
@@ -87,6 +89,15 @@ make_clone (const struct oci_state *st, const struct oci_config *cfg,
                   "container's own (changed in it, or a copy of the image): make "
                   "the clone with 'podman-disk clone IMAGE %s' first",
                   dest, loc->member, dest);
+  /* Made (and removed, if it cannot be served) by root through this
+   * path: no one else may be able to change where it leads.
+   */
+  _cleanup_free_ char *dir = strdup (dest);
+  if (!dir)
+    return error_errno (errno, "strdup");
+  if (pathtrust_check (dirname (dir), -1) == -1)
+    return error_context ("not made: keep clones in a directory only you "
+                          "and root can change");
   if (clonehold_store (st->bundle, oci_config_bind_source (cfg, "/run/.containerenv"),
                        st->id, store) == -1)
     return error_context ("the clone %s does not exist and cannot be made here "

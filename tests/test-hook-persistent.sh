@@ -72,6 +72,10 @@ cp --sparse=always --preserve=xattr "$dest" "$open/vm.qcow2"
 expect_start_failure "not served: keep clones in a directory only you and root can change" \
     localhost/hook-pers --annotation "$e" --annotation "$w=persistent:$open/vm.qcow2"
 qemu-img compare -f qcow2 -F raw "$dest" "$tmpdir/new.img" || fail "a refusal changed the clone"
+# Nor is a clone made there on first use.
+expect_start_failure "not made: keep clones in a directory only you and root can change" \
+    localhost/hook-pers --annotation "$e" --annotation "$w=persistent:$open/new.qcow2"
+[ ! -e "$open/new.qcow2" ] || fail "the hook made a clone in a directory anyone can write"
 
 podman_disk release "$dest" || fail "release"
 

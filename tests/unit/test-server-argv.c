@@ -48,19 +48,28 @@ has_arg (char **argv, const char *want)
   return false;
 }
 
+/* A located 1 MiB disk at OFFSET, of no file (argv needs no more). */
+static struct disk_location
+mib_at (uint64_t offset)
+{
+  struct disk_location loc;
+
+  disk_location_init (&loc);
+  loc.offset = offset;
+  loc.size = 1 << 20;
+  return loc;
+}
+
 static void
 check_version (const char *version, bool takes_fd)
 {
   static int n;
   char name[32];
-  struct disk_location loc;
+  struct disk_location loc = mib_at (1536);
   struct server_options opts = { .kind = SERVER_NBDKIT };
 
   snprintf (name, sizeof name, "nbdkit-%d", n++);
   _cleanup_free_ char *exe = fake_nbdkit (name, version);
-  disk_location_init (&loc);
-  loc.offset = 1536;
-  loc.size = 1 << 20;
 
   check (server_nbdkit_takes_fd (exe) == takes_fd, "'%s': takes fd=: %s",
          version, takes_fd ? "yes" : "no");
@@ -81,13 +90,10 @@ static void
 check_own_plugin (void)
 {
   _cleanup_free_ char *exe = fake_nbdkit ("nbdkit-own", "nbdkit 1.32.5");
-  struct disk_location loc;
+  struct disk_location loc = mib_at (1536);
   struct server_options opts = { .kind = SERVER_NBDKIT,
                                  .nbdkit_plugin = "/p/nbdkit-podman-disk-plugin.so" };
 
-  disk_location_init (&loc);
-  loc.offset = 1536;
-  loc.size = 1 << 20;
   _cleanup_strv_ char **a = server_argv (&loc, &opts, SERVER_NBDKIT, exe);
   check (has_arg (a, "/p/nbdkit-podman-disk-plugin.so") && has_arg (a, "fd=5")
          && has_arg (a, "offset=1536") && has_arg (a, "size=1048576")
@@ -112,13 +118,10 @@ static void
 check_tls (void)
 {
   _cleanup_free_ char *exe = fake_nbdkit ("nbdkit-tls", "nbdkit 1.34.0");
-  struct disk_location loc;
+  struct disk_location loc = mib_at (0);
   struct server_options opts = { .kind = SERVER_NBDKIT, .tls = SERVER_TLS_ON,
                                  .tls_psk = "/k/keys.psk" };
 
-  disk_location_init (&loc);
-  loc.offset = 0;
-  loc.size = 1 << 20;
   _cleanup_strv_ char **a = server_argv (&loc, &opts, SERVER_NBDKIT, exe);
   check (has_arg (a, "--tls=on") && has_arg (a, "--tls-psk=/k/keys.psk")
          && !has_arg (a, "--tls-certificates=/k/keys.psk"), "nbdkit: --tls=on --tls-psk");

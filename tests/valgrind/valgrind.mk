@@ -39,6 +39,7 @@ check-valgrind: $(PROG)
 	    -e 's|@VALGRIND_LOGDIR@|$(abspath $(BUILDDIR)/valgrind)|' \
 	    -e 's|@VALGRIND_SUPP@|$(abspath tests/valgrind/podman-disk.supp)|' \
 	    -e "s|@VALGRIND@|$$(command -v valgrind)|" \
+	    -e "s|@MKTEMP@|$$(command -v mktemp)|" \
 	    tests/valgrind/podman-disk > $(BUILDDIR)/valgrind/podman-disk
 	chmod 755 $(BUILDDIR)/valgrind/podman-disk
 	@# The summary is printed whether the tests passed or not; either

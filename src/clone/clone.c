@@ -142,18 +142,27 @@ create_temp (int dirfd, char name[64])
 }
 
 /* qemu-img writes the qcow2 into FD (a file of ours, as its fd 3: no
- * name is opened that someone could swap).  The base is opened to check
+ * name is opened that someone could swap).  A base is opened to check
  * the spec, read-only, never written.
  */
-static int
-write_qcow2 (int fd, const char *spec, const char *format, uint64_t size)
+int
+clone_write_qcow2 (int fd, const char *spec, const char *format, uint64_t size)
 {
   char sizebuf[32];
   _cleanup_free_ char *err = NULL;
 
   snprintf (sizebuf, sizeof sizebuf, "%" PRIu64, size);
-  const char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2",
-                         "-F", format, "-b", spec, "/dev/fd/3", sizebuf, NULL };
+  const char *argv[12] = { "qemu-img", "create", "-q", "-f", "qcow2" };
+  size_t n = 5;
+  if (spec) {
+    argv[n++] = "-F";
+    argv[n++] = format;
+    argv[n++] = "-b";
+    argv[n++] = spec;
+  }
+  argv[n++] = "/dev/fd/3";
+  argv[n++] = sizebuf;
+  argv[n] = NULL;
   int r = run_program (argv, fd, NULL, &err);
   if (r == -1)
     return -1;
@@ -223,7 +232,7 @@ create (const struct disk_location *loc, const struct store_options *store,
     unlinkat (dirfd, tmpname, 0);
     return -1;
   }
-  int r = write_qcow2 (fd, spec, diskfmt_name (loc->fmt.format), size);
+  int r = clone_write_qcow2 (fd, spec, diskfmt_name (loc->fmt.format), size);
   if (r == 0 && fsetxattr (fd, CLONE_XATTR_BASE_ID, id, strlen (id), 0) == -1) {
     if (!hold)
       fprintf (stderr, "podman-disk: warning: %s: cannot record the identity of "

@@ -57,6 +57,12 @@ int clone_create (const struct disk_location *loc,
  */
 int clone_create_unheld (const struct disk_location *loc, const char *dest);
 
+/* Write a qcow2 of virtual size SIZE into FD with qemu-img: over the
+ * backing file SPEC of format FORMAT, or with no backing file when SPEC
+ * is NULL.  0, or -1 with error () set.
+ */
+int clone_write_qcow2 (int fd, const char *spec, const char *format, uint64_t size);
+
 /* What a clone is, from its qcow2 header and its record. */
 enum clone_state {
   CLONE_INTACT,            /* the base is the file the clone was made on */

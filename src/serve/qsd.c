@@ -13,7 +13,7 @@
 
 #include <json-c/json.h>
 
-#include "clone/run.h"
+#include "clone/clone.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "serve/argv.h"
@@ -75,25 +75,16 @@ qsd_make_overlays (const struct server_options *opts, const char *dir, int *fds)
   for (size_t i = 0; i < opts->n_exports; i++)
     fds[i] = -1;
   for (size_t i = 0; i < opts->n_exports; i++) {
-    char size[32];
-    _cleanup_free_ char *err = NULL;
     /* No name: nothing to remove, whatever happens to the server. */
     fds[i] = open (dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (fds[i] == -1) {
       error_errno (errno, "cannot create an overlay in %s", dir);
       goto fail;
     }
-    snprintf (size, sizeof size, "%" PRIu64, qsd_export_size (opts, i));
-    const char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2",
-                           "/dev/fd/3", size, NULL };
-    int r = run_program (argv, fds[i], NULL, &err);
-    if (r == 127)
-      error ("qemu-img not found: install qemu-utils (Debian) or qemu-img (Fedora)");
-    else if (r > 0)
-      error ("qemu-img create (the overlay of %s) failed: %s",
-             opts->exports[i].name, err && *err ? err : "no message");
-    if (r != 0)
+    if (clone_write_qcow2 (fds[i], NULL, NULL, qsd_export_size (opts, i)) == -1) {
+      error_context ("the overlay of %s", opts->exports[i].name);
       goto fail;
+    }
   }
   return 0;
  fail:

@@ -243,6 +243,17 @@ if [ "$(dirname "$(readlink -f "$PODMAN_DISK")")" = "$(dirname "$(readlink -f "$
             fail "serve without the plugin: not nbdkit's file plugin: $(grep starting "$serve_log")"
         cmp "$raw" "$tmpdir/file.raw" || fail "serve without the plugin: bytes differ"
         echo "ok serve without the plugin: nbdkit's file plugin"
+        # Beside it, but in a directory anyone may change: not loaded.
+        cp "$(readlink -f "$plugin")" "$tmpdir/bin/"
+        chmod 0777 "$tmpdir/bin"
+        PODMAN_DISK=$tmpdir/bin/podman-disk podman_disk --log-level debug serve localhost/praw \
+            --run 'nbdcopy "$uri" '"$tmpdir"'/open.raw' 2> "$serve_log" ||
+            fail "serve with a plugin others can swap failed: $(cat "$serve_log")"
+        grep -q "starting .*nbdkit .*--filter=offset file " "$serve_log" ||
+            fail "serve loaded a plugin others can swap: $(grep starting "$serve_log")"
+        cmp "$raw" "$tmpdir/open.raw" || fail "serve beside an open plugin: bytes differ"
+        chmod 0755 "$tmpdir/bin"
+        echo "ok a plugin in a directory others can change is not loaded"
     fi
 else
     echo "not run: serve through the plugin (podman-disk $PODMAN_DISK is not beside $plugin)"

@@ -21,6 +21,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/names.h"
+#include "common/pathtrust.h"
 #include "common/proc.h"
 #include "serve/argv.h"
 #include "serve/pin.h"
@@ -443,17 +444,26 @@ server_find_program (const char *name)
 
 #define PLUGIN_SO "nbdkit-podman-disk-plugin.so"
 
-/* A shared object nbdkit may load for us: a regular file of root or the
- * caller that no one else can change.
+/* DIR's plugin, if nbdkit may load it for us: a regular file that no one
+ * but root and the caller can change, nor the directories that lead to it
+ * (common/pathtrust.h); else NULL.
  */
-static bool
-plugin_trusted (const char *path)
+static char *
+plugin_in (const char *dir)
 {
+  char *path;
   struct stat st;
 
-  return stat (path, &st) == 0 && S_ISREG (st.st_mode)
-    && (st.st_uid == 0 || st.st_uid == geteuid ())
-    && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+  if (asprintf (&path, "%s/" PLUGIN_SO, dir) == -1)
+    abort ();
+  if (stat (path, &st) == 0 && S_ISREG (st.st_mode)
+      && pathtrust_check (path, -1) == 0)
+    return path;
+  if (*error_message ())
+    debug ("not loading %s", error_message ());
+  error_clear ();
+  free (path);
+  return NULL;
 }
 
 char *
@@ -469,20 +479,12 @@ server_find_plugin (void)
   char *slash = self ? strrchr (self, '/') : NULL;
   if (slash) {
     *slash = '\0';
-    if (asprintf (&path, "%s/" PLUGIN_SO, self) == -1)
-      abort ();
-    if (plugin_trusted (path))
+    if ((path = plugin_in (self)) != NULL)
       return path;
-    free (path);
   }
 #endif
-  if (*NBDKIT_PLUGINDIR) {
-    if (asprintf (&path, "%s/" PLUGIN_SO, NBDKIT_PLUGINDIR) == -1)
-      abort ();
-    if (plugin_trusted (path))
-      return path;
-    free (path);
-  }
+  if (*NBDKIT_PLUGINDIR && (path = plugin_in (NBDKIT_PLUGINDIR)) != NULL)
+    return path;
   debug ("no %s: nbdkit serves with its file plugin", PLUGIN_SO);
   return NULL;
 }

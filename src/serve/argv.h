@@ -152,9 +152,9 @@ char *server_find_program (const char *name);
 /* KIND's program, or NULL with error () saying what to install. */
 char *server_find (enum server_kind kind);
 /* podman-disk's nbdkit plugin (src/nbdkit/), if installed beside this
- * program (the build tree) or in nbdkit's plugin directory, owned by root
- * or the caller and writable by no one else: its path (free it), or NULL,
- * and then nbdkit serves with its file plugin.
+ * program (the build tree) or in nbdkit's plugin directory, where no one
+ * but root and the caller can change it (common/pathtrust.h): its path
+ * (free it), or NULL, and then nbdkit serves with its file plugin.
  */
 char *server_find_plugin (void);
 

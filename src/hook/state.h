@@ -55,5 +55,4 @@ void oci_config_clear (struct oci_config *cfg);
 const char *oci_config_bind_source (const struct oci_config *cfg,
                                     const char *destination);
 
-
 #endif

@@ -402,20 +402,13 @@ ready_wait_exports (struct server *srv, const struct server_options *opts,
   return r;
 }
 
+/* Close the open ones of FDS[0..N) (probes, overlays), marking them -1. */
 static void
-close_overlays (int *fds, size_t n)
+close_fds (int *fds, size_t n)
 {
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; fds && i < n; i++)
     if (fds[i] >= 0)
       close (steal_fd (&fds[i]));
-}
-
-static void
-close_probes (int *probes, size_t n)
-{
-  for (size_t i = 0; probes && i < n; i++)
-    if (probes[i] >= 0)
-      close (steal_fd (&probes[i]));
 }
 
 int
@@ -541,8 +534,8 @@ server_start (const struct disk_location *loc,
   for (size_t i = 0; i < ndisks; i++)
     if ((probes[i] = ready_probe_early (&addr, addrlen)) == -2) {
       probes[i] = -1;
-      close_probes (probes, ndisks);
-      close_overlays (diskfds + ndisks, noverlays);
+      close_fds (probes, ndisks);
+      close_fds (diskfds + ndisks, noverlays);
       remove_tmpdir (tmpdir);
       goto fail;
     }
@@ -550,7 +543,7 @@ server_start (const struct disk_location *loc,
   int listenfds[LISTEN_FDS_MAX] = { listenfd, alsofd };
   int r = spawn (exe, argv, listenfds, alsofd >= 0 ? 2 : 1, diskfds,
                  ndisks + noverlays, tmpdir, srv);
-  close_overlays (diskfds + ndisks, noverlays);   /* the server's now */
+  close_fds (diskfds + ndisks, noverlays);   /* the server's now */
   /* Only the server holds the sockets now: if it dies, clients see it. */
   close (steal_fd (&listenfd));
   if (alsofd >= 0)
@@ -562,7 +555,7 @@ server_start (const struct disk_location *loc,
     r = ready_wait (srv, &tlsopts, probe, &addr, addrlen, want_size,
                     !opts->writable && !opts->persistent, loc->fd);
   else
-    close_probes (probes, ndisks);
+    close_fds (probes, ndisks);
   remove_tmpdir (tmpdir);
   if (r == -1 || output_bound (srv->errfd) == -1)
     goto fail;

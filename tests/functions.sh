@@ -155,6 +155,10 @@ build_disk_image () {
     podman build -q -t "$name" "$ctx" >/dev/null
 }
 
+# clone_holds DEST: how many podman holds (io.podman-disk.clone=DEST) the
+# clone DEST has in the test's store.
+clone_holds () { podman ps -a -q --filter "label=io.podman-disk.clone=$1" | wc -l; }
+
 # expect_usage REGEX podman_disk VERB ARGS...: a usage error: exit 2, the
 # first of exactly two lines on stderr matching the extended regex REGEX,
 # the second VERB's hint, and nothing on stdout.

@@ -53,7 +53,7 @@ c = v[sys.argv[2]]; assert c["base_intact"] and c["virtual_size"] == 16777216 an
 # holds COUNT DEST: podman has COUNT holds of DEST (io.podman-disk.clone).
 holds () {
     local n
-    n=$(podman ps -a -q --filter "label=io.podman-disk.clone=$2" | wc -l)
+    n=$(clone_holds "$2")
     [ "$n" = "$1" ] || fail "$2: $n holds, expected $1: $(podman ps -a --filter "label=io.podman-disk.clone=$2")"
 }
 # A clone removed without release leaves its hold: a new clone of that

@@ -90,7 +90,7 @@ id=$(hpodman run -d --rm --annotation io.podman-disk.export=true \
 nbdcopy "$(record_field "$id" uri)" "$tmpdir/first.raw"
 cmp "$tmpdir/raw.img" "$tmpdir/first.raw" || fail "the new clone does not show the image's disk"
 nbdcopy "$tmpdir/new.img" "$(record_field "$id" uri)"
-held () { [ "$(podman ps -a -q --filter "label=io.podman-disk.clone=$first" | wc -l)" = 1 ]; }
+held () { [ "$(clone_holds "$first")" = 1 ]; }
 wait_until 60 held || fail "no hold of $first: $(podman ps -a)"
 watcher=$(record_field "$id" watcher_pid)
 server=$(record_field "$id" pid)

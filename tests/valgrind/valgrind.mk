@@ -17,16 +17,20 @@
 # serve and json tests', which stay.  test-hook-exports runs no hook, and
 # test-hook-direct runs the hook by hand, without runc, so that valgrind
 # sees it: its live exports start from the real binary (see the test).
-# test-secure-pod runs the hook under runc too.  The three slowest hostile
-# image suites (symlinks, disks, tar: 2 to 2.5 min each under valgrind)
-# run under ASan+UBSan and in the plain check, and their parsers are
-# fuzzed: CI stays near an hour.
+# test-secure-pod runs the hook under runc too.  The slowest hostile
+# suites (symlinks, disks, tar: 2 to 2.5 min each under valgrind; layout,
+# store, sizes: about 1 min each) run under ASan+UBSan and in the plain
+# check, and their parsers are fuzzed; test-completion (50 s here) checks
+# the bash completion script, whose podman-disk calls the other tests
+# make too: CI stays under an hour.
 VALGRIND_SKIP  = tests/test-concurrency.sh tests/test-install.sh tests/test-man.sh \
                  tests/test-rpm.sh tests/test-storage-rootless.sh \
                  $(filter-out tests/test-hook-exports.sh tests/test-hook-direct.sh,$(wildcard tests/test-hook-*.sh)) \
                  tests/test-faults-hook-timeout.sh tests/test-readme.sh \
                  tests/test-secure-pod.sh tests/test-hostile-symlinks.sh \
                  tests/test-hostile-disks.sh tests/test-hostile-tar.sh \
+                 tests/test-hostile-layout.sh tests/test-hostile-store.sh \
+                 tests/test-hostile-sizes.sh tests/test-completion.sh \
                  $(ONCE_TESTS:%=tests/%.sh)
 VALGRIND_TESTS ?= $(filter-out $(VALGRIND_SKIP),$(wildcard tests/test-*.sh))
 

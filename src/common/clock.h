@@ -8,5 +8,7 @@
 #include <stdint.h>
 
 int64_t now_ms (void);
+/* The same in microseconds, for what --log-level debug reports timing. */
+int64_t now_us (void);
 
 #endif

@@ -236,8 +236,13 @@ if [ "$(dirname "$(readlink -f "$PODMAN_DISK")")" = "$(dirname "$(readlink -f "$
     else
         mkdir "$tmpdir/bin"
         cp "$(readlink -f "$PODMAN_DISK")" "$tmpdir/bin/podman-disk"
-        PODMAN_DISK=$tmpdir/bin/podman-disk podman_disk --log-level debug serve localhost/praw \
-            --run 'nbdcopy "$uri" '"$tmpdir"'/file.raw' 2> "$serve_log" ||
+        # serve_copy OUT: serve localhost/praw into OUT by that copy, its
+        # debug log in $serve_log.
+        serve_copy () {
+            PODMAN_DISK=$tmpdir/bin/podman-disk podman_disk --log-level debug serve localhost/praw \
+                --run 'nbdcopy "$uri" '"$1" 2> "$serve_log"
+        }
+        serve_copy "$tmpdir/file.raw" ||
             fail "serve without the plugin failed: $(cat "$serve_log")"
         grep -q "starting .*nbdkit .*--filter=offset file .*offset=$loc_offset range=$loc_size\$" "$serve_log" ||
             fail "serve without the plugin: not nbdkit's file plugin: $(grep starting "$serve_log")"
@@ -246,8 +251,7 @@ if [ "$(dirname "$(readlink -f "$PODMAN_DISK")")" = "$(dirname "$(readlink -f "$
         # Beside it, but in a directory anyone may change: not loaded.
         cp "$(readlink -f "$plugin")" "$tmpdir/bin/"
         chmod 0777 "$tmpdir/bin"
-        PODMAN_DISK=$tmpdir/bin/podman-disk podman_disk --log-level debug serve localhost/praw \
-            --run 'nbdcopy "$uri" '"$tmpdir"'/open.raw' 2> "$serve_log" ||
+        serve_copy "$tmpdir/open.raw" ||
             fail "serve with a plugin others can swap failed: $(cat "$serve_log")"
         grep -q "starting .*nbdkit .*--filter=offset file " "$serve_log" ||
             fail "serve loaded a plugin others can swap: $(grep starting "$serve_log")"
